@@ -1,0 +1,29 @@
+"""auditor: data-quality and change-tracking for ClinicalTrials.gov study records.
+
+Python use mirrors the CLI: ``read_path`` / ``read_one`` read snapshots into
+:class:`~auditor.records.Record`; ``diff(old, new)`` lists the changes between two.
+Heavy modules are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from auditor.records import Field, Record, Source, SourceFormat
+
+if TYPE_CHECKING:
+    from auditor.diff import Change
+
+__all__ = ["Change", "Field", "Record", "Source", "SourceFormat", "diff", "read_one", "read_path", "read_paths"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("read_path", "read_paths", "read_one"):
+        from auditor import readers
+
+        return getattr(readers, name)
+    if name in ("diff", "Change"):
+        from auditor import diff as diff_module
+
+        return getattr(diff_module, "diff" if name == "diff" else "Change")
+    raise AttributeError(name)

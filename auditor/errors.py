@@ -1,0 +1,56 @@
+"""Errors the auditor reports to users, each carrying its exit code.
+
+Library code raises these; only the CLI's ``main()`` catches them and prints one line.
+Anything else is a bug and stays a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # findings at or above --fail-on, or changes with --exit-code
+EXIT_INPUT = 2  # usage, input file or rule-file error
+EXIT_OUTPUT = 3  # could not write a report or the store (disk full, permission denied)
+EXIT_INTERRUPTED = 130
+
+
+class AuditorError(Exception):
+    """Base of every error meant for the user: a one-line message and an exit code."""
+
+    exit_code: int = EXIT_INPUT
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None):
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.line = line
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """``file:line: message`` on one line, as compilers and linters print it."""
+        where = ""
+        if self.path is not None:
+            where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
+        return where + " ".join(self.message.split())
+
+
+class UsageError(AuditorError):
+    """Bad options or arguments."""
+
+
+class InputError(AuditorError):
+    """An input file that is unreadable, binary, empty, malformed or not a study record."""
+
+
+class RuleError(AuditorError):
+    """A rule file that does not load or does not validate; no rule runs."""
+
+
+class StoreError(AuditorError):
+    """The snapshot store is inconsistent in a way that cannot be repaired automatically."""
+
+
+class OutputError(AuditorError):
+    """A report or store file could not be written; nothing half-written is left behind."""
+
+    exit_code = EXIT_OUTPUT
