@@ -1,0 +1,26 @@
+"""Shared fixtures: where the real data lives, skipping with a reason where it is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__import__("os").environ.get("AUDITOR_SHARED", REPO.parent / "shared"))
+SEED = SHARED / "seed" / "NCT03765957.txt"
+CORPUS = SHARED / "corpus" / "raw"
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    if not SEED.is_file():
+        pytest.skip(f"seed record not found at {SEED} (../shared is missing)")
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not found at {CORPUS} (../shared/corpus is missing)")
+    return CORPUS
