@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.records import Field, Record, Source, SourceFormat
 
 if TYPE_CHECKING:
-    from auditor.diff import Change
+    from auditor.changes import Change
 
 __all__ = ["Change", "Field", "Record", "Source", "SourceFormat", "diff", "read_one", "read_path", "read_paths"]
 
@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(readers, name)
     if name in ("diff", "Change"):
-        from auditor import diff as diff_module
+        from auditor import changes
 
-        return getattr(diff_module, "diff" if name == "diff" else "Change")
+        return getattr(changes, name)
     raise AttributeError(name)
