@@ -84,8 +84,13 @@ def sniff(data: bytes) -> SourceFormat | None:
     return None
 
 
-def read_bytes(data: bytes, path: str) -> list[Record]:
-    """Every record in one input's bytes; :class:`InputError` when there is none."""
+def read_bytes(data: bytes, path: str) -> list[Record | InputError]:
+    """Every record in one input's bytes, or the error of each one that failed.
+
+    A file that holds several records (a JSON list) can have good and bad ones: the good ones
+    are kept and each bad one is an :class:`InputError` naming ``file#index``. A file that is
+    not a record at all raises :class:`InputError`.
+    """
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"file too large ({len(data)} bytes; limit {MAX_INPUT_BYTES})", path=path)
     if not data.strip():
@@ -94,7 +99,7 @@ def read_bytes(data: bytes, path: str) -> list[Record]:
     if fmt is SourceFormat.CTGOV_JSON:
         from auditor.readers.ctgov_json import read_ctgov_json
 
-        return read_ctgov_json(data, path)
+        return list(read_ctgov_json(data, path))
     if fmt is SourceFormat.CTGOV_XML:
         from auditor.readers.ctgov_xml import read_ctgov_xml
 
@@ -102,7 +107,7 @@ def read_bytes(data: bytes, path: str) -> list[Record]:
     if fmt in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE):
         from auditor.readers.ignite_text import read_ignite_text
 
-        return read_ignite_text(data, path)
+        return list(read_ignite_text(data, path))
     decode_text(data, path)  # raises for binary input, with the clearer message
     raise InputError(
         "not a study record (expected Ignite text, ClinicalTrials.gov JSON or XML)", path=path
@@ -198,7 +203,9 @@ def read_paths(paths: Iterable[str | Path]) -> Iterator[Record | InputError]:
             yield exc
             continue
         for record in records:
-            if record.source.format in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE):
+            if isinstance(record, InputError):
+                yield record
+            elif record.source.format in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE):
                 pending.append(record)
             else:
                 yield record
