@@ -1,0 +1,741 @@
+"""Record × Record → changes: what changed *in the study* between two snapshots, field by field.
+
+How fields are matched
+    A field's identity is ``(key, occurrence)``: its canonical key and its index among the
+    fields of the record with that key (a record may repeat a key; order is kept). The Ignite
+    study page's summary block (section :data:`~auditor.records.HEADER_SECTION`) repeats body
+    fields, so its fields have identities of their own (``Header:key``) and are compared only
+    when *both* records have a summary block; otherwise they are left out and a note says so.
+    A matched field whose section differs is kind ``moved_section`` (if its value is unchanged)
+    or ``values_changed`` with ``moved_from`` set.
+
+Different formats
+    Unregistered leaves of JSON and XML get *path labels* (``contacts_locations_module.
+    locations[0].facility`` vs ``clinical_study.location[0].facility.name``). When the two
+    records come from different source formats (Ignite text and Ignite module pages count as
+    one), such path keys (containing ``.`` or ``[``, and not in the registry) are compared only
+    when present on both sides, and a note says how many were not comparable. Registry fields
+    are always compared.
+
+How changes are found and classified
+    A :class:`deepdiff.DeepDiff` over two flat dicts ``{identity: raw}`` finds the added,
+    removed and changed identities; each is then classified from the *typed* values
+    (:class:`SemanticClass`). ``Change.kind`` keeps deepdiff's vocabulary
+    (``values_changed``, ``dictionary_item_added``, ``dictionary_item_removed``) beside our
+    ``moved_section``.
+
+Status order (for "backwards" transitions of ``overall_status`` and ``last_known_status``)::
+
+    NOT_YET_RECRUITING < RECRUITING = ENROLLING_BY_INVITATION < ACTIVE_NOT_RECRUITING
+        < COMPLETED = TERMINATED = WITHDRAWN
+
+A move to a lower rank is flagged ``backwards``; any move into ``UNKNOWN`` is flagged
+``into_unknown``. ``SUSPENDED``, ``WITHHELD`` and the expanded-access statuses have no rank
+(a suspension may end either way), so moves to or from them are never "backwards".
+
+Dates
+    A change between two dates of different precision where the finer one lies inside the
+    coarser one (``2020-09`` → ``2020-09-23``) is ``date_precision_changed``; any other date
+    change is ``date_shifted`` with ``days`` = difference of the earliest days each can mean
+    (positive = later).
+
+Snapshot metadata
+    The Ignite creation/modification timestamps and every field whose key matches an
+    ``ignore`` pattern (:func:`fnmatch.fnmatchcase`, so ``derived_section.*`` works; labels are
+    accepted and turned into keys) are reported in :attr:`DiffResult.metadata`, never as study
+    changes.
+
+Order of snapshots
+    :func:`diff` takes its arguments as given (so ``diff(b, a)`` mirrors ``diff(a, b)``).
+    :func:`compare` (what ``audit diff`` calls) shows the snapshot with the older Ignite
+    modification date as "before" whatever the argument order, with a note when it swapped
+    them; when either lacks an Ignite date (JSON, XML) the argument order stands.
+
+Python use::
+
+    import auditor
+    changes = auditor.diff(auditor.read_one("old.txt"), auditor.read_one("new.json"))
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from auditor.errors import UsageError
+from auditor.fields import label_key, registry
+from auditor.records import HEADER_SECTION, Field, Record, SourceFormat
+from auditor.values import Missing, PartialDate, Value, ValueType, format_timestamp
+
+#: Section name given to the Ignite timestamps when they are reported as metadata.
+SNAPSHOT_SECTION = "Snapshot"
+#: Keys of the pseudo-fields that carry the Ignite timestamps in :attr:`DiffResult.metadata`.
+IGNITE_STAMPS = {"ignite_created": "Ignite Creation Date", "ignite_modified": "Ignite Modification Date"}
+
+STATUS_KEYS = frozenset({"overall_status", "last_known_status"})
+STATUS_RANK: dict[str, int] = {
+    "NOT_YET_RECRUITING": 0,
+    "RECRUITING": 1,
+    "ENROLLING_BY_INVITATION": 1,
+    "ACTIVE_NOT_RECRUITING": 2,
+    "COMPLETED": 3,
+    "TERMINATED": 3,
+    "WITHDRAWN": 3,
+}
+UNKNOWN_STATUS = "UNKNOWN"
+
+_WS = re.compile(r"\s+")
+
+
+class ChangeKind(StrEnum):
+    """What happened to the field itself (deepdiff's words, plus ``moved_section``)."""
+
+    CHANGED = "values_changed"
+    ADDED = "dictionary_item_added"
+    REMOVED = "dictionary_item_removed"
+    MOVED = "moved_section"
+
+    @property
+    def verb(self) -> str:
+        return {
+            "values_changed": "changed",
+            "dictionary_item_added": "added",
+            "dictionary_item_removed": "removed",
+            "moved_section": "moved",
+        }[self.value]
+
+
+class SemanticClass(StrEnum):
+    """What the change means, decided from the typed values."""
+
+    STATUS_TRANSITION = "status_transition"
+    DATE_SHIFTED = "date_shifted"
+    DATE_PRECISION_CHANGED = "date_precision_changed"
+    DATE_SET = "date_set"
+    DATE_CLEARED = "date_cleared"
+    BOOLEAN_FLIPPED = "boolean_flipped"
+    MISSING_TO_VALUE = "missing_to_value"
+    VALUE_TO_MISSING = "value_to_missing"
+    MISSING_KIND_CHANGED = "missing_kind_changed"  # None ↔ N/A ↔ empty
+    TEXT_EDITED = "text_edited"
+    WHITESPACE_ONLY = "whitespace_only"
+    FORMAT_ONLY = "format_only"  # same typed value written differently (``Yes`` vs ``True``)
+    ENUM_CHANGED = "enum_changed"
+    NUMBER_CHANGED = "number_changed"
+    VALUE_CHANGED = "value_changed"  # the type itself changed (e.g. a bad date became good)
+    FIELD_ADDED = "field_added"
+    FIELD_REMOVED = "field_removed"
+    SECTION_MOVED = "section_moved"
+
+    @property
+    def mirror(self) -> SemanticClass:
+        return _MIRROR.get(self, self)
+
+
+_MIRROR = {
+    SemanticClass.DATE_SET: SemanticClass.DATE_CLEARED,
+    SemanticClass.DATE_CLEARED: SemanticClass.DATE_SET,
+    SemanticClass.MISSING_TO_VALUE: SemanticClass.VALUE_TO_MISSING,
+    SemanticClass.VALUE_TO_MISSING: SemanticClass.MISSING_TO_VALUE,
+    SemanticClass.FIELD_ADDED: SemanticClass.FIELD_REMOVED,
+    SemanticClass.FIELD_REMOVED: SemanticClass.FIELD_ADDED,
+}
+
+#: Word-diff operations: equal, delete (only in old), insert (only in new).
+WordOp = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed field. ``old`` / ``new`` are the fields as read (``None`` when absent).
+
+    ``flag`` is ``"backwards"`` or ``"into_unknown"`` for status transitions worth a look;
+    ``days`` is the shift of a date (positive = later); ``similarity`` (0–1) and ``word_diff``
+    describe text edits.
+    """
+
+    key: str
+    occurrence: int
+    kind: ChangeKind
+    semantic: SemanticClass
+    old: Field | None
+    new: Field | None
+    header: bool = False
+    flag: str | None = None
+    days: int | None = None
+    similarity: float | None = None
+    word_diff: tuple[WordOp, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        return _identity_text(self.key, self.occurrence, self.header)
+
+    @property
+    def section(self) -> str:
+        """Where the field is now (where it was, for a removed field)."""
+        return _present(self.new, self.old).section
+
+    @property
+    def moved_from(self) -> str | None:
+        if self.old is not None and self.new is not None and self.old.section != self.new.section:
+            return self.old.section
+        return None
+
+    @property
+    def label(self) -> str:
+        return _present(self.new, self.old).label
+
+    @property
+    def old_raw(self) -> str | None:
+        return None if self.old is None else self.old.raw
+
+    @property
+    def new_raw(self) -> str | None:
+        return None if self.new is None else self.new.raw
+
+    @property
+    def old_value(self) -> Value | None:
+        return None if self.old is None else self.old.value
+
+    @property
+    def new_value(self) -> Value | None:
+        return None if self.new is None else self.new.value
+
+    @property
+    def flagged(self) -> bool:
+        return self.flag is not None
+
+    @property
+    def cosmetic(self) -> bool:
+        """Whitespace or spelling of the same value only: the study did not change."""
+        return self.semantic in (SemanticClass.WHITESPACE_ONLY, SemanticClass.FORMAT_ONLY)
+
+    @property
+    def summary(self) -> str:
+        return describe(self)
+
+    def mirrored(self) -> Change:
+        """The change as ``diff(new, old)`` reports it (flags are recomputed, not swapped)."""
+        return classify(self.key, self.occurrence, self.new, self.old, header=self.header)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape (see :mod:`auditor.reports.diff_render`)."""
+        return {
+            "key": self.key,
+            "occurrence": self.occurrence,
+            "header": self.header,
+            "section": self.section,
+            "moved_from": self.moved_from,
+            "label": self.label,
+            "kind": str(self.kind),
+            "class": str(self.semantic),
+            "flag": self.flag,
+            "summary": self.summary,
+            "old": _field_json(self.old),
+            "new": _field_json(self.new),
+            "days": self.days,
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
+            "word_diff": [list(op) for op in self.word_diff] if self.word_diff else None,
+        }
+
+
+def _present(*fields: Field | None) -> Field:
+    for f in fields:
+        if f is not None:
+            return f
+    raise ValueError("a change needs an old or a new field")
+
+
+def _field_json(f: Field | None) -> dict[str, Any] | None:
+    if f is None:
+        return None
+    out = f.to_dict()
+    del out["key"]
+    return out
+
+
+def _identity_text(key: str, occurrence: int, header: bool) -> str:
+    text = key if occurrence == 0 else f"{key}#{occurrence}"
+    return f"{HEADER_SECTION}:{text}" if header else text
+
+
+# --- classification -----------------------------------------------------------------------
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def classify(
+    key: str, occurrence: int, old: Field | None, new: Field | None, *, header: bool = False
+) -> Change:
+    """Build the :class:`Change` between two versions of one field (either may be absent)."""
+    if old is None and new is None:
+        raise ValueError("nothing to classify")
+
+    def make(kind: ChangeKind, semantic: SemanticClass, **extra: Any) -> Change:
+        return Change(key, occurrence, kind, semantic, old, new, header, **extra)
+
+    if old is None:
+        return make(ChangeKind.ADDED, SemanticClass.FIELD_ADDED)
+    if new is None:
+        return make(ChangeKind.REMOVED, SemanticClass.FIELD_REMOVED)
+    if old.raw == new.raw:
+        return make(ChangeKind.MOVED, SemanticClass.SECTION_MOVED)
+    a, b = old.value, new.value
+    extra: dict[str, Any] = {}
+    if _squash(old.raw) == _squash(new.raw):
+        semantic = SemanticClass.WHITESPACE_ONLY
+    elif isinstance(a, Missing) and isinstance(b, Missing):
+        semantic = SemanticClass.MISSING_KIND_CHANGED
+    elif isinstance(a, Missing):
+        semantic = SemanticClass.DATE_SET if isinstance(b, PartialDate) else SemanticClass.MISSING_TO_VALUE
+    elif isinstance(b, Missing):
+        semantic = (
+            SemanticClass.DATE_CLEARED if isinstance(a, PartialDate) else SemanticClass.VALUE_TO_MISSING
+        )
+    elif _same_value(a, b):
+        semantic = SemanticClass.FORMAT_ONLY
+    elif isinstance(a, PartialDate) and isinstance(b, PartialDate):
+        extra["days"] = (b.earliest() - a.earliest()).days
+        semantic = SemanticClass.DATE_PRECISION_CHANGED if _refines(a, b) else SemanticClass.DATE_SHIFTED
+    elif isinstance(a, datetime) and isinstance(b, datetime):
+        extra["days"] = (b.date() - a.date()).days
+        semantic = SemanticClass.DATE_SHIFTED
+    elif isinstance(a, bool) and isinstance(b, bool):
+        semantic = SemanticClass.BOOLEAN_FLIPPED
+    elif key in STATUS_KEYS and isinstance(a, str) and isinstance(b, str):
+        semantic = SemanticClass.STATUS_TRANSITION
+        extra["flag"] = status_flag(a, b)
+    elif old.type is ValueType.ENUM and new.type is ValueType.ENUM:
+        semantic = SemanticClass.ENUM_CHANGED
+    elif type(a) is int and type(b) is int:
+        semantic = SemanticClass.NUMBER_CHANGED
+    elif isinstance(a, str) and isinstance(b, str):
+        semantic = SemanticClass.TEXT_EDITED
+        extra["similarity"], extra["word_diff"] = word_diff(old.raw, new.raw)
+    else:
+        semantic = SemanticClass.VALUE_CHANGED
+    return make(ChangeKind.CHANGED, semantic, **extra)
+
+
+def _same_value(a: Value, b: Value) -> bool:
+    # bool is an int: True == 1 must not count as "the same value written differently".
+    return type(a) is type(b) and a == b
+
+
+def _refines(a: PartialDate, b: PartialDate) -> bool:
+    """One date is a more precise reading of the other (``2020-09`` ⊃ ``2020-09-23``)."""
+    if a.precision == b.precision:
+        return False
+    coarse, fine = (a, b) if a.earliest() <= b.earliest() and a.latest() >= b.latest() else (b, a)
+    return coarse.earliest() <= fine.earliest() and fine.latest() <= coarse.latest()
+
+
+def status_flag(old: str, new: str) -> str | None:
+    """``into_unknown``, ``backwards`` (lower rank in :data:`STATUS_RANK`) or ``None``."""
+    if new == UNKNOWN_STATUS and old != UNKNOWN_STATUS:
+        return "into_unknown"
+    if old in STATUS_RANK and new in STATUS_RANK and STATUS_RANK[new] < STATUS_RANK[old]:
+        return "backwards"
+    return None
+
+
+def word_diff(old: str, new: str) -> tuple[float, tuple[WordOp, ...]]:
+    """Similarity ratio of the two texts' words and the word-level edit script.
+
+    Words are whitespace-separated tokens; a replaced run becomes a delete then an insert.
+    """
+    a, b = old.split(), new.split()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    ops: list[WordOp] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", " ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            ops.append(("delete", " ".join(a[i1:i2])))
+        if j2 > j1:
+            ops.append(("insert", " ".join(b[j1:j2])))
+    return matcher.ratio(), tuple(ops)
+
+
+def describe(change: Change) -> str:
+    """One line saying what the change means, for people (every renderer uses it)."""
+    s = SemanticClass
+    old, new = change.old_raw, change.new_raw
+    sem = change.semantic
+    if sem is s.FIELD_ADDED:
+        return f"added: {_short(new)}"
+    if sem is s.FIELD_REMOVED:
+        return f"removed (was {_short(old)})"
+    if sem is s.SECTION_MOVED:
+        return f"moved from {change.old.section if change.old else '?'} to {change.section}"
+    arrow = f"{_short(old)} → {_short(new)}"
+    if sem is s.STATUS_TRANSITION:
+        note = {"into_unknown": " (into UNKNOWN)", "backwards": " (backwards)"}.get(change.flag or "", "")
+        return f"status {change.old_value} → {change.new_value}{note}"
+    if sem is s.DATE_SHIFTED:
+        days = change.days or 0
+        when = "later" if days > 0 else "earlier"
+        size = f"{abs(days)} day{'s' if abs(days) != 1 else ''} {when}" if days else "same day, other time"
+        return f"date {arrow}: {size}"
+    if sem is s.DATE_PRECISION_CHANGED:
+        a, b = change.old_value, change.new_value
+        if isinstance(a, PartialDate) and isinstance(b, PartialDate):
+            return f"date {arrow}: precision {a.precision} → {b.precision}"
+    if sem is s.DATE_SET:
+        return f"date set: {arrow}"
+    if sem is s.DATE_CLEARED:
+        return f"date cleared: {arrow}"
+    if sem is s.BOOLEAN_FLIPPED:
+        return f"flipped {change.old_value} → {change.new_value}"
+    if sem in (s.MISSING_TO_VALUE, s.VALUE_TO_MISSING, s.MISSING_KIND_CHANGED):
+        return f"{_missing_word(change.old_value)} → {_missing_word(change.new_value)}: {arrow}"
+    if sem is s.TEXT_EDITED:
+        return f"text edited, {round((change.similarity or 0) * 100)}% similar"
+    if sem is s.WHITESPACE_ONLY:
+        return "whitespace only"
+    if sem is s.FORMAT_ONLY:
+        return f"same value, written differently: {arrow}"
+    if sem is s.NUMBER_CHANGED:
+        a, b = change.old_value, change.new_value
+        if isinstance(a, int) and isinstance(b, int):
+            return f"{a} → {b} ({b - a:+d})"
+    return arrow
+
+
+def _missing_word(value: Value | None) -> str:
+    if isinstance(value, Missing):
+        return {"none": "None", "not_applicable": "N/A", "empty": "empty"}.get(
+            value.kind, repr(value.literal)
+        )
+    return "value"
+
+
+def _short(raw: str | None, limit: int = 80) -> str:
+    if raw is None:
+        return "(absent)"
+    text = _squash(raw)
+    if text == "":
+        return '""'
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- matching ------------------------------------------------------------------------------
+
+Identity = tuple[str, int, bool]  # key, occurrence, header
+
+
+def identities(record: Record, *, header: bool = True) -> dict[Identity, Field]:
+    """Every field of ``record`` by identity, in record order (header fields only if asked)."""
+    counts: dict[tuple[str, bool], int] = {}
+    out: dict[Identity, Field] = {}
+    for f in record.fields:
+        in_header = f.section == HEADER_SECTION
+        if in_header and not header:
+            continue
+        n = counts.get((f.key, in_header), 0)
+        counts[(f.key, in_header)] = n + 1
+        out[(f.key, n, in_header)] = f
+    return out
+
+
+def has_header(record: Record) -> bool:
+    return any(f.section == HEADER_SECTION for f in record.fields)
+
+
+def is_path_key(key: str) -> bool:
+    """An unregistered JSON/XML leaf, whose key spells its path in one format's scheme."""
+    return ("." in key or "[" in key) and key not in registry().by_key
+
+
+_FAMILY = {SourceFormat.IGNITE_MODULE: SourceFormat.IGNITE_TEXT}
+
+
+def same_family(a: Record, b: Record) -> bool:
+    return _FAMILY.get(a.source.format, a.source.format) == _FAMILY.get(b.source.format, b.source.format)
+
+
+def normalise_ignore(patterns: Iterable[str]) -> tuple[str, ...]:
+    """Keys or labels (``Version Holder``) or glob patterns of keys, as key patterns."""
+    out: list[str] = []
+    for raw in patterns:
+        text = raw.strip()
+        if not text:
+            continue
+        if any(ch in text for ch in "*?[") or text in registry().by_key or text == text.lower():
+            out.append(text)
+        else:
+            out.append(label_key(text))
+    return tuple(dict.fromkeys(out))
+
+
+def _ignored(key: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+# --- the diff ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The whole answer of ``audit diff``: study changes, snapshot metadata, notes.
+
+    ``before``/``after`` are the records in the order shown (see ``swapped``).
+    """
+
+    before: Record
+    after: Record
+    changes: tuple[Change, ...]
+    metadata: tuple[Change, ...] = ()
+    notes: tuple[str, ...] = ()
+    swapped: bool = False
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def nct_id(self) -> str:
+        return self.after.nct_id
+
+    @property
+    def flagged(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.flagged)
+
+    def by_class(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[str(c.semantic)] = counts.get(str(c.semantic), 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def diff(old: Record, new: Record, *, ignore: Iterable[str] = (), force: bool = False) -> list[Change]:
+    """The study changes from ``old`` to ``new``, in the arguments' order.
+
+    Raises :class:`~auditor.errors.UsageError` when the records are of different studies,
+    unless ``force``.
+    """
+    return list(compare(old, new, ignore=ignore, force=force, by_snapshot_date=False).changes)
+
+
+def compare(
+    a: Record,
+    b: Record,
+    *,
+    ignore: Iterable[str] = (),
+    force: bool = False,
+    by_snapshot_date: bool = True,
+) -> DiffResult:
+    """Diff two snapshots of one study, with metadata and notes (see the module docstring)."""
+    notes: list[str] = []
+    if a.nct_id != b.nct_id:
+        if not force:
+            raise UsageError(
+                f"not the same study: {a.nct_id} ({a.source.path}) vs {b.nct_id} ({b.source.path}); "
+                "use --force to diff anyway"
+            )
+        notes.append(f"different studies compared (--force): {a.nct_id} vs {b.nct_id}")
+    swapped = False
+    older, newer = a.ignite_modified, b.ignite_modified
+    if by_snapshot_date and older is not None and newer is not None and older > newer:
+        a, b = b, a
+        swapped = True
+        notes.append(
+            f"arguments swapped: {a.source.path} is the older snapshot "
+            f"(Ignite modified {format_timestamp(newer)}) and is shown as before"
+        )
+    patterns = normalise_ignore(ignore)
+
+    both_headers = has_header(a) and has_header(b)
+    left, right = identities(a, header=both_headers), identities(b, header=both_headers)
+    for name, rec in (("before", a), ("after", b)):
+        if not both_headers and has_header(rec):
+            n = sum(1 for f in rec.fields if f.section == HEADER_SECTION)
+            notes.append(
+                f"summary header of the {name} snapshot not compared ({n} fields): the other has none"
+            )
+
+    if not same_family(a, b):
+        one_sided = [i for i in left.keys() ^ right.keys() if is_path_key(i[0])]
+        for ident in one_sided:
+            left.pop(ident, None)
+            right.pop(ident, None)
+        if one_sided:
+            notes.append(
+                f"{len(one_sided)} path fields present on one side only were not comparable "
+                f"({a.source.format} vs {b.source.format} name unregistered leaves differently)"
+            )
+    for name, rec in (("before", a), ("after", b)):
+        if rec.truncated:
+            notes.append(
+                f"the {name} snapshot is cut off: fields missing at its end may not be real removals"
+            )
+
+    changed = _changed_identities(left, right)
+    study: list[tuple[float, Change]] = []
+    meta: list[Change] = []
+    positions = _positions(left, right)
+    for ident in changed:
+        key, occurrence, in_header = ident
+        change = classify(key, occurrence, left.get(ident), right.get(ident), header=in_header)
+        if _ignored(key, patterns):
+            meta.append(change)
+        else:
+            study.append((positions[ident], change))
+    study.sort(key=lambda pc: pc[0])
+    stamps = [c for c in (_stamp_change(a, b, k) for k in IGNITE_STAMPS) if c is not None]
+    meta.sort(key=lambda c: positions[(c.key, c.occurrence, c.header)])
+    return DiffResult(
+        before=a,
+        after=b,
+        changes=tuple(c for _, c in study),
+        metadata=(*stamps, *meta),
+        notes=tuple(notes),
+        swapped=swapped,
+        ignored=patterns,
+    )
+
+
+def _changed_identities(left: dict[Identity, Field], right: dict[Identity, Field]) -> list[Identity]:
+    """Identities whose raw text differs, appeared or vanished (DeepDiff), or whose section moved."""
+    from deepdiff import DeepDiff
+
+    left_text = {_identity_text(*i): i for i in left}
+    right_text = {_identity_text(*i): i for i in right}
+    flat_left = {t: left[i].raw for t, i in left_text.items()}
+    flat_right = {t: right[i].raw for t, i in right_text.items()}
+    found: set[Identity] = set()
+    tree = DeepDiff(flat_left, flat_right, view="tree")
+    for report in ("values_changed", "dictionary_item_added", "dictionary_item_removed", "type_changes"):
+        for level in tree.get(report, ()):
+            name = level.path(output_format="list")[0]
+            found.add(left_text.get(name) or right_text[name])
+    for ident, f in left.items():
+        other = right.get(ident)
+        if other is not None and other.section != f.section:
+            found.add(ident)
+    return list(found)
+
+
+def _positions(left: dict[Identity, Field], right: dict[Identity, Field]) -> dict[Identity, float]:
+    """Sort position of each identity: its index in the new record; a removed field sits just
+    after the nearest field before it (in the old record) that the new record still has."""
+    pos: dict[Identity, float] = {ident: float(i) for i, ident in enumerate(right)}
+    anchor = -1.0
+    step = 0
+    for ident in left:
+        if ident in pos:
+            anchor, step = pos[ident], 0
+        else:
+            step += 1
+            pos[ident] = anchor + step / 10_000
+    return pos
+
+
+def _stamp_change(a: Record, b: Record, attr: str) -> Change | None:
+    old, new = getattr(a, attr), getattr(b, attr)
+    if old == new:
+        return None
+    return classify(attr, 0, _stamp_field(attr, old), _stamp_field(attr, new))
+
+
+def _stamp_field(attr: str, value: datetime | None) -> Field | None:
+    if value is None:
+        return None
+    return Field(
+        SNAPSHOT_SECTION, IGNITE_STAMPS[attr], attr, format_timestamp(value), ValueType.TIMESTAMP, value
+    )
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+def apply_changes(record: Record, changes: Iterable[Change]) -> Record:
+    """``record`` with ``changes`` applied (study changes, metadata, or both).
+
+    The result has the same fields by identity as the record the changes lead to; an added
+    field goes right after the last field with its key (or its section, or at the end), so
+    occurrence order is kept but the original position of an added field is not. Raises
+    ``ValueError`` when a change does not fit the record (its old value is not there).
+    """
+    fields = list(record.fields)
+    stamps = {"ignite_created": record.ignite_created, "ignite_modified": record.ignite_modified}
+    index = {ident: i for i, ident in enumerate(_identity_list(fields))}
+    drop: set[int] = set()
+    additions: list[Change] = []
+    for change in changes:
+        if change.key in IGNITE_STAMPS and _present(change.new, change.old).section == SNAPSHOT_SECTION:
+            stamps[change.key] = change.new_value if isinstance(change.new_value, datetime) else None
+            continue
+        ident = (change.key, change.occurrence, change.header)
+        if change.kind is ChangeKind.ADDED:
+            additions.append(change)
+            continue
+        at = index.get(ident)
+        if at is None or change.old is None or fields[at].raw != change.old.raw:
+            raise ValueError(f"change {change.identity} does not apply to {record.source.path}")
+        if change.new is None:
+            drop.add(at)
+        else:
+            fields[at] = change.new
+    kept = [f for i, f in enumerate(fields) if i not in drop]
+    for change in sorted(additions, key=lambda c: (c.header, c.key, c.occurrence)):
+        assert change.new is not None
+        kept.insert(_insert_at(kept, change), change.new)
+    nct_id = record.nct_id
+    for f in kept:
+        if f.key == "nct_id" and f.section != HEADER_SECTION and isinstance(f.value, str):
+            nct_id = f.value.strip() or nct_id
+    return replace(
+        record,
+        nct_id=nct_id,
+        fields=tuple(kept),
+        ignite_created=stamps["ignite_created"],
+        ignite_modified=stamps["ignite_modified"],
+    )
+
+
+def _identity_list(fields: Sequence[Field]) -> list[Identity]:
+    counts: dict[tuple[str, bool], int] = {}
+    out: list[Identity] = []
+    for f in fields:
+        h = f.section == HEADER_SECTION
+        n = counts.get((f.key, h), 0)
+        counts[(f.key, h)] = n + 1
+        out.append((f.key, n, h))
+    return out
+
+
+def _insert_at(fields: list[Field], change: Change) -> int:
+    new = change.new
+    assert new is not None
+    in_header = change.header
+    same_key = [
+        i for i, f in enumerate(fields) if f.key == new.key and (f.section == HEADER_SECTION) == in_header
+    ]
+    if same_key:
+        return same_key[-1] + 1
+    same_section = [i for i, f in enumerate(fields) if f.section == new.section]
+    if same_section:
+        return same_section[-1] + 1
+    return len(fields)
+
+
+__all__ = [
+    "Change",
+    "ChangeKind",
+    "DiffResult",
+    "SemanticClass",
+    "apply_changes",
+    "classify",
+    "compare",
+    "describe",
+    "diff",
+    "identities",
+    "word_diff",
+]
