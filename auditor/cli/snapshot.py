@@ -1,0 +1,124 @@
+"""``audit snapshot add|list|verify``: fill the snapshot store, look into it, check it.
+
+Exit codes: ``add`` returns 0 when every input was stored or already there, 1 when a
+snapshot conflicted with an existing one (same dates, other content: both are kept, see
+:mod:`auditor.store`), 2 when an input could not be read (the good ones are still added);
+``verify`` returns 0 when the store is clean (or was repaired to clean), 1 when problems remain.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+
+DEFAULT_STORE = "snapshots"
+
+store_option = click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_STORE,
+    show_default=True,
+    help="The snapshot store folder.",
+)
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+
+
+@click.group("snapshot")
+def command() -> None:
+    """Add snapshots to the store, list and verify it."""
+
+
+@command.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@store_option
+@format_option
+def add(paths: tuple[str, ...], store_dir: str, output_format: str) -> int:
+    """File snapshots (files, folders, .tar.gz/.zip archives) under their NCT IDs."""
+    from auditor.store import Store
+
+    with Store(store_dir) as store:
+        result = store.add(paths)
+    for error in result.errors:
+        click.echo(f"audit: error: {error.one_line()}", err=True)
+    for conflict in result.conflicts:
+        click.echo(f"audit: conflict: {conflict.message()}", err=True)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))
+    else:
+        click.echo(
+            f"{len(result.added)} added, {len(result.unchanged)} unchanged, "
+            f"{len(result.conflicts)} conflicts, {len(result.errors)} errors ({store_dir})"
+        )
+    if result.errors:
+        return EXIT_INPUT
+    return EXIT_FINDINGS if result.conflicts else EXIT_OK
+
+
+@command.command("list")
+@click.argument("nct_ids", nargs=-1)
+@store_option
+@format_option
+def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
+    """The snapshots of the given records, oldest first; without NCT IDs, one line per record."""
+    from auditor.errors import InputError
+    from auditor.records import is_valid_nct_id
+    from auditor.store import Store
+
+    for nct_id in nct_ids:
+        if not is_valid_nct_id(nct_id):
+            raise InputError(f"invalid NCT ID {nct_id!r} (expected NCT and eight digits)")
+    with Store(store_dir) as store:
+        if nct_ids:
+            entries = [e for n in nct_ids for e in store.list(n)]
+            if output_format == "json":
+                click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
+            else:
+                for e in entries:
+                    click.echo(
+                        f"{e.nct_id}  {e.modified or '-':16}  {e.tiebreak or '-':16}  {e.format:11}  {e.path}"
+                    )
+            return EXIT_OK
+        rows = store.summary()
+    if output_format == "json":
+        click.echo(
+            json.dumps([{"nct_id": n, "snapshots": k, "latest": e.to_dict()} for n, k, e in rows], indent=1)
+        )
+    else:
+        for nct_id, count, latest in rows:
+            click.echo(f"{nct_id}  {count:4d}  {latest.modified or '-':16}  {latest.path}")
+    return EXIT_OK
+
+
+@command.command("verify")
+@store_option
+@format_option
+@click.option(
+    "--repair/--no-repair",
+    default=True,
+    show_default=True,
+    help="Rebuild the index from the files (files never deleted: bad ones go to .quarantine/).",
+)
+def verify(store_dir: str, output_format: str, repair: bool) -> int:
+    """Check the store against its index and the files' hashes; repair the index from the files."""
+    from auditor.store import Store
+
+    with Store(store_dir) as store:
+        result = store.verify(repair=repair)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), indent=1))
+    else:
+        for problem in result.problems:
+            click.echo(problem.one_line())
+        state = "clean" if result.clean else "NOT clean"
+        click.echo(f"{result.checked} snapshot files checked, {len(result.problems)} problems, store {state}")
+    return EXIT_OK if result.clean else EXIT_FINDINGS
