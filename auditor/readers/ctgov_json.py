@@ -1,0 +1,325 @@
+"""ClinicalTrials.gov JSON → records: API v2 studies and the classic API v1 shapes.
+
+Accepted shapes (anything else is :class:`~auditor.errors.InputError` "not a study record"):
+
+* one API v2 study object (``{"protocolSection": …}``) — one record named by the file path,
+  hashed over the file bytes;
+* a list of studies, an API v2 search response ``{"studies": […]}`` and a classic API v1
+  search response ``{"FullStudiesResponse": {"FullStudies": [{"Study": …}, …]}}`` — one record
+  per element, named ``file#index`` and hashed over the element's canonical JSON (keys sorted,
+  no spaces, UTF-8), so the same study in two exports has the same hash whatever the order of
+  keys. A bad element (no valid NCT ID, a section that is not an object) is an error naming
+  ``file#index``; the other elements still come out. A list in which no element looks like a
+  study at all is one error for the file;
+* a classic API v1 study (``{"Study": …}``, optionally with ``Rank``, or a bare
+  ``{"ProtocolSection": …}``) — one record, like a v2 study.
+
+Classic v1 documents are first renamed to the v2 shape (``ProtocolSection.StatusModule.
+StartDateStruct.StartDate`` → ``protocolSection.statusModule.startDateStruct.date``,
+``ConditionList.Condition[]`` → ``conditions[]``) so that registry fields get the same keys
+as in v2. The renaming is rule-based (drop the words a field repeats from its parent, unwrap
+``…List`` objects, v2 camelCase) plus a few explicit exceptions; unregistered v1 leaves whose
+v2 name breaks the rules keep a close but not identical path label.
+
+Flattening: every leaf of the study becomes one field, in document order. Registered paths
+(``fields.yaml`` ``json:``) get the registry key, label and section; any other leaf gets a path
+label — its path below the section root (``contactsLocationsModule.locations[0].facility``),
+or ``study.<key>`` for top-level keys outside the ``…Section`` objects. JSON scalars become raw
+text the way an Ignite page writes them (``True``/``False``, ``None`` for null); an empty list
+or object becomes one field with raw ``""`` so the leaf is not lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.fields import FieldSpec, make_field, registry, snake
+from auditor.readers.leaf import untyped_field
+from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
+
+#: Section of fields outside any ``…Section`` object and of unknown modules.
+MISC_SECTION = "Misc"
+
+
+def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
+    """Every study in one JSON input, or the error of each element that is not one.
+
+    Raises :class:`InputError` when the file is not JSON (with line and column) or holds no
+    study at all.
+    """
+    from auditor.readers import decode_text
+
+    text, decode_problems = decode_text(data, path)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path, line=exc.lineno
+        ) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested too deeply", path=path) from None
+
+    elements = _study_list(document)
+    if elements is None:
+        study = _as_study(document)
+        if study is None:
+            raise InputError("not a study record (no protocolSection)", path=path)
+        return [_read_study(study, path, hashlib.sha256(data).hexdigest(), decode_problems)]
+
+    if not elements:
+        raise InputError("no study records (empty list)", path=path)
+    studies = [_as_study(element) for element in elements]
+    if all(study is None for study in studies):
+        raise InputError("not a study record (no element has a protocolSection)", path=path)
+    out: list[Record | InputError] = []
+    for index, (element, study) in enumerate(zip(elements, studies, strict=True)):
+        name = f"{path}#{index}"
+        if study is None:
+            out.append(InputError("not a study record (no protocolSection)", path=name))
+            continue
+        try:
+            out.append(_read_study(study, name, _canonical_sha256(element), decode_problems))
+        except InputError as exc:
+            out.append(exc)
+    return out
+
+
+def _study_list(document: Any) -> list[Any] | None:
+    """The elements of a multi-study container, or ``None`` when ``document`` is not one."""
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, dict):
+        return None
+    studies = document.get("studies")
+    if isinstance(studies, list):
+        return studies
+    response = document.get("FullStudiesResponse")
+    if isinstance(response, dict):
+        full = response.get("FullStudies")
+        return full if isinstance(full, list) else []
+    return None
+
+
+def _as_study(element: Any) -> dict[str, Any] | None:
+    """The v2-shaped study object of one element, or ``None`` when it is not a study."""
+    if not isinstance(element, dict):
+        return None
+    if "protocolSection" in element:
+        return element
+    inner = element.get("Study")
+    if isinstance(inner, dict):
+        element = inner
+    if "ProtocolSection" in element:
+        converted = _from_classic(element, None)
+        return converted if isinstance(converted, dict) else None
+    return None
+
+
+def _canonical_sha256(element: Any) -> str:
+    blob = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _read_study(study: dict[str, Any], name: str, digest: str, decode_problems: list[str]) -> Record:
+    nct_id = _nct_id(study, name)
+    fields, problems = flatten_study(study)
+    return Record(
+        nct_id=nct_id,
+        source=Source(name, SourceFormat.CTGOV_JSON, digest),
+        fields=fields,
+        problems=(*decode_problems, *problems),
+    )
+
+
+def _nct_id(study: dict[str, Any], name: str) -> str:
+    protocol = study.get("protocolSection")
+    if not isinstance(protocol, dict):
+        raise InputError("protocolSection is not an object", path=name)
+    ident = protocol.get("identificationModule")
+    if not isinstance(ident, dict):
+        raise InputError("no identificationModule (no NCT ID)", path=name)
+    nct_id = ident.get("nctId")
+    if nct_id is None:
+        raise InputError("no NCT ID (identificationModule.nctId)", path=name)
+    if not isinstance(nct_id, str) or not is_valid_nct_id(nct_id):
+        raise InputError(f"invalid NCT ID {nct_id!r}", path=name)
+    return nct_id
+
+
+# --- flattening -------------------------------------------------------------------------------
+
+
+def flatten_study(study: dict[str, Any]) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """Every leaf of a v2-shaped study as a typed field, and the typing problems met."""
+    reg = registry()
+    walker = _Walker(reg.by_json, reg.module_sections)
+    for top, value in study.items():
+        if top.endswith("Section") and isinstance(value, dict):
+            if not value:
+                walker.leaf("", top, f"study.{top}", f"study.{_snake(top)}", MISC_SECTION)
+            for module, content in value.items():
+                section = reg.module_sections.get(module, MISC_SECTION)
+                json_path = f"{top}.{module}"
+                if isinstance(content, dict | list):
+                    walker.walk(content, json_path, module, _snake(module), section)
+                else:
+                    walker.walk(content, json_path, json_path, _path_key(json_path), section)
+        else:
+            walker.walk(value, top, f"study.{top}", f"study.{_snake(top)}", MISC_SECTION)
+    return tuple(walker.fields), tuple(walker.problems)
+
+
+class _Walker:
+    """Depth-first walk building fields; keys are built segment by segment, never re-parsed."""
+
+    __slots__ = ("by_json", "fields", "module_sections", "problems")
+
+    def __init__(self, by_json: dict[str, FieldSpec], module_sections: dict[str, str]) -> None:
+        self.by_json = by_json
+        self.module_sections = module_sections
+        self.fields: list[Field] = []
+        self.problems: list[str] = []
+
+    def walk(self, value: Any, json_path: str | None, label: str, key: str, section: str) -> None:
+        """``json_path`` is the registry lookup path; ``None`` inside lists (never registered)."""
+        if isinstance(value, dict):
+            if not value:
+                self.leaf("", json_path, label, key, section)
+                return
+            for name, child in value.items():
+                self.walk(
+                    child,
+                    None if json_path is None else f"{json_path}.{name}",
+                    f"{label}.{name}",
+                    f"{key}.{_snake(name)}",
+                    section,
+                )
+        elif isinstance(value, list):
+            if not value:
+                self.leaf("", json_path, label, key, section)
+                return
+            for index, child in enumerate(value):
+                self.walk(child, None, f"{label}[{index}]", f"{key}[{index}]", section)
+        else:
+            self.leaf(_raw(value), json_path, label, key, section)
+
+    def leaf(self, raw: str, json_path: str | None, label: str, key: str, section: str) -> None:
+        spec = None if json_path is None else self.by_json.get(json_path)
+        if spec is None:
+            self.fields.append(untyped_field(section, label, key, raw))
+            return
+        field, problem = make_field(spec.section, spec.label, raw, key=spec.key)
+        self.fields.append(field)
+        if problem is not None:
+            self.problems.append(problem)
+
+
+def _raw(value: Any) -> str:
+    """A JSON scalar as the text an Ignite page would show."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if value is None:
+        return "None"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def _snake(name: str) -> str:
+    return snake(name)
+
+
+@lru_cache(maxsize=1024)
+def _path_key(label: str) -> str:
+    return ".".join(_snake(part) for part in label.split("."))
+
+
+# --- classic API v1 → v2 shape ----------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+#: (parent, v1 name) → v2 name, where the rules below get it wrong.
+_CLASSIC_EXCEPTIONS: dict[tuple[str | None, str], str] = {
+    ("Organization", "OrgFullName"): "fullName",
+    ("Organization", "OrgClass"): "class",
+    ("EligibilityModule", "Gender"): "sex",
+    ("EligibilityModule", "GenderBased"): "genderBased",
+    ("EligibilityModule", "GenderDescription"): "genderDescription",
+    ("CentralContact", "CentralContactEMail"): "email",
+    ("LocationContact", "LocationContactEMail"): "email",
+    ("OverallOfficial", "OverallOfficialEMail"): "email",
+    ("PointOfContact", "PointOfContactEMail"): "email",
+    ("DesignMaskingInfo", "DesignWhoMaskedList"): "whoMasked",
+    ("IPDSharingStatementModule", "IPDSharingInfoTypeList"): "infoTypes",
+    ("IPDSharingStatementModule", "IPDSharingDescription"): "description",
+    ("IPDSharingStatementModule", "IPDSharingTimeFrame"): "timeFrame",
+    ("IPDSharingStatementModule", "IPDSharingAccessCriteria"): "accessCriteria",
+    ("IPDSharingStatementModule", "IPDSharingURL"): "url",
+}
+
+
+def _from_classic(value: Any, parent: str | None) -> Any:
+    """A classic v1 value renamed to the v2 shape (new objects; the input is not changed)."""
+    if isinstance(value, list):
+        return [_from_classic(item, parent) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for name, child in value.items():
+        if name.endswith("List") and isinstance(child, dict) and len(child) == 1:
+            ((item_name, items),) = child.items()
+            items = items if isinstance(items, list) else [items]
+            new_name = _CLASSIC_EXCEPTIONS.get((parent, name)) or _plural(_classic_name(item_name, parent))
+            out[new_name] = [_from_classic(item, item_name) for item in items]
+        else:
+            out[_classic_name(name, parent)] = _from_classic(child, name)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _classic_name(name: str, parent: str | None) -> str:
+    """``LeadSponsorName`` under ``LeadSponsor`` → ``name``; ``IsFDARegulatedDrug`` → ``isFdaRegulatedDrug``.
+
+    Inside a module and at the top the name is kept (``StatusModule.StatusVerifiedDate`` is
+    ``statusVerifiedDate`` in v2); below that, the words repeated from the parent are dropped,
+    and when nothing is left the parent's last real word names the field
+    (``StartDateStruct.StartDate`` → ``date``).
+    """
+    exception = _CLASSIC_EXCEPTIONS.get((parent, name))
+    if exception is not None:
+        return exception
+    words = _WORD.findall(name) or [name]
+    if parent is not None and not parent.endswith(("Module", "Section")) and parent != "Study":
+        parent_words = _WORD.findall(parent)
+        shared = 0
+        while shared < min(len(words), len(parent_words)) and words[shared] == parent_words[shared]:
+            shared += 1
+        if shared == len(words):
+            stem = [w for w in parent_words if w not in ("Struct", "Info", "List")]
+            words = stem[-1:] or words[-1:]
+        elif shared:
+            words = words[shared:]
+    return words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
+
+
+def _plural(name: str) -> str:
+    if name.endswith(("s", "sh", "ch", "x")):
+        return name + "es"
+    if len(name) > 1 and name.endswith("y") and name[-2] not in "aeiou":
+        return name[:-1] + "ies"
+    return name + "s"
+
+
+__all__ = ["flatten_study", "read_ctgov_json"]
