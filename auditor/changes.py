@@ -47,9 +47,11 @@ Snapshot metadata
 
 Order of snapshots
     :func:`diff` takes its arguments as given (so ``diff(b, a)`` mirrors ``diff(a, b)``).
-    :func:`compare` (what ``audit diff`` calls) shows the snapshot with the older Ignite
-    modification date as "before" whatever the argument order, with a note when it swapped
-    them; when either lacks an Ignite date (JSON, XML) the argument order stands.
+    :func:`compare` (what ``audit diff`` calls) shows the older snapshot as "before" whatever
+    the argument order, with a note when it swapped them. "Older" is decided by the Ignite
+    modification time when both have one; otherwise (JSON, XML) by ``version_holder``, then
+    ``last_update_submit_date``, the first that both have; on a tie or with neither, the
+    argument order stands.
 
 Python use::
 
@@ -64,7 +66,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -513,6 +515,41 @@ class DiffResult:
             counts[str(c.semantic)] = counts.get(str(c.semantic), 0) + 1
         return dict(sorted(counts.items()))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Schema 1 of ``audit diff --format json`` (documented in :mod:`auditor.reports.diff_render`)."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "nct_id": self.nct_id,
+            "before": _snapshot_json(self.before),
+            "after": _snapshot_json(self.after),
+            "swapped": self.swapped,
+            "ignored": list(self.ignored),
+            "notes": list(self.notes),
+            "summary": {
+                "changes": len(self.changes),
+                "flagged": len(self.flagged),
+                "cosmetic": sum(1 for c in self.changes if c.cosmetic),
+                "metadata": len(self.metadata),
+                "by_class": self.by_class(),
+            },
+            "changes": [c.to_dict() for c in self.changes],
+            "metadata": [c.to_dict() for c in self.metadata],
+        }
+
+
+#: Version of the JSON shape of :meth:`DiffResult.to_dict`; bumped on any incompatible change.
+SCHEMA_VERSION = 1
+
+
+def _snapshot_json(record: Record) -> dict[str, Any]:
+    return {
+        "nct_id": record.nct_id,
+        "path": record.source.path,
+        "format": str(record.source.format),
+        "sha256": record.source.sha256,
+        "ignite_modified": None if record.ignite_modified is None else record.ignite_modified.isoformat(),
+    }
+
 
 def diff(old: Record, new: Record, *, ignore: Iterable[str] = (), force: bool = False) -> list[Change]:
     """The study changes from ``old`` to ``new``, in the arguments' order.
@@ -541,13 +578,13 @@ def compare(
             )
         notes.append(f"different studies compared (--force): {a.nct_id} vs {b.nct_id}")
     swapped = False
-    older, newer = a.ignite_modified, b.ignite_modified
-    if by_snapshot_date and older is not None and newer is not None and older > newer:
+    when = snapshot_dates(a, b) if by_snapshot_date else None
+    if when is not None and when[1] > when[2]:
         a, b = b, a
         swapped = True
         notes.append(
             f"arguments swapped: {a.source.path} is the older snapshot "
-            f"(Ignite modified {format_timestamp(newer)}) and is shown as before"
+            f"({when[0]} {_date_text(when[2])} vs {_date_text(when[1])}) and is shown as before"
         )
     patterns = normalise_ignore(ignore)
 
@@ -599,6 +636,26 @@ def compare(
         swapped=swapped,
         ignored=patterns,
     )
+
+
+#: What tells which snapshot is older, in order of trust: the Ignite modification time, then
+#: the date the registry made the API copy (JSON), then the sponsor's last update (any format).
+SNAPSHOT_DATE_KEYS = ("version_holder", "last_update_submit_date")
+
+
+def snapshot_dates(a: Record, b: Record) -> tuple[str, datetime | date, datetime | date] | None:
+    """``(what, date of a, date of b)`` by the first measure both snapshots have, else ``None``."""
+    if a.ignite_modified is not None and b.ignite_modified is not None:
+        return "Ignite modified", a.ignite_modified, b.ignite_modified
+    for key in SNAPSHOT_DATE_KEYS:
+        x, y = a.value(key), b.value(key)
+        if isinstance(x, PartialDate) and isinstance(y, PartialDate):
+            return key.replace("_", " "), x.earliest(), y.earliest()
+    return None
+
+
+def _date_text(value: datetime | date) -> str:
+    return format_timestamp(value) if isinstance(value, datetime) else value.isoformat()
 
 
 def _changed_identities(left: dict[Identity, Field], right: dict[Identity, Field]) -> list[Identity]:
