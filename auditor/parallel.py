@@ -1,0 +1,329 @@
+"""Parse many inputs on several processes into records-table chunks, streaming, in input order.
+
+Why this shape:
+
+* **Workers get names, not bytes, and send back table rows, not records.** The parent only
+  lists the inputs (a ``stat``, no read); a worker reads its files, parses them and turns the
+  records into records-table rows (:func:`auditor.table.records_table`) before anything crosses
+  a process boundary. A chunk of rows pickles to a few kilobytes per record; a ``Record`` with
+  its hundreds of ``Field`` objects would cost more to send than to parse. Archive members are
+  the exception: the parent reads them (one archive stream) and sends their bytes.
+* **Bounded memory.** At most ``2 × jobs`` chunks are in flight; the caller consumes each
+  :class:`ParsedChunk` as it arrives (concatenates it, writes it to the cache, checks it). The
+  parent never holds more than the listing of names and what the caller keeps.
+* **Same result as the sequential reader.** Chunks come back in submission order, so rows and
+  errors are in the order :func:`auditor.readers.read_paths` gives them. Ignite pages are the
+  one exception there too: module pages are merged with the study page of the same snapshot
+  found anywhere in the run, so workers send Ignite ``Record`` objects back and the parent merges
+  them at the end (:meth:`ParseRun.finish`), as ``read_paths`` does. Ignite exports are small;
+  the registry at scale is JSON/XML.
+* ``jobs=1`` parses in this process (no pool): tests, debugging, tiny inputs.
+
+Worker processes are started with ``forkserver`` where available: forking a parent that already
+runs pyarrow or Dask threads can deadlock a child.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import InputError
+from auditor.records import Record, SourceFormat
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Inputs per task: large enough that the per-task overhead (pickling, scheduling) is noise,
+#: small enough that a chunk's rows stay a few megabytes.
+DEFAULT_CHUNK_SIZE = 256
+#: A chunk carrying archive bytes is closed early once it holds this much.
+MAX_CHUNK_BYTES = 32 * 1024 * 1024
+
+_IGNITE = (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE)
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use (cgroup/affinity aware where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class InputUnit:
+    """One input to parse: a file on disk (``path``) or an archive member (``data``).
+
+    ``size`` and ``mtime_ns`` come from ``stat`` (``-1`` for archive members); ``expected_sha256``
+    is what the cache last saw under this name: a worker that finds the same bytes says so
+    instead of parsing again.
+    """
+
+    name: str
+    path: str | None = None
+    data: bytes | None = None
+    size: int = -1
+    mtime_ns: int = -1
+    expected_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitResult:
+    """What became of one input: its content hash, how many rows it gave (in its chunk's
+    frame, in unit order), the errors it raised, and whether its rows may be cached."""
+
+    name: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    rows: int
+    errors: tuple[tuple[str, str | None, int | None], ...] = ()
+    unchanged: bool = False
+    cacheable: bool = True
+
+
+@dataclass(slots=True)
+class ParsedChunk:
+    """One task's output: records-table rows of its inputs plus what happened to each input."""
+
+    frame: pd.DataFrame | None
+    units: list[UnitResult]
+    ignite: list[Record] = field(default_factory=list)
+
+    def errors(self) -> list[InputError]:
+        return [error_from_tuple(e) for u in self.units for e in u.errors]
+
+
+def error_to_tuple(exc: InputError) -> tuple[str, str | None, int | None]:
+    """An error as plain data: exceptions with keyword-only arguments do not unpickle."""
+    return (exc.message, exc.path, exc.line)
+
+
+def error_from_tuple(item: tuple[str, str | None, int | None]) -> InputError:
+    return InputError(item[0], path=item[1], line=item[2])
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def list_inputs(paths: Iterable[str | Path]) -> Iterator[InputUnit | InputError]:
+    """Every input under ``paths`` in the order :func:`auditor.readers.iter_inputs` reads them,
+    without reading files (archive members are read: there is no other way to name them)."""
+    from auditor.readers import ARCHIVE_SUFFIXES, RECORD_SUFFIXES, iter_inputs
+
+    def archive(path: Path) -> Iterator[InputUnit | InputError]:
+        for item in iter_inputs([path]):
+            if isinstance(item, InputError):
+                yield item
+            else:
+                yield InputUnit(name=item[0], data=item[1], size=len(item[1]))
+
+    def file(path: Path) -> InputUnit | InputError:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return InputError("no such file or directory", path=path)
+        except OSError as exc:
+            return InputError(f"cannot read: {exc.strerror or exc}", path=path)
+        return InputUnit(name=str(path), path=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+    for raw_path in paths:
+        path = Path(raw_path)
+        if path.is_dir():
+            found: list[Path] = []
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in files:
+                    if not name.startswith(".") and name.endswith(RECORD_SUFFIXES + ARCHIVE_SUFFIXES):
+                        found.append(Path(folder, name))
+            for item in sorted(found):
+                if item.name.endswith(ARCHIVE_SUFFIXES):
+                    yield from archive(item)
+                else:
+                    yield file(item)
+        elif path.name.endswith(ARCHIVE_SUFFIXES):
+            yield from archive(path)
+        else:
+            yield file(path)
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+def parse_units(units: Sequence[InputUnit]) -> ParsedChunk:
+    """Parse one chunk (runs in a worker process): inputs → records-table rows.
+
+    Top-level so that it pickles by reference. Never raises for bad input: every
+    :class:`InputError` is returned beside the rows of the inputs that were good.
+    """
+
+    from auditor.readers import MAX_INPUT_BYTES, read_bytes
+    from auditor.table import records_table
+
+    results: list[UnitResult] = []
+    records: list[Record] = []
+    ignite: list[Record] = []
+    for unit in units:
+        data = unit.data
+        if data is None:
+            if unit.size > MAX_INPUT_BYTES:
+                error = InputError(f"file too large ({unit.size} bytes)", path=unit.name)
+                results.append(_failed(unit, "", error))
+                continue
+            try:
+                data = Path(unit.path or unit.name).read_bytes()
+            except FileNotFoundError:
+                results.append(_failed(unit, "", InputError("no such file or directory", path=unit.name)))
+                continue
+            except OSError as exc:
+                error = InputError(f"cannot read: {exc.strerror or exc}", path=unit.name)
+                results.append(_failed(unit, "", error))
+                continue
+        digest = hashlib.sha256(data).hexdigest()
+        size = len(data)
+        if unit.expected_sha256 is not None and digest == unit.expected_sha256:
+            results.append(UnitResult(unit.name, size, unit.mtime_ns, digest, 0, unchanged=True))
+            continue
+        try:
+            parsed = read_bytes(data, unit.name)
+        except InputError as exc:
+            results.append(_failed(unit, digest, exc, size))
+            continue
+        errors = tuple(error_to_tuple(p) for p in parsed if isinstance(p, InputError))
+        good = [p for p in parsed if isinstance(p, Record)]
+        if any(r.source.format in _IGNITE for r in good):
+            ignite.extend(good)
+            results.append(UnitResult(unit.name, size, unit.mtime_ns, digest, 0, errors, cacheable=False))
+            continue
+        records.extend(good)
+        results.append(UnitResult(unit.name, size, unit.mtime_ns, digest, len(good), errors))
+    frame: pd.DataFrame | None = records_table(records) if records else None
+    return ParsedChunk(frame=frame, units=results, ignite=ignite)
+
+
+def _failed(unit: InputUnit, digest: str, error: InputError, size: int | None = None) -> UnitResult:
+    return UnitResult(
+        unit.name,
+        unit.size if size is None else size,
+        unit.mtime_ns,
+        digest,
+        0,
+        (error_to_tuple(error),),
+        # An unreadable file has no content hash to key a cache entry on.
+        cacheable=bool(digest),
+    )
+
+
+# --- the pool --------------------------------------------------------------------------------
+
+
+def chunked(units: Iterable[InputUnit], chunk_size: int) -> Iterator[list[InputUnit]]:
+    """Groups of ``chunk_size`` inputs, closed early when archive bytes pile up."""
+    chunk: list[InputUnit] = []
+    held = 0
+    for unit in units:
+        chunk.append(unit)
+        held += len(unit.data) if unit.data is not None else 0
+        if len(chunk) >= chunk_size or held >= MAX_CHUNK_BYTES:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        # Workers import the readers and pandas once, in the server, not once per worker.
+        ctx.set_forkserver_preload(["auditor.parallel", "auditor.readers", "auditor.table"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+
+
+def map_ordered(func: Callable[[Any], Any], tasks: Iterable[Any], *, jobs: int) -> Iterator[Any]:
+    """``map(func, tasks)`` on ``jobs`` processes, lazily, in order, at most ``2 × jobs`` in flight."""
+    if jobs <= 1:
+        yield from map(func, tasks)
+        return
+    with _pool(jobs) as pool:
+        window: deque[Future[Any]] = deque()
+        try:
+            for task in tasks:
+                window.append(pool.submit(func, task))
+                if len(window) >= 2 * jobs:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for pending in window:
+                pending.cancel()
+
+
+def parse_chunks(
+    units: Iterable[InputUnit], *, jobs: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Iterator[ParsedChunk]:
+    """Parsed chunks of ``units`` in input order (see the module docstring for the guarantees)."""
+    return map_ordered(parse_units, chunked(units, chunk_size), jobs=jobs or default_jobs())
+
+
+@dataclass(slots=True)
+class ParseRun:
+    """Collects a stream of chunks into one records table, keeping errors and Ignite pages."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    ignite: list[Record] = field(default_factory=list)
+
+    def add(self, chunk: ParsedChunk, frame: pd.DataFrame | None = None) -> None:
+        """Keep ``frame`` (default: the chunk's own rows), its errors and its Ignite records."""
+        kept = chunk.frame if frame is None else frame
+        if kept is not None and len(kept):
+            self.frames.append(kept)
+        self.errors.extend(chunk.errors())
+        self.ignite.extend(chunk.ignite)
+
+    def finish(self) -> pd.DataFrame:
+        """The records table: every chunk's rows in order, then the merged Ignite snapshots."""
+        import pandas as pd
+
+        from auditor.table import records_table
+
+        frames = list(self.frames)
+        if self.ignite:
+            from auditor.readers.ignite_text import merge_module_pages
+
+            frames.append(records_table(merge_module_pages(self.ignite)))
+        if not frames:
+            return records_table([])
+        return pd.concat(frames, ignore_index=True)
+
+
+def parse_table(
+    paths: Iterable[str | Path], *, jobs: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> tuple[pd.DataFrame, list[InputError]]:
+    """The records table of every input under ``paths`` and the errors met, parsed on ``jobs``
+    processes: the parallel equivalent of ``records_table(read_paths(paths))``."""
+    run = ParseRun()
+    listing_errors: list[InputError] = []
+
+    def units() -> Iterator[InputUnit]:
+        for item in list_inputs(paths):
+            if isinstance(item, InputError):
+                listing_errors.append(item)
+            else:
+                yield item
+
+    for chunk in parse_chunks(units(), jobs=jobs, chunk_size=chunk_size):
+        run.add(chunk)
+    table = run.finish()
+    return table, listing_errors + run.errors
