@@ -46,12 +46,13 @@ import json
 import os
 import re
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.atomic import atomic_write, fsync_dir
+from auditor.atomic import fsync_dir
 from auditor.errors import InputError, OutputError, StoreError
 from auditor.findings import Finding, Severity
 from auditor.records import Record, SourceFormat, is_valid_nct_id
@@ -439,8 +440,9 @@ def _read_source(record: Record) -> bytes:
 class Store:
     """A folder of snapshots plus its index. Cheap to create; opens the index on first use."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, batch_size: int = BATCH_SIZE) -> None:
         self.root = Path(path)
+        self.batch_size = max(1, batch_size)
         self._conn: sqlite3.Connection | None = None
 
     # -- index plumbing -------------------------------------------------------------------
@@ -687,7 +689,7 @@ class Store:
                     conflicts.append(Conflict(entry, clash))
                 batch.append(candidate)
                 in_batch.setdefault(entry.nct_id, []).append(entry)
-                if len(batch) >= BATCH_SIZE:
+                if len(batch) >= self.batch_size:
                     added.extend(self._commit(conn, batch))
                     batch, in_batch = [], {}
             added.extend(self._commit(conn, batch))
@@ -731,7 +733,7 @@ class Store:
             if hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest():
                 return
             raise StoreError("a different snapshot already has this name; not overwriting", path=target)
-        atomic_write(target, data)
+        _write_durably(target, data)
 
     def _recover(self, conn: sqlite3.Connection) -> list[VerifyProblem]:
         """Roll back the batch of an interrupted add: its files, temp files and rows."""
@@ -881,6 +883,28 @@ class Store:
         target = self.root / ".quarantine" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.root / rel, target)
+
+
+def _write_durably(target: Path, data: bytes) -> None:
+    """:func:`auditor.atomic.atomic_write` without its per-file directory fsync: the batch
+    fsyncs each folder once before confirming its rows, which is what makes the rename durable
+    (one fsync per file instead of two, the main cost of a large add)."""
+    tmp_name: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+        tmp_name = None
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=target) from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
 
 
 def _same_snapshot(known: SnapshotEntry, new: SnapshotEntry) -> bool:

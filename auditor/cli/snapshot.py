@@ -42,11 +42,18 @@ def command() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @store_option
 @format_option
-def add(paths: tuple[str, ...], store_dir: str, output_format: str) -> int:
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
+)
+def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: int) -> int:
     """File snapshots (files, folders, .tar.gz/.zip archives) under their NCT IDs."""
     from auditor.store import Store
 
-    with Store(store_dir) as store:
+    with Store(store_dir, batch_size=batch_size) as store:
         result = store.add(paths)
     for error in result.errors:
         click.echo(f"audit: error: {error.one_line()}", err=True)
