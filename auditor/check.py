@@ -1,0 +1,113 @@
+"""Records × rules → findings.
+
+Single-record rules run over :func:`auditor.table.records_table` (one row per snapshot); pair
+rules over :func:`auditor.table.pairs_table` (one row per consecutive pair). Both go through
+:func:`check_table`, which validates the frame lazily against the compiled pandera schema so that
+every failing row of every rule is collected, then turns each into a frozen
+:class:`~auditor.findings.Finding` whose message shows the actual values.
+
+``as_of`` is always a parameter: "today" is decided by the command line, never in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from auditor.findings import Finding
+from auditor.records import Record
+from auditor.rules import RuleSet
+from auditor.rules.compile import CompiledRule, compile_rules, to_schema
+from auditor.rules.spec import PLACEHOLDER
+from auditor.table import OLD_PREFIX, display
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Params = Mapping[str, str | int | float] | None
+
+
+def check_records(
+    records: Iterable[Record], rules: RuleSet, *, params: Params = None, as_of: date
+) -> list[Finding]:
+    """Run the single-record rules of ``rules`` over ``records``."""
+    from auditor.table import records_table
+
+    selected = rules.scope("record")
+    if not len(selected):
+        return []
+    return check_table(records_table(records), selected, as_of=as_of, params=params)
+
+
+def check_pairs(
+    pairs: Iterable[tuple[Record, Record]], rules: RuleSet, *, params: Params = None, as_of: date
+) -> list[Finding]:
+    """Run the pair rules of ``rules`` over ``(older, newer)`` snapshot pairs of the same study."""
+    from auditor.table import pairs_table
+
+    selected = rules.scope("pair")
+    if not len(selected):
+        return []
+    return check_table(pairs_table(pairs), selected, as_of=as_of, params=params)
+
+
+def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params = None) -> list[Finding]:
+    """Findings of ``rules`` over a records (or pair) table, in row order then rule order.
+
+    The table must have the columns :mod:`auditor.table` documents; a pair table for pair rules.
+    """
+    import pandera.errors as pa_errors
+
+    if frame.empty or not len(rules):
+        return []
+    compiled = compile_rules(list(rules), as_of=as_of, params=params)
+    schema = to_schema(compiled)
+    try:
+        schema.validate(frame, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    failing = cases[["check_number", "index"]].drop_duplicates()
+    positions = {label: i for i, label in enumerate(frame.index)}
+    hits = sorted(
+        (positions[label], int(number), label) for number, label in failing.itertuples(index=False, name=None)
+    )
+    return [_finding(frame, label, compiled[number]) for _, number, label in hits]
+
+
+def _finding(frame: pd.DataFrame, row: Any, rule: CompiledRule) -> Finding:
+    spec = rule.spec
+    referenced = spec.fields or spec.referenced_fields()
+    shown = list(dict.fromkeys([*spec.referenced_fields(), *referenced]))
+    values = tuple((name, display(frame, row, name)) for name in shown)
+    fields = tuple(dict.fromkeys(name.removeprefix(OLD_PREFIX) for name in referenced))
+    return Finding(
+        rule_id=spec.id,
+        severity=spec.severity,
+        nct_id=str(frame.at[row, "nct_id"]),
+        snapshot=str(frame.at[row, "snapshot"]),
+        fields=fields,
+        message=_message(frame, row, rule, dict(values)),
+        rule_source=spec.location,
+        title=spec.title,
+        values=values,
+    )
+
+
+def _message(frame: pd.DataFrame, row: Any, rule: CompiledRule, values: dict[str, str]) -> str:
+    spec = rule.spec
+    if spec.message is None:
+        shown = ", ".join(f"{name} = {value}" for name, value in values.items())
+        return f"{spec.title} ({shown})"
+
+    def fill(match: Any) -> str:
+        name = match.group(1)
+        if name == "as_of":
+            return rule.as_of.isoformat()
+        if name in rule.params:
+            return str(rule.params[name])
+        return values[name] if name in values else display(frame, row, name)
+
+    return PLACEHOLDER.sub(fill, spec.message)

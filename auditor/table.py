@@ -1,0 +1,238 @@
+"""Records → a pandas table, one row per snapshot; pairs of snapshots → a pair table.
+
+The rule engine (and a Dask engine over the same compiled schema) works on these tables, so
+their columns are a documented interface:
+
+Meta columns, one per record:
+
+* ``nct_id`` (string), ``snapshot`` (the source path, string), ``source_format`` (string),
+  ``ignite_created`` / ``ignite_modified`` (datetime64, NaT when the format has none),
+  ``truncated`` (bool), ``problems`` (int: how many problems the reader noted).
+
+Per key of the field registry (``auditor/data/fields.yaml``), whether or not a record has it:
+
+* ``<key>``: the typed value — ``datetime64`` for dates (the *earliest* day the value can
+  mean) and timestamps, nullable ``boolean``, nullable ``Int64`` for integers, ``string`` for
+  text and enums. ``<NA>``/``NaT`` when the field is absent, explicitly empty, or did not fit
+  its type.
+* ``<key>__missing`` (string): the literal of an explicitly empty value (``None``, ``N/A``,
+  ``""``, ``Not Stopped``), ``<NA>`` otherwise. Absent and "written as None" stay distinct.
+* ``<key>__raw`` (string, non-text keys only): the text as found, so that a value that did not
+  fit its type (``2020-13``) is still shown and can be found by the ``invalid`` operator.
+* dates also have ``<key>__latest`` (datetime64: the *last* day the value can mean) and
+  ``<key>__precision`` (``year`` / ``month`` / ``day``). "Older than" uses ``__latest`` and
+  "newer than" uses the earliest day, so a partial date's age is never overstated.
+
+The registry key ``nct_id`` (the Study NCT ID field) shares its name with the meta column; the
+meta column (the record's identity) wins.
+
+A pair table (:func:`pairs_table`) is the *new* snapshot's row with every column of the *old*
+one beside it under an ``old.`` prefix; ``snapshot`` becomes ``"old -> new"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from auditor.fields import registry
+from auditor.records import Record
+from auditor.values import Missing, PartialDate, ValueType
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+META_COLUMNS: tuple[str, ...] = (
+    "nct_id",
+    "snapshot",
+    "source_format",
+    "ignite_created",
+    "ignite_modified",
+    "truncated",
+    "problems",
+)
+OLD_PREFIX = "old."
+_DATE_DTYPE = "datetime64[s]"
+
+
+def field_types() -> dict[str, ValueType]:
+    """Registry key → declared type: the keys a rule may name (besides the meta columns)."""
+    return {spec.key: spec.type for spec in registry().specs if spec.key not in META_COLUMNS}
+
+
+def column_kind(name: str) -> str:
+    """``date``, ``timestamp``, ``boolean``, ``integer``, ``enum``, ``text`` — for a meta column
+    or a registry key (with or without the ``old.`` prefix); ``KeyError`` for anything else."""
+    name = name.removeprefix(OLD_PREFIX)
+    meta = {
+        "nct_id": "text",
+        "snapshot": "text",
+        "source_format": "enum",
+        "ignite_created": "timestamp",
+        "ignite_modified": "timestamp",
+        "truncated": "boolean",
+        "problems": "integer",
+    }
+    if name in meta:
+        return meta[name]
+    return str(field_types()[name])
+
+
+def records_table(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per snapshot with the columns documented in this module."""
+    import pandas as pd
+
+    types = field_types()
+    columns: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
+    for key, vtype in types.items():
+        columns[key] = []
+        columns[f"{key}__missing"] = []
+        if vtype is not ValueType.TEXT:
+            columns[f"{key}__raw"] = []
+        if vtype is ValueType.DATE:
+            columns[f"{key}__latest"] = []
+            columns[f"{key}__precision"] = []
+    for record in records:
+        columns["nct_id"].append(record.nct_id)
+        columns["snapshot"].append(record.source.path)
+        columns["source_format"].append(str(record.source.format))
+        columns["ignite_created"].append(record.ignite_created)
+        columns["ignite_modified"].append(record.ignite_modified)
+        columns["truncated"].append(record.truncated)
+        columns["problems"].append(len(record.problems))
+        for key, vtype in types.items():
+            _append_field(columns, record, key, vtype)
+    data: dict[str, pd.Series] = {}
+    for name, values in columns.items():
+        data[name] = pd.Series(values, dtype=_dtype(name, types), name=name)
+    frame = pd.DataFrame(data)
+    return frame
+
+
+def _append_field(columns: dict[str, list[Any]], record: Record, key: str, vtype: ValueType) -> None:
+    f = record.get(key)
+    value: Any = None
+    missing: str | None = None
+    raw: str | None = None
+    if f is not None:
+        raw = f.raw
+        if isinstance(f.value, Missing):
+            missing = f.value.literal
+        elif vtype is ValueType.TEXT:
+            value = f.raw
+        elif _fits(f.value, vtype):
+            value = f.value
+    if vtype is ValueType.DATE:
+        columns[key].append(value.earliest() if isinstance(value, PartialDate) else None)
+        columns[f"{key}__latest"].append(value.latest() if isinstance(value, PartialDate) else None)
+        columns[f"{key}__precision"].append(str(value.precision) if isinstance(value, PartialDate) else None)
+    else:
+        columns[key].append(value)
+    columns[f"{key}__missing"].append(missing)
+    if vtype is not ValueType.TEXT:
+        columns[f"{key}__raw"].append(raw)
+
+
+def _fits(value: object, vtype: ValueType) -> bool:
+    if vtype is ValueType.DATE:
+        return isinstance(value, PartialDate)
+    if vtype is ValueType.TIMESTAMP:
+        return isinstance(value, datetime)
+    if vtype is ValueType.BOOLEAN:
+        return isinstance(value, bool)
+    if vtype is ValueType.INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _dtype(name: str, types: dict[str, ValueType]) -> str:
+    if name in ("ignite_created", "ignite_modified"):
+        return _DATE_DTYPE
+    if name == "truncated":
+        return "bool"
+    if name == "problems":
+        return "int64"
+    if name in META_COLUMNS or name.endswith(("__missing", "__raw", "__precision")):
+        return "string"
+    if name.endswith("__latest"):
+        return _DATE_DTYPE
+    vtype = types[name]
+    if vtype in (ValueType.DATE, ValueType.TIMESTAMP):
+        return _DATE_DTYPE
+    if vtype is ValueType.BOOLEAN:
+        return "boolean"
+    if vtype is ValueType.INTEGER:
+        return "Int64"
+    return "string"
+
+
+def pairs_table(pairs: Iterable[tuple[Record, Record]]) -> pd.DataFrame:
+    """One row per consecutive pair: the new snapshot's columns plus ``old.<column>``."""
+    olds: list[Record] = []
+    news: list[Record] = []
+    for old, new in pairs:
+        olds.append(old)
+        news.append(new)
+    return pair_frame(records_table(olds), records_table(news))
+
+
+def pair_frame(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Join two aligned record tables (row i of ``old`` precedes row i of ``new``)."""
+    import pandas as pd
+
+    old = old.reset_index(drop=True)
+    new = new.reset_index(drop=True)
+    renamed = old.add_prefix(OLD_PREFIX)
+    frame = pd.concat([new, renamed], axis=1)
+    frame["snapshot"] = (old["snapshot"] + " -> " + new["snapshot"]).astype("string")
+    return frame
+
+
+def display(frame: pd.DataFrame, row: Any, name: str) -> str:
+    """How a value is shown in a finding's message: as the registry wrote it, with its
+    precision for dates, the literal for explicit empties, ``(absent)`` when there is none."""
+    import pandas as pd
+
+    prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
+    base = name.removeprefix(OLD_PREFIX)
+    if base in META_COLUMNS:
+        value = frame.at[row, name]
+        if value is None or value is pd.NaT or (not isinstance(value, str | bool) and pd.isna(value)):
+            return "(absent)"
+        if isinstance(value, pd.Timestamp | datetime):
+            return value.isoformat(timespec="minutes") if isinstance(value, datetime) else str(value)
+        return str(value)
+    missing = frame.at[row, f"{prefix}{base}__missing"]
+    if not pd.isna(missing):
+        return repr(str(missing)) if missing == "" else str(missing)
+    value = frame.at[row, name]
+    kind = column_kind(base)
+    if kind == "date":
+        if pd.isna(value):
+            return _raw_or_absent(frame, row, f"{prefix}{base}__raw")
+        return _date_text(value, str(frame.at[row, f"{prefix}{base}__precision"]))
+    if pd.isna(value):
+        return _raw_or_absent(frame, row, f"{prefix}{base}__raw")
+    if kind == "timestamp":
+        return pd.Timestamp(value).isoformat(timespec="minutes")
+    return str(value)
+
+
+def _raw_or_absent(frame: pd.DataFrame, row: Any, raw_column: str) -> str:
+    import pandas as pd
+
+    if raw_column in frame.columns:
+        raw = frame.at[row, raw_column]
+        if not pd.isna(raw):
+            return f"{raw!s} (not a valid value)"
+    return "(absent)"
+
+
+def _date_text(value: Any, precision: str) -> str:
+    day: date = value.date() if hasattr(value, "date") else value
+    if precision == "year":
+        return f"{day.year:04d}"
+    if precision == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    return day.isoformat()

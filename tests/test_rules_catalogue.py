@@ -1,0 +1,74 @@
+"""Every shipped rule, tested as data: ``tests/rules/<rule-id>.yaml`` lists records in and the
+findings expected out (one passing and one failing record at least; real corpus records where
+the corpus has them, skipped with a reason when ../shared is missing)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import CORPUS, SEED
+from rules_harness import RULE_CASES, build_record, corpus_records
+
+from auditor.check import check_pairs, check_records
+from auditor.readers import read_one
+from auditor.records import Record
+from auditor.rules import load_rules
+
+RULES = load_rules()
+
+
+def _cases() -> list[Any]:
+    out = []
+    for file in sorted(RULE_CASES.glob("*.yaml")):
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        for i, case in enumerate(document["cases"]):
+            out.append(pytest.param(document, case, id=f"{document['rule']}[{i}]-{case.get('name', '')}"))
+    return out
+
+
+def _record(spec: dict[str, Any]) -> Record:
+    if spec.get("seed"):
+        if not SEED.is_file():
+            pytest.skip(f"seed record not found at {SEED}")
+        return read_one(SEED)
+    if "corpus" in spec:
+        path = CORPUS / spec["corpus"]["path"]
+        if not path.exists():
+            pytest.skip(f"corpus file not found at {path} (../shared/corpus is missing)")
+        return corpus_records(str(path))[spec["corpus"]["nct_id"]]
+    return build_record(spec)
+
+
+@pytest.mark.parametrize(("document", "case"), _cases())
+def test_rule_case(document: dict[str, Any], case: dict[str, Any]) -> None:
+    rules = RULES.select([document["rule"]])
+    as_of = date.fromisoformat(str(case.get("as_of", document.get("as_of", "2026-01-05"))))
+    params = case.get("params")
+    if "old" in case:
+        findings = check_pairs([(_record(case["old"]), _record(case["new"]))], rules, params=params, as_of=as_of)
+    else:
+        findings = check_records([_record(case["record"])], rules, params=params, as_of=as_of)
+    expected = case["expect"]
+    assert [f.rule_id for f in findings] == ([document["rule"]] if expected == "fail" else []), [
+        f.message for f in findings
+    ]
+    for fragment in case.get("message", []):
+        assert fragment in findings[0].message
+
+
+def test_every_shipped_rule_has_a_passing_and_a_failing_case() -> None:
+    covered: dict[str, set[str]] = {}
+    for file in RULE_CASES.glob("*.yaml"):
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        assert file.stem == document["rule"], f"{file.name} tests {document['rule']}"
+        covered[document["rule"]] = {case["expect"] for case in document["cases"]}
+    missing = [rule.id for rule in RULES if covered.get(rule.id) != {"pass", "fail"}]
+    assert not missing, f"rules without a passing and a failing case: {missing}"
+
+
+def test_cases_folder_exists() -> None:
+    assert Path(RULE_CASES).is_dir()
