@@ -49,7 +49,9 @@ def test_rule_case(document: dict[str, Any], case: dict[str, Any]) -> None:
     as_of = date.fromisoformat(str(case.get("as_of", document.get("as_of", "2026-01-05"))))
     params = case.get("params")
     if "old" in case:
-        findings = check_pairs([(_record(case["old"]), _record(case["new"]))], rules, params=params, as_of=as_of)
+        findings = check_pairs(
+            [(_record(case["old"]), _record(case["new"]))], rules, params=params, as_of=as_of
+        )
     else:
         findings = check_records([_record(case["record"])], rules, params=params, as_of=as_of)
     expected = case["expect"]
