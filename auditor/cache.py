@@ -1,0 +1,415 @@
+"""An incremental cache of parsed records-table rows, in Parquet, so a nightly run re-parses only
+what changed.
+
+**The cache key.** An entry is an input *name* (the path as walked, or ``archive!member``) with
+the ``size``, ``mtime_ns`` and ``sha256`` of the bytes it was parsed from, and the rows they gave.
+A run decides per input, cheapest test first:
+
+1. same name, same ``size`` and same ``mtime_ns`` as the entry → reuse the rows without even
+   reading the file (a ``stat`` per file: 560,000 of them take about a second);
+2. otherwise the file is read and hashed; the same ``sha256`` as the entry (a file touched or
+   copied but not changed) → reuse the rows;
+3. otherwise it is parsed again.
+
+The name is part of the key, not only the content hash, because a row carries its snapshot
+name (``snapshot`` column): the same bytes under two names are two snapshots. A file whose
+content changed without its size or mtime changing (a clock set back and the same length) is the
+one case step 1 misses; ``--cache`` is an optimisation you can drop (delete the folder) to
+re-parse everything, and ``verify=True`` (hash every file) closes that gap at the cost of reading
+every file.
+
+Bad inputs are cached too (their one-line errors), so a warm run reports exactly what a cold
+one reports. Ignite text pages are never cached: a module page is merged with the study page of
+the same snapshot found anywhere in the run, so a page's rows depend on other files.
+
+**Invalidation.** The cache records a fingerprint of the code and data that decide what a row
+holds (the readers, the record model, typed values, the field registry and the table builder,
+hashed from their source bytes). A different fingerprint means an empty cache, never a stale
+row.
+
+**Layout.** ``DIR/cache.json`` (the manifest, written atomically last), ``DIR/units-<gen>.parquet``
+(one row per input), ``DIR/rows-<seg>.parquet`` segments (records-table rows plus the input
+they belong to). A run appends one segment with the rows it parsed; when more than half of the
+stored rows are dead (inputs gone or changed) the live rows are rewritten as one segment. A run
+interrupted before the manifest is replaced leaves the previous cache intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.atomic import atomic_write
+from auditor.errors import InputError, OutputError
+from auditor.parallel import (
+    DEFAULT_CHUNK_SIZE,
+    InputUnit,
+    UnitResult,
+    default_jobs,
+    error_from_tuple,
+    list_inputs,
+    map_ordered,
+    parse_units,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CACHE_VERSION = 1
+MANIFEST = "cache.json"
+#: Modules whose source decides what a records-table row holds (see "Invalidation").
+_FINGERPRINT_MODULES = ("auditor.values", "auditor.records", "auditor.fields", "auditor.table")
+_FINGERPRINT_PACKAGES = ("auditor.readers",)
+_UnitRow = tuple[str, int, int, str, int, str, "int | None", int]
+_UNIT_COLUMNS = ("name", "size", "mtime_ns", "sha256", "segment", "row_start", "rows", "errors")
+
+
+def parser_fingerprint() -> str:
+    """A hash of the source files and registry data that decide what a parsed row holds."""
+    import importlib
+    import importlib.resources
+
+    digest = hashlib.sha256(f"auditor-cache-{CACHE_VERSION}".encode())
+    files: list[Path] = []
+    for name in _FINGERPRINT_MODULES:
+        module = importlib.import_module(name)
+        files.append(Path(str(module.__file__)))
+    for name in _FINGERPRINT_PACKAGES:
+        package = importlib.import_module(name)
+        files.extend(sorted(Path(str(package.__file__)).parent.glob("*.py")))
+    data = importlib.resources.files("auditor.data")
+    for entry in sorted(data.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".json")):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class CacheStats:
+    """What a run did with each input: reused by ``stat``, reused after hashing, parsed."""
+
+    inputs: int = 0
+    reused_by_stat: int = 0
+    reused_by_hash: int = 0
+    parsed: int = 0
+    rows: int = 0
+    rows_parsed: int = 0
+    compacted: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"{self.inputs} inputs: {self.reused_by_stat} unchanged (stat), "
+            f"{self.reused_by_hash} unchanged (hash), {self.parsed} parsed; {self.rows} rows"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One input as the cache last saw it; ``position`` is its first row in the loaded rows."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    segment: int
+    start: int
+    position: int
+    rows: int
+    errors: str
+
+
+class RecordCache:
+    """The Parquet cache in ``folder`` (created on first write). One run at a time per folder:
+    two concurrent runs each leave a consistent cache, but the last to finish wins."""
+
+    def __init__(self, folder: str | Path, *, verify: bool = False) -> None:
+        self.folder = Path(folder)
+        self.verify = verify
+        self.fingerprint = parser_fingerprint()
+        self._segments: list[int] = []
+        self._entries: dict[str, _Entry] = {}
+        self._old_rows: pd.DataFrame | None = None
+        self._generation = 0
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        import pandas as pd
+
+        self._segments, self._entries, self._old_rows = [], {}, None
+        manifest_path = self.folder / MANIFEST
+        if not manifest_path.is_file():
+            return
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # an unreadable manifest is an empty cache, rebuilt by this run
+        self._generation = int(manifest.get("generation", 0))
+        if manifest.get("version") != CACHE_VERSION or manifest.get("fingerprint") != self.fingerprint:
+            return
+        try:
+            units = pd.read_parquet(self.folder / manifest["units"])
+            segments = [int(s) for s in manifest["segments"]]
+            frames = [pd.read_parquet(self._segment_path(s)) for s in segments]
+        except (OSError, KeyError, ValueError):
+            return
+        offsets: dict[int, int] = {}
+        total = 0
+        for seg, frame in zip(segments, frames, strict=True):
+            offsets[seg] = total
+            total += len(frame)
+        self._segments = segments
+        self._old_rows = _conform(pd.concat(frames, ignore_index=True)) if frames else None
+        for name, size, mtime, sha, seg, start, rows, errors in zip(
+            *(units[c].tolist() for c in _UNIT_COLUMNS), strict=True
+        ):
+            position = offsets.get(int(seg), 0) + int(start)
+            self._entries[str(name)] = _Entry(
+                int(size), int(mtime), str(sha), int(seg), int(start), position, int(rows), str(errors or "")
+            )
+
+    def _segment_path(self, segment: int) -> Path:
+        return self.folder / f"rows-{segment:06d}.parquet"
+
+    # -- one run ----------------------------------------------------------------------------
+
+    def table(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        jobs: int | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
+        """The records table of every input under ``paths`` (as :func:`auditor.parallel.parse_table`
+        gives it), re-parsing only inputs that changed since the cache last saw them; then
+        the cache is updated to this run's inputs."""
+        import numpy as np
+        import pandas as pd
+
+        from auditor.table import records_table
+
+        started = time.perf_counter()
+        stats = CacheStats()
+        self._load()
+        stats.seconds["load"] = time.perf_counter() - started
+        old = self._old_rows
+        # Per input, in order, one slot: ("error", InputError) for an input that could not be
+        # listed, ("old", name, entry) for rows in the loaded cache, ("pending", name) until its
+        # chunk comes back, then ("new", name, chunk index, row offset in the chunk, result).
+        slots: list[tuple[Any, ...]] = []
+        fresh: list[pd.DataFrame] = []
+        ignite: list[Any] = []
+
+        def plan() -> Iterator[list[InputUnit]]:
+            pending: list[InputUnit] = []
+            for item in list_inputs(paths):
+                if isinstance(item, InputError):
+                    slots.append(("error", item))
+                    continue
+                stats.inputs += 1
+                entry = self._entries.get(item.name)
+                if (
+                    entry is not None
+                    and not self.verify
+                    and item.data is None
+                    and entry.size == item.size
+                    and entry.mtime_ns == item.mtime_ns
+                ):
+                    stats.reused_by_stat += 1
+                    slots.append(("old", item.name, entry))
+                    continue
+                if entry is not None:
+                    item = replace(item, expected_sha256=entry.sha256)
+                slots.append(("pending", item.name))
+                pending.append(item)
+                if len(pending) >= chunk_size:
+                    yield pending
+                    pending = []
+            if pending:
+                yield pending
+
+        parse_started = time.perf_counter()
+        cursor = 0  # the next pending slot to fill
+        for chunk in map_ordered(parse_units, plan(), jobs=jobs or default_jobs()):
+            chunk_index = len(fresh)
+            fresh.append(chunk.frame if chunk.frame is not None else records_table([]))
+            ignite.extend(chunk.ignite)
+            offset = 0
+            for result in chunk.units:
+                while slots[cursor][0] != "pending":
+                    cursor += 1
+                slots[cursor] = self._resolve(result, chunk_index, offset, stats)
+                offset += 0 if result.unchanged else result.rows
+                cursor += 1
+        stats.seconds["parse"] = time.perf_counter() - parse_started
+
+        assemble_started = time.perf_counter()
+        base = 0 if old is None else len(old)
+        chunk_starts = np.cumsum([0] + [len(f) for f in fresh])
+        order: list[Any] = []
+        errors: list[InputError] = []
+        # The new units index: name, size, mtime_ns, sha256, rows, errors, (segment, start) —
+        # the segment is None for rows parsed now (their start is within ``new_rows``).
+        units: list[_UnitRow] = []
+        for slot in slots:
+            if slot[0] == "error":
+                errors.append(slot[1])
+            elif slot[0] == "old":
+                name, entry = slot[1], slot[2]
+                errors.extend(_errors(entry.errors))
+                if entry.rows:
+                    order.append(np.arange(entry.position, entry.position + entry.rows))
+                units.append(
+                    (
+                        name,
+                        entry.size,
+                        entry.mtime_ns,
+                        entry.sha256,
+                        entry.rows,
+                        entry.errors,
+                        entry.segment,
+                        entry.start,
+                    )
+                )
+            else:
+                _, name, chunk_index, offset, result = slot
+                errors.extend(error_from_tuple(e) for e in result.errors)
+                start = int(chunk_starts[chunk_index]) + offset
+                if result.rows:
+                    order.append(np.arange(base + start, base + start + result.rows))
+                if result.cacheable:
+                    text = json.dumps(result.errors) if result.errors else ""
+                    units.append(
+                        (name, result.size, result.mtime_ns, result.sha256, result.rows, text, None, start)
+                    )
+
+        new_rows = pd.concat(fresh, ignore_index=True) if fresh else records_table([])
+        everything = new_rows if old is None else pd.concat([old, new_rows], ignore_index=True)
+        positions = np.concatenate(order) if order else np.array([], dtype=np.int64)
+        table = everything.take(positions).reset_index(drop=True)
+        if ignite:
+            from auditor.readers.ignite_text import merge_module_pages
+
+            table = pd.concat([table, records_table(merge_module_pages(ignite))], ignore_index=True)
+        stats.rows = len(table)
+        stats.seconds["assemble"] = time.perf_counter() - assemble_started
+
+        write_started = time.perf_counter()
+        self._write(units, new_rows, table, stats)
+        stats.seconds["write"] = time.perf_counter() - write_started
+        return table, errors, stats
+
+    def _resolve(
+        self, result: UnitResult, chunk_index: int, offset: int, stats: CacheStats
+    ) -> tuple[Any, ...]:
+        if result.unchanged:
+            stats.reused_by_hash += 1
+            entry = self._entries[result.name]
+            # Same bytes under a new mtime: keep the rows, remember the new stat.
+            return ("old", result.name, replace(entry, size=result.size, mtime_ns=result.mtime_ns))
+        stats.parsed += 1
+        stats.rows_parsed += result.rows
+        return ("new", result.name, chunk_index, offset, result)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _write(
+        self, units: list[_UnitRow], new_rows: pd.DataFrame, table: pd.DataFrame, stats: CacheStats
+    ) -> None:
+        """Append this run's rows as a segment (or compact), then replace the manifest."""
+        import pandas as pd
+
+        old_total = 0 if self._old_rows is None else len(self._old_rows)
+        live = sum(u[4] for u in units)
+        stored = old_total + len(new_rows)
+        generation = self._generation + 1
+        segment = max(self._segments, default=0) + 1
+        index_rows: list[tuple[Any, ...]] = []
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if self._old_rows is None or live * 2 < stored:
+                # Compact: the live rows, in this run's order, are the first ``live`` rows of
+                # ``table`` (only the uncached Ignite rows follow them).
+                stats.compacted = True
+                _write_parquet(self._segment_path(segment), table.iloc[:live])
+                segments = [segment]
+                start = 0
+                for name, size, mtime, sha, rows, errors, _, _ in units:
+                    index_rows.append((name, size, mtime, sha, segment, start, rows, errors))
+                    start += rows
+            else:
+                segments = list(self._segments)
+                if len(new_rows):
+                    _write_parquet(self._segment_path(segment), new_rows)
+                    segments.append(segment)
+                for name, size, mtime, sha, rows, errors, seg, start in units:
+                    index_rows.append(
+                        (name, size, mtime, sha, segment if seg is None else seg, start, rows, errors)
+                    )
+            units_name = f"units-{generation:06d}.parquet"
+            index = pd.DataFrame(index_rows, columns=list(_UNIT_COLUMNS))
+            _write_parquet(self.folder / units_name, index)
+            manifest = {
+                "version": CACHE_VERSION,
+                "fingerprint": self.fingerprint,
+                "generation": generation,
+                "units": units_name,
+                "segments": segments,
+                "rows": live,
+            }
+            atomic_write(self.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        except OSError as exc:
+            raise OutputError(f"cannot write the cache: {exc.strerror or exc}", path=self.folder) from exc
+        self._remove_stale(generation, segments)
+
+    def _remove_stale(self, generation: int, segments: list[int]) -> None:
+        keep = {MANIFEST, f"units-{generation:06d}.parquet"} | {self._segment_path(s).name for s in segments}
+        for path in self.folder.glob("*.parquet"):
+            if path.name not in keep and path.name.startswith(("units-", "rows-")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _errors(text: str) -> list[InputError]:
+    return [error_from_tuple(tuple(e)) for e in json.loads(text)] if text else []
+
+
+def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Write a Parquet file atomically (a temp name, then rename) so a crash leaves no half file."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a frame read back from Parquet the records table's exact dtypes (Parquet stores
+    ``datetime64[s]`` as milliseconds)."""
+    from auditor.table import records_table
+
+    dtypes = records_table([]).dtypes
+    return frame.astype({c: dtypes[c] for c in frame.columns if c in dtypes and frame[c].dtype != dtypes[c]})
+
+
+def cached_table(
+    paths: Iterable[str | Path],
+    cache_dir: str | Path,
+    *,
+    jobs: int | None = None,
+    verify: bool = False,
+) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
+    """Convenience: :meth:`RecordCache.table` with a cache in ``cache_dir``."""
+    return RecordCache(cache_dir, verify=verify).table(paths, jobs=jobs)
