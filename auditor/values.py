@@ -207,6 +207,11 @@ def type_value(
             return Typed(ValueType.BOOLEAN, boolean)
         if text in ("Yes", "No"):
             return Typed(ValueType.BOOLEAN, text == "Yes")
+        # Legacy wordings such as "Accepts Healthy Volunteers" are registered as aliases of
+        # TRUE/FALSE (fields.yaml enum_aliases), so XML and JSON snapshots type alike.
+        alias = (enum_aliases or {}).get(normalise_enum(text))
+        if alias in ("TRUE", "FALSE"):
+            return Typed(ValueType.BOOLEAN, alias == "TRUE")
         return Typed(ValueType.TEXT, raw, f"{text!r} is not True or False")
     if declared is ValueType.INTEGER:
         if _INTEGER.fullmatch(text):
