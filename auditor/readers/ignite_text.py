@@ -1,0 +1,564 @@
+"""Read Ignite text pages (study pages and module pages) into records.
+
+Layouts
+-------
+*Study page* (the seed): ``Viewing Study NCT…``, blank lines, ``Ignite Creation Date:`` and
+``Ignite Modification Date:`` (to ``Record.ignite_created`` / ``ignite_modified``, never fields),
+the summary block (section ``Header``) up to the first section heading, then each section heading
+(a line equal to one of the registry's sections) followed by its ``Label: Value`` fields.
+
+*Module page*: the module's name, explanation lines and a path line
+(``Study -> Protocol Section -> Description Module``), the two Ignite dates, ``NCT ID:``, the
+module's fields (all in the module's section, e.g. ``Study Overview``), then relation lines
+(``Study: NCT…``, ``Study Brief:``, ``Protocol Section: NCT…``). Relation lines link to other
+Ignite pages; they are not study fields and are left out of the record. Section headings are not
+recognised in module pages (a module page has none).
+
+Where a field starts
+--------------------
+Only a line start begins a field, and known labels are the ones to trust. A line
+``Label: value`` (or ``Label:``) that starts with a letter (indented lines are text of a value, as
+in the legacy XML's text blocks, and so are bullets) starts a field when the label (the text
+before the line's first colon, within its first 200 characters) is
+
+a. a registry label or alias (case- and whitespace-insensitive), or
+b. a path label (``contactsLocationsModule.locations[0].facility``, or a bare
+   ``…Module`` / ``…Section`` identifier: the JSON reader's label of an empty module), or
+c. label-looking (at most 80 characters, a capital first letter, none of ``.;!"()[]{}<>=*|``,
+   a space or the end of the line after the colon), and the line comes where an unknown field
+   can be expected: in the summary block, directly after a section heading (blank lines
+   between are fine), before any field of a module page, or on the line right after the
+   label line of a registered single-line field.
+
+Any other line continues the current value: values keep their colons and label-like text
+(``Inclusion Criteria:``, ``Period 1: Day 1-5``). Continuation lines are joined with ``\\n``,
+blank lines inside a value are kept, trailing blank lines are dropped. ``raw`` is the text after
+``Label:`` with exactly one leading space removed.
+
+A heading line inside the value of a field that may run over several lines (a registered
+multi-line field, a path-labelled field, an unknown field) is only taken as a heading when the
+next non-blank line is another heading, the end of the page, or a field of kind a or b (or, after
+an unknown field, kind c); otherwise it is text of the value (a ``Results`` sub-heading inside a
+description).
+
+Problems (``Record.problems``, ``"line N: …"``)
+------------------------------------------------
+A value that does not fit its type, an unreadable Ignite date, a duplicate label within one
+section (both fields are kept), text outside any field (kept in the problem), text before
+``Viewing Study``, a ``Viewing Study`` NCT ID that differs from the ``Study NCT ID`` field, and a
+cut-off page.
+
+Truncation: the only signal used is a page that does not end with a line break (the seed ends
+``Is an FDA AA801 Violation?:`` with none); in a file with several pages only the last can be cut.
+
+Several study pages in one file (several ``Viewing Study`` lines) give one record each, with
+source paths ``file#0``, ``file#1``, … (0-based, like the members of a JSON list) and the SHA-256
+of the page's own lines (joined with ``\n``, UTF-8), so that it identifies the record. A page
+without an NCT ID raises :class:`InputError` when it is the file's only page; among several pages
+it becomes an ``InputError`` item beside the good records (as :func:`auditor.readers.read_bytes`
+expects).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from enum import IntEnum
+from functools import lru_cache
+from itertools import pairwise
+
+from auditor.errors import InputError
+from auditor.fields import PATH_LABEL, label_key, make_field, path_key, registry
+from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat, is_valid_nct_id
+from auditor.values import parse_timestamp
+
+VIEWING_STUDY = "Viewing Study"
+IGNITE_CREATED = "Ignite Creation Date"
+IGNITE_MODIFIED = "Ignite Modification Date"
+#: Labels of the link lines at the end of a module page (folded).
+RELATION_LABELS = frozenset(
+    {
+        "study",
+        "study brief",
+        "protocol section",
+        "results section",
+        "derived section",
+        "document section",
+        "annotation section",
+    }
+)
+#: A colon further into a line than this does not end a label (keeps a 10 MB line cheap).
+MAX_LABEL = 200
+LABEL_LOOKING_MAX = 80
+_NOT_IN_LABEL = frozenset('.;!"()[]{}<>=*|')
+_MODULE_WORDS = re.compile(r"[A-Za-z0-9]+")
+
+
+class Kind(IntEnum):
+    """What a label tells about the field it starts (and so about its possible continuations)."""
+
+    SINGLE = 1  # registered, one line
+    MULTI = 2  # registered, may run over paragraphs
+    PATH = 3  # path label of an unregistered JSON/XML leaf
+    UNKNOWN = 4  # label-looking, unregistered
+
+
+def _fold(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+def is_label_looking(label: str) -> bool:
+    """Short, a capital first letter, no sentence punctuation (rule c)."""
+    if not label or len(label) > LABEL_LOOKING_MAX or not label[0].isupper():
+        return False
+    return _NOT_IN_LABEL.isdisjoint(label)
+
+
+@lru_cache(maxsize=1 << 17)
+def classify_label(label: str) -> tuple[Kind, str] | None:
+    """``(kind, key)`` of a candidate label, or ``None`` when it cannot start a field."""
+    if not label[:1].isalpha():
+        return None
+    if label[0].islower() and ("." in label or "[" in label):
+        # Registry labels have neither, so this can only be a path label.
+        return (Kind.PATH, _path_key(label)) if PATH_LABEL.fullmatch(label) else None
+    spec = registry().spec_for_label(label)
+    if spec is not None:
+        return (Kind.MULTI if spec.multiline else Kind.SINGLE), spec.key
+    if label[0].islower() and _is_bare_container(label):
+        return Kind.PATH, path_key(label)
+    if is_label_looking(label):
+        return Kind.UNKNOWN, label_key(label)
+    return None
+
+
+def _path_key(label: str) -> str:
+    """:func:`auditor.fields.path_key`, with the snake-casing of each step cached (the indices
+    make most path labels unique, their step names are few)."""
+    out = []
+    for part in label.split("."):
+        name, bracket, index = part.partition("[")
+        out.append(_snake_step(name) + bracket + index)
+    return ".".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _snake_step(name: str) -> str:
+    return path_key(name)
+
+
+_IDENTIFIER = re.compile(r"[a-z][A-Za-z0-9_]*")
+
+
+def _is_bare_container(label: str) -> bool:
+    """``oversightModule``: the JSON reader's label for an empty module (a path of one step)."""
+    return _IDENTIFIER.fullmatch(label) is not None and (
+        label.endswith(("Module", "Section")) or label in registry().module_sections
+    )
+
+
+@lru_cache(maxsize=1)
+def _sections() -> tuple[frozenset[str], int]:
+    sections = registry().sections
+    return frozenset(sections), max(len(s) for s in sections)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split at ``\\n``, ``\\r\\n`` and lone ``\\r`` only (not at the other characters
+    ``str.splitlines`` splits at, which may be part of a value)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def read_ignite_text(data: bytes, path: str) -> list[Record | InputError]:
+    """Every page in one Ignite text file; see the module docstring for the layouts and rules."""
+    from auditor.readers import decode_text, sha256
+
+    text, decode_problems = decode_text(data, path)
+    digest = sha256(data)
+    lines = split_lines(text)
+    cut = not text.endswith(("\n", "\r"))
+    starts = [i for i, line in enumerate(lines) if line.startswith(VIEWING_STUDY) and _is_viewing_line(line)]
+    if not starts:
+        record = _read_module_page(lines, path, digest, decode_problems, cut)
+        return [record]
+    out: list[Record | InputError] = []
+    bounds = [*starts, len(lines)]
+    many = len(starts) > 1
+    for number, (first, last) in enumerate(pairwise(bounds)):
+        problems = list(decode_problems)
+        if number == 0 and first > 0:
+            before = [i for i in range(first) if lines[i].strip()]
+            if before:
+                where = "line 1" if first == 1 else f"lines 1-{first}"
+                problems.append(
+                    f"{where}: {len(before)} line(s) of text before '{VIEWING_STUDY}' "
+                    f"left out of the record (first: {_show(lines[before[0]])})"
+                )
+        source_path, page_digest = path, digest
+        if many:
+            source_path = f"{path}#{number}"
+            page_digest = hashlib.sha256("\n".join(lines[first:last]).encode()).hexdigest()
+        page_cut = cut and last == len(lines)
+        try:
+            out.append(_read_study_page(lines, first, last, source_path, page_digest, problems, page_cut))
+        except InputError as exc:
+            if not many:
+                raise
+            out.append(exc)
+    return out
+
+
+def _is_viewing_line(line: str) -> bool:
+    if not line.startswith(VIEWING_STUDY):
+        return False
+    rest = line[len(VIEWING_STUDY) :]
+    return rest == "" or (rest[0] in " \t" and len(rest.split()) <= 1)
+
+
+def _show(line: str, width: int = 60) -> str:
+    return repr(line if len(line) <= width else line[:width] + "…")
+
+
+def _parse_body(
+    lines: Sequence[str],
+    first: int,
+    last: int,
+    section: str,
+    *,
+    study: bool,
+    problems: list[str],
+) -> tuple[list[Field], datetime | None, datetime | None]:
+    """Fields of ``lines[first:last]`` (0-based; problems name 1-based lines).
+
+    ``study`` pages have a summary block and section headings; module pages have relation lines.
+    """
+    sections, longest = _sections()
+    fields: list[Field] = []
+    seen: dict[tuple[str, str], int] = {}
+    dates: dict[str, tuple[datetime | None, int]] = {}
+    in_header = study
+    after_heading = False
+    any_field = False
+    # The current field: label, 1-based line, kind, key, value lines.
+    label = ""
+    label_line = 0
+    kind: Kind | None = None
+    key = ""
+    parts: list[str] = []
+    prev_is_start = False
+
+    def flush() -> None:
+        while len(parts) > 1 and (not parts[-1] or parts[-1].isspace()):
+            parts.pop()
+        raw = parts[0] if len(parts) == 1 else "\n".join(parts)
+        made, problem = make_field(section, label, raw, key=key, line=label_line)
+        fields.append(made)
+        if problem is not None:
+            problems.append(f"line {label_line}: {problem}")
+        dup = (section, label)
+        earlier = seen.get(dup)
+        if earlier is None:
+            seen[dup] = label_line
+        else:
+            problems.append(f"line {label_line}: duplicate label {label!r} (first at line {earlier})")
+
+    for index in range(first, last):
+        line = lines[index]
+        if not line or line.isspace():
+            if kind is not None:
+                parts.append(line)
+            prev_is_start = False
+            continue
+        colon = line.find(":", 0, MAX_LABEL + 1)
+        if colon > 0 and line[0].isalpha():
+            candidate = line[:colon]
+            special = _special(candidate) if (in_header or not study) and colon <= 40 else None
+            if special is not None:
+                value = line[colon + 1 :].strip()
+                if special in (IGNITE_CREATED, IGNITE_MODIFIED):
+                    if kind is not None:
+                        flush()
+                        kind = None
+                    _take_date(special, value, index + 1, dates, problems)
+                    prev_is_start = False
+                    continue
+                if not study and (value == "" or is_valid_nct_id(value)):
+                    if kind is not None:
+                        flush()
+                        kind = None
+                    prev_is_start = False
+                    continue
+            found = classify_label(candidate)
+            if found is not None:
+                new_kind, new_key = found
+                if new_kind is not Kind.UNKNOWN or (
+                    (in_header or after_heading or not any_field or (prev_is_start and kind is Kind.SINGLE))
+                    and line[colon + 1 : colon + 2] in ("", " ")
+                ):
+                    if kind is not None:
+                        flush()
+                    label, label_line, kind, key = candidate, index + 1, new_kind, new_key
+                    value = line[colon + 1 :]
+                    parts = [value[1:] if value[:1] == " " else value]
+                    prev_is_start = True
+                    after_heading = False
+                    any_field = True
+                    continue
+        if study and len(line) <= longest + 8:
+            heading = line.strip()
+            if heading in sections and (
+                kind is None or kind is Kind.SINGLE or _heading_confirmed(lines, index + 1, last, kind)
+            ):
+                if kind is not None:
+                    flush()
+                    kind = None
+                section = heading
+                in_header = False
+                after_heading = True
+                prev_is_start = False
+                continue
+        prev_is_start = False
+        after_heading = False
+        if kind is not None:
+            parts.append(line)
+        else:
+            problems.append(f"line {index + 1}: text outside any field: {_show(line)}")
+    if kind is not None:
+        flush()
+    created = dates.get(IGNITE_CREATED, (None, 0))[0]
+    modified = dates.get(IGNITE_MODIFIED, (None, 0))[0]
+    return fields, created, modified
+
+
+_SPECIAL: dict[str, str] = {
+    IGNITE_CREATED.casefold(): IGNITE_CREATED,
+    IGNITE_MODIFIED.casefold(): IGNITE_MODIFIED,
+    **{label: label for label in RELATION_LABELS},
+}
+
+
+@lru_cache(maxsize=4096)
+def _special(label: str) -> str | None:
+    """``Ignite Creation Date``, ``Ignite Modification Date`` or a relation label, folded."""
+    return _SPECIAL.get(_fold(label))
+
+
+def _take_date(
+    which: str, value: str, line: int, dates: dict[str, tuple[datetime | None, int]], problems: list[str]
+) -> None:
+    if which in dates:
+        problems.append(
+            f"line {line}: duplicate {which!r} (first at line {dates[which][1]}); {value!r} ignored"
+        )
+        return
+    stamp = parse_timestamp(value)
+    if stamp is None:
+        problems.append(f"line {line}: {which}: {value!r} is not a valid timestamp")
+    dates[which] = (stamp, line)
+
+
+def _heading_confirmed(lines: Sequence[str], start: int, last: int, kind: Kind) -> bool:
+    """Whether a heading line inside a possibly multi-line value really starts a section."""
+    sections, _ = _sections()
+    for index in range(start, last):
+        line = lines[index]
+        if not line or line.isspace():
+            continue
+        if line.strip() in sections:
+            return True
+        colon = line.find(":", 0, MAX_LABEL + 1)
+        if colon <= 0 or not line[0].isalpha():
+            return False
+        found = classify_label(line[:colon])
+        if found is None:
+            return False
+        return found[0] is not Kind.UNKNOWN or (
+            kind is Kind.UNKNOWN and line[colon + 1 : colon + 2] in ("", " ")
+        )
+    return True
+
+
+def _cut_problem(lines: Sequence[str], last: int) -> str:
+    return f"line {last}: page cut off (no line break after the last line {_show(lines[last - 1])})"
+
+
+def _read_study_page(
+    lines: Sequence[str],
+    first: int,
+    last: int,
+    path: str,
+    digest: str,
+    problems: list[str],
+    cut: bool,
+) -> Record:
+    viewing = lines[first][len(VIEWING_STUDY) :].strip()
+    header_nct = viewing if is_valid_nct_id(viewing) else None
+    if header_nct is None:
+        problems.append(f"line {first + 1}: '{VIEWING_STUDY}' line has no valid NCT ID: {_show(viewing)}")
+    fields, created, modified = _parse_body(
+        lines, first + 1, last, HEADER_SECTION, study=True, problems=problems
+    )
+    nct_id = header_nct
+    for f in fields:
+        if f.key != "nct_id":
+            continue
+        value = f.raw.strip()
+        if nct_id is None and is_valid_nct_id(value):
+            nct_id = value
+        elif header_nct is not None and value != header_nct:
+            problems.append(f"line {f.line}: {f.label} {value!r} differs from '{VIEWING_STUDY} {header_nct}'")
+    if nct_id is None:
+        raise InputError("no NCT ID", path=path, line=first + 1)
+    if cut:
+        problems.append(_cut_problem(lines, last))
+    return Record(
+        nct_id=nct_id,
+        source=Source(path, SourceFormat.IGNITE_TEXT, digest),
+        fields=tuple(fields),
+        ignite_created=created,
+        ignite_modified=modified,
+        truncated=cut,
+        problems=tuple(problems),
+    )
+
+
+def module_section(name: str) -> str:
+    """Section of a module page's fields from its name (``Description Module`` →
+    ``descriptionModule`` → ``Study Overview``); ``Misc`` for a module the registry does not know."""
+    reg = registry()
+    wanted = "".join(w.lower() for w in _MODULE_WORDS.findall(name) if w.lower() != "and")
+    for module in reg.module_sections:
+        if module.lower() == wanted:
+            return reg.section_of_module(module)
+    return reg.section_of_module(name)
+
+
+def _read_module_page(
+    lines: Sequence[str], path: str, digest: str, decode_problems: list[str], cut: bool
+) -> Record:
+    problems = list(decode_problems)
+    body = 0
+    for index, line in enumerate(lines):
+        colon = line.find(":", 0, MAX_LABEL + 1)
+        if colon > 0 and _fold(line[:colon]) in _MODULE_BODY_LABELS:
+            body = index
+            break
+    name = ""
+    for line in lines[:body]:
+        if "->" in line:
+            name = line.rsplit("->", 1)[1].strip()
+        elif not name and line.strip():
+            name = line.strip()
+    fields, created, modified = _parse_body(
+        lines, body, len(lines), module_section(name), study=False, problems=problems
+    )
+    nct_ids = [f.raw.strip() for f in fields if f.key == "nct_id"]
+    valid = [v for v in nct_ids if is_valid_nct_id(v)]
+    if not valid:
+        raise InputError("no NCT ID", path=path, line=body + 1 if body else None)
+    for f in fields:
+        if f.key == "nct_id" and f.raw.strip() != valid[0]:
+            problems.append(f"line {f.line}: {f.label} {f.raw.strip()!r} differs from {valid[0]!r}")
+    if cut:
+        problems.append(_cut_problem(lines, len(lines)))
+    return Record(
+        nct_id=valid[0],
+        source=Source(path, SourceFormat.IGNITE_MODULE, digest),
+        fields=tuple(fields),
+        ignite_created=created,
+        ignite_modified=modified,
+        truncated=cut,
+        problems=tuple(problems),
+    )
+
+
+_MODULE_BODY_LABELS = frozenset(
+    {IGNITE_CREATED.casefold(), IGNITE_MODIFIED.casefold(), "nct id", "study nct id"}
+)
+
+
+def merge_module_pages(records: list[Record]) -> list[Record]:
+    """Merge the module pages of one run into the study pages of the same snapshot.
+
+    Rule (deterministic, independent of anything but the input order):
+
+    * each module page goes to the study page with its NCT ID whose Ignite creation date is
+      closest to its own (ties and unknown dates: the earliest study page in input order);
+    * its fields are appended to that study page's fields, except a field whose key the merged
+      record already has with the same raw value (the module page repeats it);
+    * module pages with no study page are merged with each other, one record per NCT ID, in
+      the order of their first page (source and format of that first page, earliest creation
+      and latest modification date);
+    * problems of a merged page are kept, prefixed with the page's path; truncated if any is.
+
+    Study pages come out in input order, then the records of orphan module pages.
+    """
+    studies = [r for r in records if r.source.format is not SourceFormat.IGNITE_MODULE]
+    by_nct: dict[str, list[int]] = {}
+    for i, study in enumerate(studies):
+        by_nct.setdefault(study.nct_id, []).append(i)
+    extra: dict[int, list[Record]] = {}
+    orphans: dict[str, list[Record]] = {}
+    for record in records:
+        if record.source.format is not SourceFormat.IGNITE_MODULE:
+            continue
+        candidates = by_nct.get(record.nct_id)
+        if not candidates:
+            orphans.setdefault(record.nct_id, []).append(record)
+            continue
+        best = min(candidates, key=lambda i: (_distance(studies[i].ignite_created, record.ignite_created), i))
+        extra.setdefault(best, []).append(record)
+    out = [_merge(study, extra.get(i, [])) for i, study in enumerate(studies)]
+    for pages in orphans.values():
+        first, rest = pages[0], pages[1:]
+        created = [p.ignite_created for p in pages if p.ignite_created is not None]
+        modified = [p.ignite_modified for p in pages if p.ignite_modified is not None]
+        merged = _merge(first, rest)
+        out.append(
+            Record(
+                nct_id=merged.nct_id,
+                source=merged.source,
+                fields=merged.fields,
+                ignite_created=min(created) if created else None,
+                ignite_modified=max(modified) if modified else None,
+                truncated=merged.truncated,
+                problems=merged.problems,
+            )
+        )
+    return out
+
+
+def _distance(a: datetime | None, b: datetime | None) -> float:
+    if a is None or b is None:
+        return float("inf")
+    return abs((a - b).total_seconds())
+
+
+def _merge(base: Record, pages: list[Record]) -> Record:
+    if not pages:
+        return base
+    fields = list(base.fields)
+    have = {(f.key, f.raw) for f in fields}
+    problems = list(base.problems)
+    for page in pages:
+        for f in page.fields:
+            if (f.key, f.raw) not in have:
+                have.add((f.key, f.raw))
+                fields.append(f)
+        problems.extend(f"{page.source.path}: {p}" for p in page.problems)
+    return Record(
+        nct_id=base.nct_id,
+        source=base.source,
+        fields=tuple(fields),
+        ignite_created=base.ignite_created,
+        ignite_modified=base.ignite_modified,
+        truncated=base.truncated or any(p.truncated for p in pages),
+        problems=tuple(problems),
+    )
