@@ -18,8 +18,9 @@ Different formats
     are always compared.
 
 How changes are found and classified
-    A :class:`deepdiff.DeepDiff` over two flat dicts ``{identity: raw}`` finds the added,
-    removed and changed identities; each is then classified from the *typed* values
+    A :class:`deepdiff.DeepDiff` over two flat dicts ``{identity: raw}`` (fields equal on both
+    sides set aside first, see :func:`_changed_identities`) finds the added, removed and
+    changed identities; each is then classified from the *typed* values
     (:class:`SemanticClass`). ``Change.kind`` keeps deepdiff's vocabulary
     (``values_changed``, ``dictionary_item_added``, ``dictionary_item_removed``) beside our
     ``moved_section``.
@@ -48,10 +49,11 @@ Snapshot metadata
 Order of snapshots
     :func:`diff` takes its arguments as given (so ``diff(b, a)`` mirrors ``diff(a, b)``).
     :func:`compare` (what ``audit diff`` calls) shows the older snapshot as "before" whatever
-    the argument order, with a note when it swapped them. "Older" is decided by the Ignite
-    modification time when both have one; otherwise (JSON, XML) by ``version_holder``, then
-    ``last_update_submit_date``, the first that both have; on a tie or with neither, the
-    argument order stands.
+    the argument order, with a note when it swapped them. "Older" is decided by when each copy
+    was made: the Ignite modification time, else the API's ``version_holder`` (JSON), else the
+    legacy XML's download date (:func:`capture_date`); failing those, by
+    ``last_update_submit_date``. On a tie, or with no date on one side, the argument order
+    stands.
 
 Python use::
 
@@ -73,7 +75,7 @@ from typing import Any
 from auditor.errors import UsageError
 from auditor.fields import label_key, registry
 from auditor.records import HEADER_SECTION, Field, Record, SourceFormat
-from auditor.values import Missing, PartialDate, Value, ValueType, format_timestamp
+from auditor.values import Missing, PartialDate, Value, ValueType, format_timestamp, parse_date
 
 #: Section name given to the Ignite timestamps when they are reported as metadata.
 SNAPSHOT_SECTION = "Snapshot"
@@ -398,8 +400,12 @@ def describe(change: Change) -> str:
         return f"date cleared: {arrow}"
     if sem is s.BOOLEAN_FLIPPED:
         return f"flipped {change.old_value} → {change.new_value}"
-    if sem in (s.MISSING_TO_VALUE, s.VALUE_TO_MISSING, s.MISSING_KIND_CHANGED):
-        return f"{_missing_word(change.old_value)} → {_missing_word(change.new_value)}: {arrow}"
+    if sem is s.MISSING_TO_VALUE:
+        return f"value set: {arrow}"
+    if sem is s.VALUE_TO_MISSING:
+        return f"value cleared: {arrow}"
+    if sem is s.MISSING_KIND_CHANGED:
+        return f"{arrow} ({_missing_word(change.old_value)} → {_missing_word(change.new_value)})"
     if sem is s.TEXT_EDITED:
         return f"text edited, {round((change.similarity or 0) * 100)}% similar"
     if sem is s.WHITESPACE_ONLY:
@@ -413,12 +419,13 @@ def describe(change: Change) -> str:
     return arrow
 
 
+_MISSING_WORDS = {"none": "not answered", "not_applicable": "not applicable", "empty": "left empty"}
+
+
 def _missing_word(value: Value | None) -> str:
     if isinstance(value, Missing):
-        return {"none": "None", "not_applicable": "N/A", "empty": "empty"}.get(
-            value.kind, repr(value.literal)
-        )
-    return "value"
+        return _MISSING_WORDS.get(value.kind, f"no value ({value.literal})")
+    return "a value"
 
 
 def _short(raw: str | None, limit: int = 80) -> str:
@@ -607,11 +614,10 @@ def compare(
                 f"{len(one_sided)} path fields present on one side only were not comparable "
                 f"({a.source.format} vs {b.source.format} name unregistered leaves differently)"
             )
-    for name, rec in (("before", a), ("after", b)):
-        if rec.truncated:
-            notes.append(
-                f"the {name} snapshot is cut off: fields missing at its end may not be real removals"
-            )
+    cut = [name for name, rec in (("before", a), ("after", b)) if rec.truncated]
+    if cut:
+        which = "both snapshots are" if len(cut) == 2 else f"the {cut[0]} snapshot is"
+        notes.append(f"{which} cut off: fields missing at the end may not be real removals")
 
     changed = _changed_identities(left, right)
     study: list[tuple[float, Change]] = []
@@ -638,20 +644,45 @@ def compare(
     )
 
 
-#: What tells which snapshot is older, in order of trust: the Ignite modification time, then
-#: the date the registry made the API copy (JSON), then the sponsor's last update (any format).
-SNAPSHOT_DATE_KEYS = ("version_holder", "last_update_submit_date")
+_PROCESSED_ON = re.compile(r"processed this data on (.+)$")
+
+
+def capture_date(record: Record) -> tuple[str, datetime | date] | None:
+    """When this copy of the record was made: the Ignite modification time, else the API's
+    ``version_holder`` (JSON), else the legacy XML's "processed this data on …" date."""
+    if record.ignite_modified is not None:
+        return "Ignite modified", record.ignite_modified
+    holder = record.value("version_holder")
+    if isinstance(holder, PartialDate):
+        return "version holder", holder.earliest()
+    download = record.get("download_date")
+    if download is not None and (m := _PROCESSED_ON.search(download.raw.strip())):
+        parsed = parse_date(m.group(1))
+        if parsed is not None:
+            return "download date", parsed.earliest()
+    return None
 
 
 def snapshot_dates(a: Record, b: Record) -> tuple[str, datetime | date, datetime | date] | None:
-    """``(what, date of a, date of b)`` by the first measure both snapshots have, else ``None``."""
-    if a.ignite_modified is not None and b.ignite_modified is not None:
-        return "Ignite modified", a.ignite_modified, b.ignite_modified
-    for key in SNAPSHOT_DATE_KEYS:
-        x, y = a.value(key), b.value(key)
-        if isinstance(x, PartialDate) and isinstance(y, PartialDate):
-            return key.replace("_", " "), x.earliest(), y.earliest()
+    """``(what, date of a, date of b)`` telling which snapshot is older, or ``None``.
+
+    Capture dates (:func:`capture_date`) first — two Ignite times compare to the minute,
+    mixed kinds by their day; then the sponsor's ``last_update_submit_date``.
+    """
+    x, y = capture_date(a), capture_date(b)
+    if x is not None and y is not None:
+        if isinstance(x[1], datetime) and isinstance(y[1], datetime):
+            return x[0], x[1], y[1]
+        what = x[0] if x[0] == y[0] else f"{x[0]} / {y[0]}"
+        return what, _day(x[1]), _day(y[1])
+    u, v = a.value("last_update_submit_date"), b.value("last_update_submit_date")
+    if isinstance(u, PartialDate) and isinstance(v, PartialDate):
+        return "last update submitted", u.earliest(), v.earliest()
     return None
+
+
+def _day(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _date_text(value: datetime | date) -> str:
@@ -659,19 +690,33 @@ def _date_text(value: datetime | date) -> str:
 
 
 def _changed_identities(left: dict[Identity, Field], right: dict[Identity, Field]) -> list[Identity]:
-    """Identities whose raw text differs, appeared or vanished (DeepDiff), or whose section moved."""
+    """Identities whose raw text differs, appeared or vanished, or whose section moved.
+
+    Fields equal on both sides (nearly all of them, night to night) are set aside by a plain
+    dict comparison first: DeepDiff builds a tree node for every key it visits, which costs
+    ~100× a string comparison, and would spend most of a diff confirming that nothing changed.
+    DeepDiff then reports what is left as ``values_changed`` / ``dictionary_item_added`` /
+    ``dictionary_item_removed``, the vocabulary :class:`ChangeKind` keeps.
+    """
     from deepdiff import DeepDiff
 
-    left_text = {_identity_text(*i): i for i in left}
-    right_text = {_identity_text(*i): i for i in right}
-    flat_left = {t: left[i].raw for t, i in left_text.items()}
-    flat_right = {t: right[i].raw for t, i in right_text.items()}
+    left_raw = {i: f.raw for i, f in left.items()}
+    right_raw = {i: f.raw for i, f in right.items()}
     found: set[Identity] = set()
-    tree = DeepDiff(flat_left, flat_right, view="tree")
-    for report in ("values_changed", "dictionary_item_added", "dictionary_item_removed", "type_changes"):
-        for level in tree.get(report, ()):
-            name = level.path(output_format="list")[0]
-            found.add(left_text.get(name) or right_text[name])
+    rest_left = {_identity_text(*i): i for i, raw in left_raw.items() if right_raw.get(i) != raw}
+    rest_right = {_identity_text(*i): i for i, raw in right_raw.items() if left_raw.get(i) != raw}
+    if rest_left or rest_right:
+        # threshold_to_diff_deeper=0: never report the whole dict as one value when many keys differ.
+        tree = DeepDiff(
+            {t: left_raw[i] for t, i in rest_left.items()},
+            {t: right_raw[i] for t, i in rest_right.items()},
+            view="tree",
+            threshold_to_diff_deeper=0,
+        )
+        for report in ("values_changed", "dictionary_item_added", "dictionary_item_removed"):
+            for level in tree.get(report, ()):
+                name = level.path(output_format="list")[0]
+                found.add(rest_left.get(name) or rest_right[name])
     for ident, f in left.items():
         other = right.get(ident)
         if other is not None and other.section != f.section:

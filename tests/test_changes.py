@@ -126,10 +126,10 @@ def test_boolean_flip_and_spelling() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "semantic", "summary"),
     [
-        ("None", "PSO-MSC", S.MISSING_TO_VALUE, "None → value: None → PSO-MSC"),
-        ("PSO-MSC", "N/A", S.VALUE_TO_MISSING, "value → N/A: PSO-MSC → N/A"),
-        ("None", "N/A", S.MISSING_KIND_CHANGED, "None → N/A: None → N/A"),
-        ("N/A", "", S.MISSING_KIND_CHANGED, 'N/A → empty: N/A → ""'),
+        ("None", "PSO-MSC", S.MISSING_TO_VALUE, "value set: None → PSO-MSC"),
+        ("PSO-MSC", "N/A", S.VALUE_TO_MISSING, "value cleared: PSO-MSC → N/A"),
+        ("None", "N/A", S.MISSING_KIND_CHANGED, "None → N/A (not answered → not applicable)"),
+        ("N/A", "", S.MISSING_KIND_CHANGED, 'N/A → "" (not applicable → left empty)'),
     ],
 )
 def test_none_na_and_empty_are_distinct(old: str, new: str, semantic: SemanticClass, summary: str) -> None:
