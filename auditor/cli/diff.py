@@ -109,9 +109,11 @@ def command(
     before, after = read_one(old), read_one(new)
     result = compare(before, after, ignore=patterns, force=force)
     to_terminal = output is None and sys.stdout.isatty()
-    text = render(result, output_format, color=use_color(color, to_terminal) and output_format == "text")
+    colour = use_color(color, to_terminal) and output_format == "text"
+    text = render(result, output_format, color=colour)
     if output is None:
-        click.echo(text, nl=False)
+        # color=colour: click would strip our ANSI codes from a pipe even after --color.
+        click.echo(text, nl=False, color=colour)
     else:
         atomic_write(output, text)
     return EXIT_FINDINGS if exit_code and result.changes else EXIT_OK
