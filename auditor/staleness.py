@@ -34,7 +34,9 @@ from typing import Any
 from auditor.findings import Finding, Severity
 from auditor.values import Missing, PartialDate, parse_date
 
-#: The rules the report runs unless told otherwise (shipped in ``rules/``).
+#: The rules the report runs unless told otherwise (shipped in ``rules/status.yaml``). Not the
+#: ``staleness`` tag: it also marks date-consistency and pair rules, which say nothing about
+#: whether a record is out of date today.
 STALENESS_RULES: tuple[str, ...] = ("unknown-status-stale", "active-status-unverified")
 
 AGE_BUCKETS: tuple[str, ...] = ("<1", "1–2", "2–3", "3–5", "5–10", ">10", "no date")

@@ -1,0 +1,175 @@
+"""``audit report staleness``: the nightly page of stale records, what is new and what got fixed.
+
+Reads the latest snapshot of every study in the store (or the files and folders given), runs
+the staleness rules, compares with the previous report under ``--out`` and writes
+``<out>/<as-of>/`` atomically: ``index.html``, ``report.md``, ``findings.json``,
+``findings.csv``, ``summary.json`` and ``stale.json`` (see :mod:`auditor.reports.staleness_folder`).
+
+Exit codes are those of ``audit check``: 0 when no finding reaches ``--fail-on`` (default
+``error``), 1 when one does, 2 for a usage, rule-file or input error, 3 when the report could not
+be written. Unreadable inputs do not stop the report: it is written with what could be read,
+lists the bad inputs, and the exit code is 2 so that a cron job notices.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import click
+
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
+
+SEVERITIES = ("error", "warning", "info")
+
+
+def parse_params(items: Sequence[str], known: set[str]) -> dict[str, str]:
+    """``years=3`` options into a dict (as ``audit check`` takes them); names the selected rules
+    do not take are usage errors."""
+    params: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE, e.g. years=3")
+        params[name.strip()] = value.strip()
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise UsageError(f"--param {', '.join(unknown)}: no selected rule has such a parameter")
+    return params
+
+
+def parse_as_of(text: str | None) -> date:
+    """``--as-of YYYY-MM-DD``; today (this machine's local date) when not given."""
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of expects a date like 2026-11-25, got {text!r}") from None
+
+
+@click.group("report")
+def command() -> None:
+    """Write the nightly reports."""
+
+
+@command.command("staleness")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False),
+    default="snapshots",
+    show_default=True,
+    help="Snapshot store to read the latest snapshot of every study from (when no PATHS are given).",
+)
+@click.option("--as-of", "as_of_text", metavar="DATE", help="Date the ages are measured to [default: today].")
+@click.option(
+    "--param", "param_items", multiple=True, metavar="NAME=VALUE", help="Rule parameter, e.g. years=3."
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Folder of dated reports; tonight's goes in OUT/<as-of>/.",
+)
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Rule files or folders [default: the shipped catalogue].",
+)
+@click.option(
+    "--select",
+    "rule_names",
+    multiple=True,
+    metavar="ID|TAG",
+    help="Rules that make a record stale [default: unknown-status-stale, active-status-unverified].",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option(
+    "--table-limit",
+    type=click.IntRange(min=0),
+    default=5000,
+    show_default=True,
+    help="Rows of the stale list on the page (longest unverified first; 0: all).",
+)
+@click.option(
+    "--nights", type=click.IntRange(min=1), default=14, show_default=True, help="Nights in the trend chart."
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the CPUs available]."
+)
+def staleness(
+    paths: tuple[str, ...],
+    store_path: str,
+    as_of_text: str | None,
+    param_items: tuple[str, ...],
+    out_path: str,
+    rule_paths: tuple[str, ...],
+    rule_names: tuple[str, ...],
+    fail_on: str,
+    table_limit: int,
+    nights: int,
+    jobs: int | None,
+) -> int:
+    """Which records are stale, newly stale or fixed since the previous report, as a page.
+
+    Reads the latest snapshot of every study in --store, or the files, folders and archives
+    given as PATHS, and writes OUT/<as-of>/ (index.html, report.md, findings.json,
+    findings.csv, summary.json, stale.json) atomically.
+    """
+    from auditor.findings import Severity
+    from auditor.progress import Progress
+    from auditor.reports.staleness_run import run_staleness
+    from auditor.rules import load_rules
+    from auditor.rules.compile import compile_rules
+    from auditor.rules.spec import RuleErrors
+    from auditor.staleness import STALENESS_RULES
+
+    as_of = parse_as_of(as_of_text)
+    try:
+        catalogue = load_rules(list(rule_paths) or None)
+    except RuleErrors as exc:
+        for error in exc.errors:
+            click.echo(f"audit: error: {error.one_line()}", err=True)
+        click.echo("audit: no rule was run", err=True)
+        return EXIT_INPUT
+    rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
+    if not len(rules):
+        raise UsageError("no single-record rule selected (pair rules do not run in this report)")
+    params = parse_params(param_items, rules.param_names())
+    compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
+    with Progress("auditing", stream=sys.stderr) as progress:
+        outcome = run_staleness(
+            rules,
+            as_of=as_of,
+            params=params,
+            paths=list(paths),
+            store=Path(store_path),
+            out=Path(out_path),
+            jobs=jobs,
+            table_limit=table_limit,
+            nights=nights,
+            progress=progress,
+        )
+    for line in outcome.report.input_errors:
+        click.echo(f"audit: error: {line}", err=True)
+    click.echo(outcome.summary_line())
+    if outcome.report.input_errors:
+        return EXIT_INPUT
+    threshold = Severity(fail_on).rank
+    if any(f.severity.rank >= threshold for f in outcome.report.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK

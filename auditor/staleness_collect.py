@@ -1,0 +1,302 @@
+"""Inputs → what the staleness report needs: one small summary per study and the findings of
+the staleness rules, parsed and checked on several processes.
+
+Each worker reads a chunk of files, parses them, runs the rules over the chunk's records table
+and sends back only :class:`~auditor.staleness.RecordSummary` rows and findings: whole records
+never cross a process boundary and are dropped as soon as their chunk is checked, so memory
+stays flat however many studies there are.
+
+Which snapshot is reported: the store's latest snapshot of every study (its index says which,
+and each file's hash is checked before it is parsed); for files and folders given by name, the
+latest of each study's snapshots found there, by Ignite modification date, then last update
+submitted date, then path. Ignite module pages given by name are merged with their study page
+in the parent, as :func:`auditor.readers.read_paths` does, before they are checked.
+
+The result does not depend on the number of processes or on the order chunks finish in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import AuditorError, InputError, StoreError
+from auditor.findings import Finding
+from auditor.records import Record, SourceFormat, is_valid_nct_id
+from auditor.staleness import RecordSummary, summarize
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from auditor.rules import RuleSet
+
+#: Files per task: big enough that the rule engine's per-call cost is noise.
+DEFAULT_CHUNK_SIZE = 1000
+_IGNITE = (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One input file: on disk (``path``) or an archive member (``data``). ``sha256`` is the
+    hash the store's index expects; ``whole`` says it is one complete snapshot (no module
+    pages to merge)."""
+
+    name: str
+    path: str | None = None
+    data: bytes | None = None
+    sha256: str | None = None
+    whole: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What every task needs besides its files (pickled once per task; rules are small)."""
+
+    rules: RuleSet
+    params: Mapping[str, str]
+    as_of: date
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    summaries: list[RecordSummary] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    ignite: list[Record] = field(default_factory=list)
+    files: int = 0
+
+
+@dataclass(slots=True)
+class Collected:
+    """Every study's latest summary, the findings on exactly those snapshots, input errors."""
+
+    summaries: list[RecordSummary]
+    findings: list[Finding]
+    errors: list[str]
+    files: int
+
+
+def store_units(store_path: str | Path) -> list[Unit]:
+    """The latest snapshot file of every study in the store, with the hash its index expects."""
+    from auditor.store import Store
+
+    store = Store(store_path)
+    try:
+        entries = [entry for _, _, entry in store.summary()]
+    finally:
+        store.close()
+    units: list[Unit] = []
+    for entry in entries:
+        parts = entry.path.split("/")
+        if len(parts) != 2 or not is_valid_nct_id(parts[0]) or parts[1] in ("", ".", ".."):
+            raise StoreError(f"index names an unexpected path {entry.path!r}", path=Path(store_path))
+        path = Path(store_path, *parts)
+        units.append(Unit(name=str(path), path=str(path), sha256=entry.sha256, whole=True))
+    return units
+
+
+def path_units(paths: Iterable[str | Path]) -> tuple[list[Unit], list[str]]:
+    """Every input file under ``paths`` (folders walked, archives opened), without reading files."""
+    from auditor.parallel import list_inputs
+
+    units: list[Unit] = []
+    errors: list[str] = []
+    for item in list_inputs(paths):
+        if isinstance(item, InputError):
+            errors.append(item.one_line())
+        else:
+            units.append(Unit(name=item.name, path=item.path, data=item.data))
+    return units, errors
+
+
+def _read(unit: Unit) -> bytes:
+    if unit.data is not None:
+        return unit.data
+    try:
+        data = Path(unit.path or unit.name).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file or directory", path=unit.name) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=unit.name) from exc
+    if unit.sha256 is not None and hashlib.sha256(data).hexdigest() != unit.sha256:
+        raise StoreError("snapshot file does not match its hash; run 'audit snapshot verify'", path=unit.name)
+    return data
+
+
+def rule_columns(rules: RuleSet) -> frozenset[str]:
+    """The registry keys the rules read: their conditions, their ``fields`` and the names in
+    their message templates. Only these columns are built (see :func:`narrow_table`)."""
+    from auditor.rules.spec import PLACEHOLDER
+
+    names: set[str] = set()
+    for rule in rules:
+        names.update(rule.referenced_fields())
+        names.update(rule.fields)
+        names.update(PLACEHOLDER.findall(rule.message or ""))
+    return frozenset(names)
+
+
+def narrow_table(records: Sequence[Record], keys: Iterable[str]) -> pd.DataFrame:
+    """:func:`auditor.table.records_table` restricted to the meta columns and ``keys``.
+
+    The full table has five columns for each of the registry's keys, and building it costs more
+    than the two rules that read it; this builds the same columns, the same way, for the keys
+    the rules use only (a test holds it equal to the full table's columns).
+    """
+    import pandas as pd
+
+    from auditor import table
+    from auditor.values import ValueType
+
+    wanted = set(keys)
+    types = {key: vtype for key, vtype in table.field_types().items() if key in wanted}
+    columns: dict[str, list[Any]] = {name: [] for name in table.META_COLUMNS}
+    for key, vtype in types.items():
+        columns[key] = []
+        columns[f"{key}__missing"] = []
+        if vtype is not ValueType.TEXT:
+            columns[f"{key}__raw"] = []
+        if vtype is ValueType.DATE:
+            columns[f"{key}__latest"] = []
+            columns[f"{key}__precision"] = []
+    for record in records:
+        columns["nct_id"].append(record.nct_id)
+        columns["snapshot"].append(record.source.path)
+        columns["source_format"].append(str(record.source.format))
+        columns["ignite_created"].append(record.ignite_created)
+        columns["ignite_modified"].append(record.ignite_modified)
+        columns["truncated"].append(record.truncated)
+        columns["problems"].append(len(record.problems))
+        for key, vtype in types.items():
+            table._append_field(columns, record, key, vtype)
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=table._dtype(name, types), name=name)
+            for name, values in columns.items()
+        }
+    )
+
+
+def check_chunk(records: Sequence[Record], job: Job) -> tuple[list[RecordSummary], list[Finding]]:
+    """Summaries and staleness findings of some complete records."""
+    from auditor.check import check_table
+
+    if not records:
+        return [], []
+    rules = job.rules.scope("record")
+    frame = narrow_table(records, rule_columns(rules))
+    findings = check_table(frame, rules, params=dict(job.params), as_of=job.as_of)
+    return [summarize(r) for r in records], findings
+
+
+def work(task: tuple[Sequence[Unit], Job]) -> ChunkResult:
+    """One task (runs in a worker): read, parse and check a chunk of files. Never raises for
+    bad input; each bad file becomes one error line."""
+    from auditor.readers import read_bytes
+
+    units, job = task
+    out = ChunkResult(files=len(units))
+    records: list[Record] = []
+    for unit in units:
+        try:
+            parsed = read_bytes(_read(unit), unit.name)
+        except AuditorError as exc:
+            out.errors.append(exc.one_line())
+            continue
+        for item in parsed:
+            if isinstance(item, InputError):
+                out.errors.append(item.one_line())
+            elif item.source.format in _IGNITE and not unit.whole:
+                out.ignite.append(item)
+            else:
+                records.append(item)
+    out.summaries, out.findings = check_chunk(records, job)
+    return out
+
+
+def _chunks(units: Sequence[Unit], size: int) -> Iterator[list[Unit]]:
+    for start in range(0, len(units), size):
+        yield list(units[start : start + size])
+
+
+def collect(
+    units: Sequence[Unit],
+    job: Job,
+    *,
+    jobs: int = 1,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: Callable[[int], None] | None = None,
+) -> Collected:
+    """Parse and check ``units`` on ``jobs`` processes (``1``: in this process)."""
+    from auditor.parallel import map_ordered
+
+    summaries: dict[str, RecordSummary] = {}
+    findings: dict[str, list[Finding]] = {}
+    errors: list[str] = []
+    ignite: list[Record] = []
+    files = 0
+
+    def keep(result_summaries: Iterable[RecordSummary], result_findings: Iterable[Finding]) -> None:
+        grouped: dict[tuple[str, str], list[Finding]] = {}
+        for finding in result_findings:
+            grouped.setdefault((finding.nct_id, finding.snapshot), []).append(finding)
+        for summary in result_summaries:
+            current = summaries.get(summary.nct_id)
+            if current is None or summary.rank > current.rank:
+                summaries[summary.nct_id] = summary
+                findings[summary.nct_id] = grouped.get((summary.nct_id, summary.snapshot), [])
+
+    tasks = ((chunk, job) for chunk in _chunks(units, max(1, chunk_size)))
+    for result in map_ordered(work, tasks, jobs=jobs):
+        keep(result.summaries, result.findings)
+        errors.extend(result.errors)
+        ignite.extend(result.ignite)
+        files += result.files
+        if on_progress is not None:
+            on_progress(result.files)
+    if ignite:
+        from auditor.readers.ignite_text import merge_module_pages
+
+        keep(*check_chunk(list(merge_module_pages(ignite)), job))
+    ordered = sorted(summaries)
+    return Collected(
+        summaries=[summaries[n] for n in ordered],
+        findings=[f for n in ordered for f in findings[n]],
+        errors=errors,
+        files=files,
+    )
+
+
+def collect_records(
+    records: Iterable[Record], job: Job, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Collected:
+    """The same from records already in memory (Python callers, tests)."""
+    batch: list[Record] = []
+    summaries: list[RecordSummary] = []
+    findings: list[Finding] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= chunk_size:
+            s, f = check_chunk(batch, job)
+            summaries += s
+            findings += f
+            batch = []
+    s, f = check_chunk(batch, job)
+    summaries += s
+    findings += f
+    latest: dict[str, RecordSummary] = {}
+    for summary in summaries:
+        if summary.nct_id not in latest or summary.rank > latest[summary.nct_id].rank:
+            latest[summary.nct_id] = summary
+    kept = {(s.nct_id, s.snapshot) for s in latest.values()}
+    ordered = [latest[n] for n in sorted(latest)]
+    return Collected(
+        summaries=ordered,
+        findings=[f for f in findings if (f.nct_id, f.snapshot) in kept],
+        errors=[],
+        files=len(summaries),
+    )
