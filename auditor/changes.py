@@ -355,19 +355,38 @@ def word_diff(old: str, new: str) -> tuple[float, tuple[WordOp, ...]]:
     """Similarity ratio of the two texts' words and the word-level edit script.
 
     Words are whitespace-separated tokens; a replaced run becomes a delete then an insert.
+    :class:`difflib.SequenceMatcher` is not symmetric, so the texts are always matched in one
+    canonical order and the script mirrored when needed: ``diff(b, a)`` then reports the same
+    similarity and the inverse edits of ``diff(a, b)``.
     """
+    if old > new:
+        ratio, ops = word_diff(new, old)
+        return ratio, _invert(ops)
     a, b = old.split(), new.split()
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    ops: list[WordOp] = []
+    out: list[WordOp] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            ops.append(("equal", " ".join(a[i1:i2])))
+            out.append(("equal", " ".join(a[i1:i2])))
             continue
         if i2 > i1:
-            ops.append(("delete", " ".join(a[i1:i2])))
+            out.append(("delete", " ".join(a[i1:i2])))
         if j2 > j1:
-            ops.append(("insert", " ".join(b[j1:j2])))
-    return matcher.ratio(), tuple(ops)
+            out.append(("insert", " ".join(b[j1:j2])))
+    return matcher.ratio(), tuple(out)
+
+
+def _invert(ops: tuple[WordOp, ...]) -> tuple[WordOp, ...]:
+    """The script from new back to old: deletes and inserts swap, each pair kept delete-first."""
+    swapped = [({"delete": "insert", "insert": "delete"}.get(op, op), text) for op, text in ops]
+    i = 0
+    while i < len(swapped) - 1:
+        if swapped[i][0] == "insert" and swapped[i + 1][0] == "delete":
+            swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+            i += 2
+        else:
+            i += 1
+    return tuple(swapped)
 
 
 def describe(change: Change) -> str:

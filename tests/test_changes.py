@@ -313,3 +313,20 @@ def test_to_dict_is_json_ready() -> None:
     assert out["old"]["precision"] == "month" and out["new"]["precision"] == "day"
     assert out["new"]["value"] == "2020-09-23"
     assert out["days"] == 22 and out["similarity"] is None and out["word_diff"] is None
+
+
+def test_word_diff_is_symmetric() -> None:
+    ratio, ops = word_diff("cells psoriasis stem", "stem cells stem")
+    back_ratio, back_ops = word_diff("stem cells stem", "cells psoriasis stem")
+    assert ratio == back_ratio
+    flip = {"delete": "insert", "insert": "delete", "equal": "equal"}
+    assert sorted((flip[op], t) for op, t in ops) == sorted(back_ops)
+
+
+def test_records_sharing_few_keys_are_still_diffed_field_by_field() -> None:
+    """DeepDiff would report the whole dict as one value when few keys are shared."""
+    a = rec(*[("Conditions", f"Keyword {i}", "x") for i in range(10)], ("Status", "RECRUITING"))
+    b = rec(*[("Conditions", f"Other {i}", "y") for i in range(10)], ("Status", "RECRUITING"))
+    changes = diff(a, b)
+    assert len(changes) == 20
+    assert {c.kind for c in changes} == {ChangeKind.ADDED, ChangeKind.REMOVED}

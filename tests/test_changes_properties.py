@@ -1,0 +1,135 @@
+"""Hypothesis properties of the diff engine on generated records.
+
+* ``diff(a, a)`` is empty;
+* ``diff(b, a)`` is the mirror image of ``diff(a, b)`` (added ↔ removed, old ↔ new, days
+  negated, same similarity; status flags recomputed for the new direction);
+* applying the changes of ``diff(a, b)`` (and the metadata) to ``a`` gives ``b`` field for
+  field, by identity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.changes import ChangeKind, apply_changes, compare, diff, identities
+from auditor.fields import make_field
+from auditor.records import HEADER_SECTION, Record, Source, SourceFormat
+
+WORDS = ["psoriasis", "stem", "cells", "safety", "effect", "efficacy", "of", "the", "and", "trial"]
+STATUSES = ["NOT_YET_RECRUITING", "RECRUITING", "ACTIVE_NOT_RECRUITING", "COMPLETED", "UNKNOWN", "SUSPENDED"]
+MISSING = st.sampled_from(["None", "N/A", ""])
+
+text = st.lists(st.sampled_from(WORDS), min_size=1, max_size=8).flatmap(
+    lambda words: st.sampled_from([" ".join(words), "  ".join(words), " ".join(words) + "\n"])
+)
+dates = st.one_of(
+    st.dates().map(lambda d: d.isoformat()),
+    st.dates().map(lambda d: d.isoformat()[:7]),
+    st.integers(1990, 2030).map(str),
+    st.sampled_from(["2020-13", "September 2020"]),
+    MISSING,
+)
+RAWS = {
+    "Status": st.one_of(st.sampled_from(STATUSES), MISSING),
+    "Last Known Status": st.sampled_from(STATUSES),
+    "Start Date": dates,
+    "Status Verified Date": dates,
+    "Has Oversight DMC": st.sampled_from(["True", "False", "Yes", "No", "None"]),
+    "Acronym": st.one_of(text, MISSING),
+    "Brief Summary": text,
+    "Enrollment": st.one_of(st.integers(0, 500).map(str), MISSING),
+    "Condition": text,
+    "contactsLocationsModule.locations[0].facility": text,
+    "armsInterventionsModule.armGroups[1].label": text,
+}
+LABELS = sorted(RAWS)
+SECTIONS = ["Study Overview", "Study Oversight", "Conditions"]
+
+
+def rows(header: bool) -> st.SearchStrategy[list[tuple[str, str, str]]]:
+    sections = [*SECTIONS, HEADER_SECTION] if header else SECTIONS
+    row = st.sampled_from(LABELS).flatmap(
+        lambda label: st.tuples(st.sampled_from(sections), st.just(label), RAWS[label])
+    )
+    return st.lists(row, max_size=10)
+
+
+def build(rows_: list[tuple[str, str, str]], modified: datetime | None = None) -> Record:
+    fields = tuple(make_field(section, label, raw)[0] for section, label, raw in rows_)
+    return Record(
+        "NCT03765957", Source("x.txt", SourceFormat.IGNITE_TEXT, "0" * 64), fields, ignite_modified=modified
+    )
+
+
+@st.composite
+def record_pairs(draw: st.DrawFn) -> tuple[Record, Record]:
+    """Two records of one study: both with a summary header or neither; ``b`` is usually an
+    edit of ``a`` (fields kept, dropped, rewritten, moved; some added), sometimes unrelated."""
+    header = draw(st.booleans())
+    a_rows = draw(rows(header))
+    if header:
+        a_rows.insert(0, (HEADER_SECTION, "Status", "RECRUITING"))
+    if draw(st.integers(0, 4)) == 0:
+        b_rows = draw(rows(header))
+    else:
+        b_rows = []
+        for section, label, raw in a_rows:
+            action = draw(st.sampled_from(["keep", "keep", "drop", "edit", "move"]))
+            if action == "keep":
+                b_rows.append((section, label, raw))
+            elif action == "edit":
+                b_rows.append((section, label, draw(RAWS[label])))
+            elif action == "move" and section != HEADER_SECTION:
+                b_rows.append((draw(st.sampled_from(SECTIONS)), label, raw))
+        b_rows += draw(rows(header).map(lambda r: r[:3]))
+    if header and not any(s == HEADER_SECTION for s, _, _ in b_rows):
+        b_rows.insert(0, (HEADER_SECTION, "Status", "UNKNOWN"))
+    start = datetime(2026, 1, 1, 9, 30)
+    a_time = draw(st.sampled_from([None, start]))
+    b_time = None if a_time is None else start + timedelta(hours=draw(st.integers(0, 200)))
+    return build(a_rows, a_time), build(b_rows, b_time)
+
+
+def by_identity(record: Record) -> dict[tuple[str, int, bool], tuple[str, str, str]]:
+    return {i: (f.section, f.label, f.raw) for i, f in identities(record).items()}
+
+
+@settings(max_examples=40, deadline=None)
+@given(record_pairs())
+def test_a_record_has_no_changes_against_itself(pair: tuple[Record, Record]) -> None:
+    a, _ = pair
+    assert diff(a, a) == []
+    assert compare(a, a).metadata == ()
+
+
+@settings(max_examples=80, deadline=None)
+@given(record_pairs())
+def test_diff_b_a_mirrors_diff_a_b(pair: tuple[Record, Record]) -> None:
+    a, b = pair
+    forward = {c.identity: c for c in diff(a, b)}
+    backward = {c.identity: c for c in diff(b, a)}
+    assert forward.keys() == backward.keys()
+    swap = {ChangeKind.ADDED: ChangeKind.REMOVED, ChangeKind.REMOVED: ChangeKind.ADDED}
+    for ident, f in forward.items():
+        r = backward[ident]
+        assert r == f.mirrored()
+        assert (r.old, r.new) == (f.new, f.old)
+        assert r.kind == swap.get(f.kind, f.kind)
+        assert r.semantic == f.semantic.mirror
+        assert r.days == (None if f.days is None else -f.days)
+        assert r.similarity == f.similarity
+        assert len(r.word_diff) == len(f.word_diff)
+
+
+@settings(max_examples=80, deadline=None)
+@given(record_pairs())
+def test_applying_diff_a_b_to_a_gives_b(pair: tuple[Record, Record]) -> None:
+    a, b = pair
+    result = compare(a, b, by_snapshot_date=False)
+    applied = apply_changes(a, (*result.changes, *result.metadata))
+    assert by_identity(applied) == by_identity(b)
+    assert applied.ignite_modified == b.ignite_modified
+    assert diff(applied, b) == []
