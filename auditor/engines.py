@@ -1,0 +1,234 @@
+"""Run the compiled rules over a records table with pandas (one frame) or Dask (partitions).
+
+An *engine* only decides where the rows are when the rules run; the rules themselves are the
+same compiled pandera schema either way (``auditor.check.check_table``). Both engines return the
+findings in one canonical order (:func:`order_findings`: the table row of the snapshot, then
+the rule's position in the rule set — the order ``check_table`` gives for a whole table), so
+their results compare equal, bit for bit.
+
+**Why the Dask engine validates partition by partition.** pandera 0.35 has no ``pandera.dask``
+module (only ``pandera.typing.dask``); ``schema.validate(dask_frame, lazy=True)`` works by mapping
+the pandas validation over the partitions, and the ``SchemaErrors`` raised at ``compute()`` carry
+the failure cases of one failing partition only — the others' are lost (two partitions ``[1, -2]``
+and ``[3, -4]`` under ``Check.ge(0)`` report ``-4`` alone). A findings report needs every
+failure, so this engine maps the *whole* check (the same compiled schema, validated lazily on a
+pandas partition, failures turned into findings) over the partitions itself and gathers the
+findings. Pair rules compare consecutive snapshots of one study, so partitions are cut at study
+boundaries (every snapshot of an NCT ID in one partition, in table order) — record rules do not
+need it, but a pair table built per study would: a pandas table is sorted by NCT ID and split
+where the ID changes; a Dask table (e.g. read from the Parquet cache on a cluster) is shuffled
+on ``nct_id``. A running row number restores the table order inside each partition.
+
+``--scheduler ADDRESS`` connects to an existing ``dask.distributed`` scheduler; without it a
+``LocalCluster`` with two worker processes is started for the run and closed after it.
+``scheduler="synchronous"`` runs the partitions one after another in this process (tests).
+Dask is imported only when the Dask engine runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from auditor.errors import UsageError
+from auditor.findings import Finding
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from auditor.rules import RuleSet
+
+ENGINES = ("pandas", "dask")
+#: Rows per Dask partition when none is asked for: a partition's check needs a few hundred
+#: megabytes at most, and 560,000 records still make enough partitions for a small cluster.
+DEFAULT_PARTITION_ROWS = 50_000
+DEFAULT_LOCAL_WORKERS = 2
+#: How long to wait for a ``--scheduler`` address to answer.
+CONNECT_TIMEOUT = "10s"
+_ROW = "__auditor_row"
+
+Check = Callable[["pd.DataFrame"], list[Finding]]
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """The rules bound to their ``as_of`` and parameters: ``check(frame) -> findings``.
+
+    A picklable value (not a closure) so that Dask can send it to worker processes.
+    """
+
+    rules: RuleSet
+    as_of: date
+    params: Mapping[str, str | int | float] | None = None
+
+    def __call__(self, frame: pd.DataFrame) -> list[Finding]:
+        from auditor.check import check_table
+
+        return check_table(frame, self.rules, as_of=self.as_of, params=self.params)
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return self.rules.ids
+
+
+def order_findings(
+    findings: list[Finding], snapshots: Iterable[str], rule_ids: Sequence[str]
+) -> list[Finding]:
+    """The canonical order of findings: by the table row of their snapshot, then by rule order.
+
+    It is the order ``check_table`` gives for a whole table (so for the pandas engine this is a
+    no-op) and the order the Dask engine restores from its partitions' results. The sort is
+    stable: findings of one snapshot and rule keep the order their partition gave them.
+    """
+    first_row: dict[str, int] = {}
+    for row, snapshot in enumerate(snapshots):
+        first_row.setdefault(snapshot, row)
+    rule_rank = {rule_id: n for n, rule_id in enumerate(rule_ids)}
+    unknown = len(first_row)
+    return sorted(
+        findings, key=lambda f: (first_row.get(f.snapshot, unknown), rule_rank.get(f.rule_id, len(rule_rank)))
+    )
+
+
+def run_pandas(frame: pd.DataFrame, check: TableCheck) -> list[Finding]:
+    """The whole table in one pandas frame: the reference engine."""
+    return order_findings(check(frame), frame["snapshot"], check.rule_ids)
+
+
+def run_dask(
+    table: Any,
+    check: TableCheck,
+    *,
+    scheduler: str | None = None,
+    npartitions: int | None = None,
+    workers: int = DEFAULT_LOCAL_WORKERS,
+) -> list[Finding]:
+    """``check`` over study-aligned partitions of ``table`` (a pandas or a Dask frame), findings
+    in the pandas engine's order.
+
+    ``scheduler``: ``None`` starts a ``LocalCluster`` of ``workers`` processes; an address
+    (``tcp://host:8786``) uses that cluster; ``"synchronous"`` / ``"threads"`` / ``"processes"``
+    use Dask's single-machine schedulers without ``distributed``.
+    """
+    import dask
+
+    with dask_scheduler(scheduler, workers=workers) as (client, compute_kwargs):
+        parts = study_partitions(table, npartitions=npartitions, client=client)
+        dtypes = {name: dtype for name, dtype in parts.dtypes.items() if name != _ROW}
+        tasks = [dask.delayed(_check_partition)(part, check, dtypes) for part in parts.to_delayed()]
+        results = dask.compute(*tasks, **compute_kwargs)
+        snapshots = table["snapshot"] if _is_pandas(table) else table["snapshot"].compute(**compute_kwargs)
+    return order_findings([f for found in results for f in found], snapshots, check.rule_ids)
+
+
+def run_engine(
+    engine: str,
+    frame: pd.DataFrame,
+    check: TableCheck,
+    *,
+    scheduler: str | None = None,
+    npartitions: int | None = None,
+) -> list[Finding]:
+    """The CLI's ``--engine`` switch."""
+    if engine == "pandas":
+        if scheduler is not None:
+            raise UsageError("--scheduler needs --engine dask")
+        return run_pandas(frame, check)
+    if engine == "dask":
+        return run_dask(frame, check, scheduler=scheduler, npartitions=npartitions)
+    raise UsageError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
+
+
+def _is_pandas(table: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(table, pd.DataFrame)
+
+
+def split_by_study(frame: pd.DataFrame, npartitions: int) -> list[pd.DataFrame]:
+    """About ``npartitions`` pieces of ``frame`` (with a row-number column), each holding every
+    row of its studies: sorted by NCT ID (stably) and cut only where the NCT ID changes."""
+    import numpy as np
+
+    numbered = frame.assign(**{_ROW: np.arange(len(frame), dtype="int64")})
+    ordered = numbered.sort_values(["nct_id", _ROW], kind="stable").reset_index(drop=True)
+    if len(ordered) == 0:
+        return [ordered]
+    ids = ordered["nct_id"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])  # first row of each study
+    wanted = np.linspace(0, len(ordered), num=max(1, npartitions) + 1)[1:-1]
+    cuts = np.unique(starts[np.clip(np.searchsorted(starts, wanted), 0, len(starts) - 1)])
+    bounds = [0, *(int(c) for c in cuts if c > 0), len(ordered)]
+    return [ordered.iloc[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def study_partitions(table: Any, *, npartitions: int | None = None, client: Any = None) -> Any:
+    """A Dask frame whose partitions each hold every row of their studies, with a row number.
+
+    A pandas table is split here (:func:`split_by_study`, no shuffle) and, on a distributed
+    cluster, scattered to the workers (not embedded in the task graph); a Dask table (e.g. read
+    from the Parquet cache by the workers) is shuffled on ``nct_id``.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    if _is_pandas(table):
+        wanted = npartitions or max(1, math.ceil(len(table) / DEFAULT_PARTITION_ROWS))
+        parts = split_by_study(table, wanted)
+        meta = parts[0].iloc[:0]
+        if client is not None:
+            return dd.from_delayed(client.scatter(parts), meta=meta, verify_meta=False)
+        return dd.from_delayed([dask.delayed(p) for p in parts], meta=meta, verify_meta=False)
+    if isinstance(table, dd.DataFrame):
+        if _ROW not in table.columns:
+            table = table.assign(**{_ROW: 1})
+            table[_ROW] = table[_ROW].cumsum() - 1
+        return table.shuffle(on="nct_id", npartitions=npartitions or table.npartitions)
+    raise TypeError(f"expected a pandas or Dask DataFrame, got {type(table).__name__}")
+
+
+def _check_partition(part: pd.DataFrame, check: Check, dtypes: dict[str, Any]) -> list[Finding]:
+    """Give one partition the pandas engine's shape (table order, dtypes, a fresh index), check it."""
+    if not len(part):
+        return []
+    frame = part.sort_values(_ROW, kind="stable").drop(columns=[_ROW]).reset_index(drop=True)
+    drift = {c: t for c, t in dtypes.items() if c in frame.columns and frame[c].dtype != t}
+    if drift:
+        frame = frame.astype(drift)
+    return check(frame[list(dtypes)])
+
+
+@contextlib.contextmanager
+def dask_scheduler(
+    scheduler: str | None, *, workers: int = DEFAULT_LOCAL_WORKERS
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """``(client or None, keyword arguments for dask.compute)`` that run on the scheduler asked
+    for; a ``distributed`` client (connected, or on a local cluster started here) lives as long
+    as the ``with`` block."""
+    if scheduler in ("synchronous", "sync", "single-threaded", "threads", "processes"):
+        yield None, {"scheduler": scheduler}
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - distributed comes with dask[distributed]
+        raise UsageError("--engine dask needs dask.distributed (pip install 'dask[distributed]')") from exc
+    if scheduler is None:
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client, {"scheduler": client.get}
+        return
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from exc
+    with client:
+        yield client, {"scheduler": client.get}
