@@ -210,6 +210,14 @@ def parse_rule_text(text: str, file: str) -> list[RuleSpec]:
     checker = _Checker(file, loader)
     if root is None:
         raise RuleErrors([RuleError("empty rule file (expected 'rules:')", path=file, line=1)])
+    unsafe = _unsafe_tags(root)
+    if unsafe:
+        raise RuleErrors(
+            [
+                RuleError(f"unsupported YAML tag {node.tag!r}", path=file, line=node.start_mark.line + 1)
+                for node in unsafe
+            ]
+        )
     top = checker.mapping(root, "(top)")
     specs: list[RuleSpec] = []
     if top is not None:
@@ -230,6 +238,27 @@ def parse_rule_text(text: str, file: str) -> list[RuleSpec]:
     if checker.errors:
         raise RuleErrors(checker.errors)
     return specs
+
+
+def _unsafe_tags(root: yaml.Node) -> list[yaml.Node]:
+    """Nodes whose tag the safe loader cannot build (``!!python/…`` and custom tags): refused
+    before anything is constructed."""
+    found: list[yaml.Node] = []
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in yaml.SafeLoader.yaml_constructors:
+            found.append(node)
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+    return sorted(found, key=lambda n: n.start_mark.line)
 
 
 def _rule(c: _Checker, node: yaml.Node, path: str) -> RuleSpec | None:
@@ -413,9 +442,10 @@ def _condition(
         return None
     args: dict[str, Any] = {}
     lines: dict[str, int] = {}
+    shorthand = not isinstance(arg_node, yaml.MappingNode) or signature.shorthand == "condition"
     for name, (_, value_node) in arg_items.items():
         kind = allowed[name]
-        arg_path = f"{op_path}.{name}"
+        arg_path = op_path if shorthand else f"{op_path}.{name}"
         lines[name] = value_node.start_mark.line + 1
         if kind == CONDITIONS:
             if not isinstance(value_node, yaml.SequenceNode) or not value_node.value:
