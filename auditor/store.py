@@ -9,8 +9,11 @@ Layout (``<store>`` is ``snapshots/`` unless ``--store DIR`` says otherwise)::
 Each snapshot file holds the snapshot's original bytes. A study that came out of a
 multi-study JSON file (a list, ``{"studies": [...]}``) is stored as that study's own JSON
 element, re-serialised deterministically (``json.dumps(element, ensure_ascii=False, indent=2)``
-plus a newline, keys in their original order), so that every file holds one study. The stamps
-are the two ordering dates below with ``-`` and ``:`` removed (``undated`` when unknown).
+plus a newline, keys in their original order), so that every file holds one study; one page of
+a text file holding several Ignite study pages is likewise stored on its own (as UTF-8). Ignite
+*module* pages are refused with an input error: they are parts of a snapshot, not snapshots.
+The stamps are the two ordering dates below with ``-`` and ``:`` removed (``undated`` when
+unknown).
 
 Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
 
@@ -38,6 +41,7 @@ store or not at all, and readers never see pending rows.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import hashlib
@@ -330,8 +334,12 @@ def _serialise(element: object) -> bytes:
     return (json.dumps(element, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _snapshot_bytes(record: Record, data: bytes, siblings: int) -> bytes:
-    """The bytes to store for ``record`` read from ``data`` (see the module docstring)."""
+def _snapshot_bytes(
+    record: Record, data: bytes, siblings: int, cache: dict[str, object] | None = None
+) -> bytes:
+    """The bytes to store for ``record`` read from ``data`` (see the module docstring).
+
+    ``cache`` holds the parsed JSON document between the records of one input."""
     if record.source.format is SourceFormat.IGNITE_MODULE:
         raise InputError(
             "an Ignite module page is part of a snapshot, not a snapshot; the store keeps "
@@ -348,17 +356,20 @@ def _snapshot_bytes(record: Record, data: bytes, siblings: int) -> bytes:
                 "cannot cut this study page out of its file to store it", path=record.source.path
             )
         return page
-    if record.source.format is SourceFormat.CTGOV_XML:
-        return data
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot re-read JSON to store it: {exc}", path=record.source.path) from exc
+    index = _element_index(record.source.path)
+    if record.source.format is SourceFormat.CTGOV_XML or index is None:
+        return data  # the JSON reader names a study inside a container ``file#N``
+    cache = {} if cache is None else cache
+    if "document" not in cache:
+        try:
+            cache["document"] = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"cannot re-read JSON to store it: {exc}", path=record.source.path) from exc
+    document = cache["document"]
     found = _json_elements(document)
     if found is None or (siblings == 1 and len(found[0]) == 1):
         return data
     elements, container = found
-    index = _element_index(record.source.path)
     candidates = [index] if index is not None and 0 <= index < len(elements) else []
     candidates += [i for i in range(len(elements)) if i != index]
     for i in candidates:
@@ -372,19 +383,20 @@ def _snapshot_bytes(record: Record, data: bytes, siblings: int) -> bytes:
 
 
 def _ignite_page(data: bytes, number: int) -> bytes | None:
-    """Page ``number`` (1-based) of a file of several Ignite study pages, as UTF-8 bytes: from
-    its ``Viewing Study`` line to the next one. The reader numbers pages the same way."""
+    """Page ``number`` (0-based, as the reader numbers them: ``file#0``) of a file of several
+    Ignite study pages, as UTF-8 bytes: from its ``Viewing Study`` line to the next one, with
+    trailing blank lines dropped and a final line break unless the page was cut off."""
     from auditor.readers import decode_text
     from auditor.readers.ignite_text import _is_viewing_line, split_lines
 
     text, _ = decode_text(data, "page")
     lines = split_lines(text)
     starts = [i for i, line in enumerate(lines) if _is_viewing_line(line)]
-    if not 1 <= number <= len(starts):
+    if not 0 <= number < len(starts):
         return None
     bounds = [*starts, len(lines)]
-    page = "\n".join(lines[bounds[number - 1] : bounds[number]]).rstrip("\n")
-    cut = number == len(starts) and not text.endswith(("\n", "\r"))
+    page = "\n".join(lines[bounds[number] : bounds[number + 1]]).rstrip("\n")
+    cut = number == len(starts) - 1 and not text.endswith(("\n", "\r"))
     return (page if cut else page + "\n").encode("utf-8")
 
 
@@ -560,7 +572,7 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def list(self, nct_id: str) -> list[SnapshotEntry]:
+    def list(self, nct_id: str) -> builtins.list[SnapshotEntry]:
         """The snapshots of one record, oldest first (an unknown record has none)."""
         if not is_valid_nct_id(nct_id):
             raise InputError(f"invalid NCT ID {nct_id!r}")
@@ -572,13 +584,13 @@ class Store:
         ).fetchall()
         return [self._row_to_entry(r) for r in rows]
 
-    def nct_ids(self) -> list[str]:
+    def nct_ids(self) -> builtins.list[str]:
         """Every record in the store, sorted."""
         conn = self._connect(create=False)
         rows = conn.execute("SELECT DISTINCT nct_id FROM snapshots WHERE pending = 0 ORDER BY nct_id")
         return [str(r[0]) for r in rows]
 
-    def summary(self) -> list[tuple[str, int, SnapshotEntry]]:
+    def summary(self) -> builtins.list[tuple[str, int, SnapshotEntry]]:
         """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID."""
         conn = self._connect(create=False)
         rows = conn.execute(
@@ -649,12 +661,13 @@ class Store:
                     yield exc
                     continue
                 good = [r for r in records if isinstance(r, Record)]
+                cache: dict[str, object] = {}
                 for record in records:
                     if isinstance(record, InputError):
                         yield record
                         continue
                     try:
-                        payload = _snapshot_bytes(record, data, len(good))
+                        payload = _snapshot_bytes(record, data, len(good), cache)
                         yield _Candidate(_entry_for(record, payload, added=added), payload)
                     except InputError as exc:
                         yield exc
@@ -665,15 +678,15 @@ class Store:
         Input errors do not stop the other inputs; they are returned in ``errors``.
         """
         added_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-        added: list[SnapshotEntry] = []
-        unchanged: list[SnapshotEntry] = []
-        conflicts: list[Conflict] = []
-        errors: list[InputError] = []
+        added: builtins.list[SnapshotEntry] = []
+        unchanged: builtins.list[SnapshotEntry] = []
+        conflicts: builtins.list[Conflict] = []
+        errors: builtins.list[InputError] = []
         with self._write_lock():
             conn = self._connect(create=True)
             self._recover(conn)
-            batch: list[_Candidate] = []
-            in_batch: dict[str, list[SnapshotEntry]] = {}
+            batch: builtins.list[_Candidate] = []
+            in_batch: dict[str, builtins.list[SnapshotEntry]] = {}
             for candidate in self._candidates(items, added_at):
                 if isinstance(candidate, InputError):
                     errors.append(candidate)
@@ -695,11 +708,13 @@ class Store:
             added.extend(self._commit(conn, batch))
         return AddResult(tuple(added), tuple(unchanged), tuple(conflicts), tuple(errors))
 
-    def _known(self, conn: sqlite3.Connection, nct_id: str) -> list[SnapshotEntry]:
+    def _known(self, conn: sqlite3.Connection, nct_id: str) -> builtins.list[SnapshotEntry]:
         rows = conn.execute(f"SELECT {_COLUMNS} FROM snapshots WHERE nct_id = ?", (nct_id,)).fetchall()
         return [self._row_to_entry(r) for r in rows]
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[_Candidate]) -> list[SnapshotEntry]:
+    def _commit(
+        self, conn: sqlite3.Connection, batch: builtins.list[_Candidate]
+    ) -> builtins.list[SnapshotEntry]:
         """Pending rows, then the files, then confirm the rows: see the module docstring."""
         if not batch:
             return []
@@ -735,9 +750,9 @@ class Store:
             raise StoreError("a different snapshot already has this name; not overwriting", path=target)
         _write_durably(target, data)
 
-    def _recover(self, conn: sqlite3.Connection) -> list[VerifyProblem]:
+    def _recover(self, conn: sqlite3.Connection) -> builtins.list[VerifyProblem]:
         """Roll back the batch of an interrupted add: its files, temp files and rows."""
-        problems: list[VerifyProblem] = []
+        problems: builtins.list[VerifyProblem] = []
         rows = conn.execute("SELECT path FROM snapshots WHERE pending = 1").fetchall()
         if not rows:
             return problems
@@ -770,15 +785,14 @@ class Store:
         """
         if not self.root.is_dir():
             raise StoreError("no snapshot store here", path=self.root)
-        if repair:
-            with self._write_lock():
-                return self._verify(repair=True)
-        return self._verify(repair=False)
+        # Even a check-only run waits for a running add: its pending rows are not "interrupted".
+        with self._write_lock():
+            return self._verify(repair=repair)
 
     def _verify(self, *, repair: bool) -> VerifyResult:
         from auditor.readers import read_bytes
 
-        problems: list[VerifyProblem] = []
+        problems: builtins.list[VerifyProblem] = []
         conn = self._open_for_verify(problems, repair)
         if conn is None:
             return VerifyResult(0, tuple(problems))
@@ -793,8 +807,8 @@ class Store:
         }
         files = self._scan(problems, repair)
         checked = 0
-        drop: list[str] = []
-        new_entries: list[SnapshotEntry] = []
+        drop: builtins.list[str] = []
+        new_entries: builtins.list[SnapshotEntry] = []
         for rel in sorted(rows):
             if rel not in files:
                 problems.append(VerifyProblem("missing-file", rel, "indexed but the file is gone", repair))
@@ -832,7 +846,9 @@ class Store:
                 self._insert(conn, new_entries, pending=0)
         return VerifyResult(checked, tuple(problems))
 
-    def _open_for_verify(self, problems: list[VerifyProblem], repair: bool) -> sqlite3.Connection | None:
+    def _open_for_verify(
+        self, problems: builtins.list[VerifyProblem], repair: bool
+    ) -> sqlite3.Connection | None:
         """The index, checked with SQLite's integrity check; a bad one is set aside when repairing."""
         if self.index_path.is_file():
             try:
@@ -857,7 +873,7 @@ class Store:
                 return None
         return self._connect(create=True)
 
-    def _scan(self, problems: list[VerifyProblem], repair: bool) -> set[str]:
+    def _scan(self, problems: builtins.list[VerifyProblem], repair: bool) -> set[str]:
         """Relative paths of the snapshot files present; reports everything else in record folders."""
         found: set[str] = set()
         for folder in sorted(self.root.iterdir()):

@@ -206,3 +206,68 @@ def test_corpus_versions_added_shuffled_come_out_in_date_order(tmp_path: Path, c
         assert len(expected) == len(entries)
         assert expected == sorted(expected), nct_id
     assert store.verify(repair=False).clean
+
+
+def test_several_study_pages_in_one_file_are_stored_one_per_file(tmp_path: Path) -> None:
+    pages = [(NIGHT1 / f"NCT0990000{i}.txt").read_text(encoding="utf-8") for i in (2, 3)]
+    combined = tmp_path / "both.txt"
+    combined.write_text("".join(pages), encoding="utf-8")
+    store = Store(tmp_path / "s")
+    result = store.add([combined])
+    assert not result.errors and len(result.added) == 2
+    for i, text in zip((2, 3), pages, strict=True):
+        (entry,) = store.list(f"NCT0990000{i}")
+        assert (tmp_path / "s" / entry.path).read_text(encoding="utf-8") == text
+    # The same pages added from their own files are recognised as already there.
+    assert len(store.add([NIGHT1 / "NCT09900002.txt", NIGHT1 / "NCT09900003.txt"]).unchanged) == 2
+
+
+def test_records_can_be_added_directly(tmp_path: Path) -> None:
+    from auditor.readers import read_path
+
+    records = read_path(NIGHT1)
+    store = Store(tmp_path / "s")
+    result = store.add(records)
+    assert len(result.added) == 5 and not result.errors
+    assert store.add([NIGHT1]).added == ()
+
+
+def test_module_pages_are_refused_with_a_reason(tmp_path: Path) -> None:
+    module = tmp_path / "module.txt"
+    module.write_text(
+        "Status Module\n\nStudy -> Protocol Section -> Status Module\n"
+        "Ignite Creation Date: 2025-12-24 @ 6:59 PM\nIgnite Modification Date: 2026-01-05 @ 4:48 PM\n"
+        "NCT ID: NCT09900002\nOverall Status: RECRUITING\n",
+        encoding="utf-8",
+    )
+    result = Store(tmp_path / "s").add([module])
+    assert result.added == () and len(result.errors) == 1
+    assert "module page" in result.errors[0].one_line() and "module.txt" in result.errors[0].one_line()
+
+
+@pytest.mark.corpus
+def test_classic_api_search_response_is_split_into_readable_studies(tmp_path: Path, corpus_dir: Path) -> None:
+    source = corpus_dir / "ctti-clinicaltrials__aact" / "other" / "covid-19-search.json"
+    store = Store(tmp_path / "s")
+    result = store.add([source])
+    assert not result.errors and len(result.added) == 100
+    entry = result.added[17]
+    assert store.load(entry).nct_id == entry.nct_id
+
+
+@pytest.mark.corpus
+def test_json_capture_date_going_backwards_is_a_finding(tmp_path: Path, corpus_dir: Path) -> None:
+    folder = corpus_dir / "partrita__clinicaltrial-watch-tigit" / "versions" / "NCT04514484"
+    first, second = sorted(folder.iterdir())[:2]
+    late = json.loads(second.read_text(encoding="utf-8"))
+    assert late["derivedSection"]["miscInfoModule"]["versionHolder"] == "2026-02-09"
+    late["derivedSection"]["miscInfoModule"]["versionHolder"] = "2026-01-01"  # before the first capture
+    edited_file = tmp_path / "in" / "late.json"
+    edited_file.parent.mkdir()
+    edited_file.write_text(json.dumps(late), encoding="utf-8")
+    store = Store(tmp_path / "s")
+    store.add([first, edited_file])
+    (finding,) = history_findings(store)
+    assert finding.rule_id == "history-modification-date-backwards"
+    assert dict(finding.values) == {"old": "2026-02-04", "new": "2026-01-01"}
+    assert "captured earlier" in finding.message
