@@ -35,12 +35,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from auditor.errors import UsageError
+from auditor.errors import InputError, UsageError
 from auditor.findings import Finding
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
+    from auditor.records import Record
     from auditor.rules import RuleSet
 
 ENGINES = ("pandas", "dask")
@@ -232,3 +235,40 @@ def dask_scheduler(
         raise UsageError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from exc
     with client:
         yield client, {"scheduler": client.get}
+
+
+def check_inputs(
+    paths: Iterable[str | Path],
+    rules: RuleSet,
+    *,
+    as_of: date,
+    params: Mapping[str, str | int | float] | None = None,
+    extra_records: Iterable[Record] = (),
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    jobs: int | None = None,
+    cache_dir: str | Path | None = None,
+) -> tuple[list[Finding], list[InputError], int]:
+    """``audit check`` at scale: parse ``paths`` on ``jobs`` processes (through the Parquet cache
+    in ``cache_dir`` if given), add ``extra_records`` (the store's latest snapshots), run the
+    record rules on ``engine``. Returns the findings, the input errors and the rows checked —
+    the same findings, in the same order, as ``check_records(read_paths(paths) + extra)``."""
+    import pandas as pd
+
+    from auditor.parallel import parse_table
+    from auditor.table import records_table
+
+    if cache_dir is not None:
+        from auditor.cache import RecordCache
+
+        table, errors, _ = RecordCache(cache_dir).table(paths, jobs=jobs)
+    else:
+        table, errors = parse_table(paths, jobs=jobs)
+    extra = list(extra_records)
+    if extra:
+        table = pd.concat([table, records_table(extra)], ignore_index=True)
+    selected = rules.scope("record")
+    if not len(selected) or table.empty:
+        return [], errors, len(table)
+    check = TableCheck(selected, as_of, params)
+    return run_engine(engine, table, check, scheduler=scheduler), errors, len(table)

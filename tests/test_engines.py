@@ -129,3 +129,25 @@ def test_both_engines_on_the_whole_corpus(corpus_dir: Path, record_check: TableC
     table, _ = parse_table([corpus_dir], jobs=2)
     expected = run_pandas(table, record_check)
     assert run_dask(table, record_check, npartitions=8) == expected
+
+
+def test_cli_scale_options_give_the_default_report(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from auditor.cli import main
+
+    inputs = [str(corpus_dir / "dgg32__clinical-trials-public"), str(corpus_dir / SUBSET[0])]
+    base = ["check", *inputs, "--as-of", "2026-11-25", "--format", "json"]
+    outputs = []
+    for extra in (
+        [],
+        ["--engine", "dask", "--scheduler", "synchronous"],
+        ["--jobs", "2", "--cache", str(tmp_path / "cache")],
+        ["--jobs", "1", "--cache", str(tmp_path / "cache")],  # warm
+    ):
+        code = main(base + extra)
+        outputs.append((code, capsys.readouterr().out))
+    assert outputs[0][1].count('"rule_id"') > 20
+    assert all(out == outputs[0] for out in outputs)
+    assert main([*base, "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "--scheduler needs --engine dask" in capsys.readouterr().err

@@ -15,7 +15,7 @@ recorded there before the exit code is decided.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -86,6 +86,28 @@ def parse_params(items: tuple[str, ...]) -> dict[str, str]:
     is_flag=True,
     help="With --store: run the pair rules over consecutive snapshots, and the store's history checks.",
 )
+# --- scale options (issue 8, auditor.engines): parse on N processes, cache, Dask ---------------
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "dask"]),
+    default="pandas",
+    show_default=True,
+    help="Run the rules on one pandas frame, or on Dask partitions (same findings).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Parse inputs on N processes (default: one per CPU)."
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    help="Parquet cache of parsed records: a rerun parses only files that changed.",
+)
 def command(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
@@ -98,6 +120,10 @@ def command(
     baseline: str | None,
     store_path: str | None,
     history: bool,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+    jobs: int | None = None,
+    cache_dir: str | None = None,
 ) -> int:
     """Check snapshots against the rules; report findings; exit 1 at or above --fail-on."""
     from auditor.rules import load_rules
@@ -129,7 +155,12 @@ def command(
         from auditor.baseline import load_baseline
 
         known = load_baseline(baseline)
-    findings, errors, checked = _run(paths, ruleset, overrides, day, store_path, history)
+    scale = None
+    if engine != "pandas" or scheduler is not None or jobs is not None or cache_dir is not None:
+        if scheduler is not None and engine != "dask":
+            raise UsageError("--scheduler needs --engine dask")
+        scale = {"engine": engine, "scheduler": scheduler, "jobs": jobs, "cache_dir": cache_dir}
+    findings, errors, checked = _run(paths, ruleset, overrides, day, store_path, history, scale)
     suppressed = 0
     if known is not None:
         from auditor.baseline import new_findings
@@ -154,6 +185,7 @@ def _run(
     day: date,
     store_path: str | None,
     history: bool,
+    scale: dict[str, Any] | None = None,
 ) -> tuple[list[Finding], list[InputError], int]:
     from auditor.check import check_pairs, check_records
     from auditor.readers import read_paths
@@ -161,7 +193,7 @@ def _run(
 
     errors: list[InputError] = []
     records: list[Record] = []
-    for item in read_paths(paths):
+    for item in read_paths(paths) if scale is None else ():
         if isinstance(item, InputError):
             errors.append(item)
             click.echo(f"audit: error: {item.one_line()}", err=True)
@@ -173,13 +205,23 @@ def _run(
 
         store = Store(store_path)
         records.extend(store.latest())
-    findings = check_records(records, ruleset, params=overrides, as_of=day)
+    if scale is None:
+        findings = check_records(records, ruleset, params=overrides, as_of=day)
+        checked = len(records)
+    else:  # parallel parsing, the Parquet cache and the Dask engine (auditor.engines)
+        from auditor.engines import check_inputs
+
+        findings, errors, checked = check_inputs(
+            paths, ruleset, as_of=day, params=overrides, extra_records=records, **scale
+        )
+        for error in errors:
+            click.echo(f"audit: error: {error.one_line()}", err=True)
     if history and store is not None:
         from auditor.store import history_findings
 
         findings.extend(check_pairs(store.pairs(), ruleset, params=overrides, as_of=day))
         findings.extend(history_findings(store))
-    return findings, errors, len(records)
+    return findings, errors, checked
 
 
 def _emit(findings: list[Finding], output_format: str, output: str | None) -> None:
