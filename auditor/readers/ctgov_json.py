@@ -300,9 +300,9 @@ def _classic_name(name: str, parent: str | None) -> str:
     exception = _CLASSIC_EXCEPTIONS.get((parent, name))
     if exception is not None:
         return exception
-    words = _WORD.findall(name) or [name]
+    words: list[str] = _WORD.findall(name) or [name]
     if parent is not None and not parent.endswith(("Module", "Section")) and parent != "Study":
-        parent_words = _WORD.findall(parent)
+        parent_words: list[str] = _WORD.findall(parent)
         shared = 0
         while shared < min(len(words), len(parent_words)) and words[shared] == parent_words[shared]:
             shared += 1
