@@ -81,7 +81,7 @@ def _finding(frame: pd.DataFrame, row: Any, rule: CompiledRule) -> Finding:
     spec = rule.spec
     referenced = spec.fields or spec.referenced_fields()
     shown = list(dict.fromkeys([*spec.referenced_fields(), *referenced]))
-    values = tuple((name, display(frame, row, name)) for name in shown)
+    values = tuple((name, shorten(display(frame, row, name))) for name in shown)
     fields = tuple(dict.fromkeys(name.removeprefix(OLD_PREFIX) for name in referenced))
     return Finding(
         rule_id=spec.id,
@@ -96,6 +96,13 @@ def _finding(frame: pd.DataFrame, row: Any, rule: CompiledRule) -> Finding:
     )
 
 
+def shorten(text: str, limit: int = 240) -> str:
+    """A long text value (a whole summary) shown by its head and tail, where cut-offs show."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]} … {text[-(limit // 3) :]}"
+
+
 def _message(frame: pd.DataFrame, row: Any, rule: CompiledRule, values: dict[str, str]) -> str:
     spec = rule.spec
     if spec.message is None:
@@ -108,6 +115,6 @@ def _message(frame: pd.DataFrame, row: Any, rule: CompiledRule, values: dict[str
             return rule.as_of.isoformat()
         if name in rule.params:
             return str(rule.params[name])
-        return values[name] if name in values else display(frame, row, name)
+        return values[name] if name in values else shorten(display(frame, row, name))
 
     return PLACEHOLDER.sub(fill, spec.message)

@@ -472,7 +472,11 @@ def _condition(
         bad = exc.argument
         line = lines.get(bad, cond.line) if bad else cond.line
         c.errors.append(
-            RuleError(f"{op_path}{'.' + bad if bad else ''}: {exc.message}", path=c.file, line=line)
+            RuleError(
+                f"{op_path}{'.' + bad if bad and not shorthand else ''}: {exc.message}",
+                path=c.file,
+                line=line,
+            )
         )
         return None
     return cond
