@@ -40,6 +40,19 @@ Dates
     change is ``date_shifted`` with ``days`` = difference of the earliest days each can mean
     (positive = later).
 
+Cosmetic changes
+    ``whitespace_only`` (the same words, spaced differently) and ``format_only`` (the same
+    typed value spelled differently: ``Yes``/``True``, ``Active, not recruiting``/
+    ``ACTIVE_NOT_RECRUITING``, ``September 2020``/``2020-09``) are study changes marked
+    :attr:`Change.cosmetic`: they are listed, counted apart, and — like ``git diff
+    --exit-code`` without ``-w`` — still make ``--exit-code`` exit 1. ``None``, ``N/A`` and an
+    empty value are never the same value (``missing_kind_changed``).
+
+Limits
+    Repeated fields are matched by position among their key, so a list that gained an item at
+    its start (locations, path keys with ``[n]``) reads as every later item edited plus one
+    added at the end.
+
 Snapshot metadata
     The Ignite creation/modification timestamps and every field whose key matches an
     ``ignore`` pattern (:func:`fnmatch.fnmatchcase`, so ``derived_section.*`` works; labels are

@@ -232,3 +232,17 @@ def test_installed_audit_diff_runs(pair: tuple[Path, Path]) -> None:
         [*_audit(), "diff", str(old), str(old)], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0 and "no changes" in done.stdout
+
+
+def test_terminal_view_never_passes_control_characters_through(
+    seed_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = tmp_path / "hostile.txt"
+    hostile.write_text(
+        seed_path.read_text(encoding="utf-8").replace("Acronym: None", "Acronym: \x1b[2J\x1b]0;pwned\x07X"),
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, str(seed_path), str(hostile), "--no-color")
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J\\x1b]0;pwned\\x07X" in out

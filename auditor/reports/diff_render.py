@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from auditor.changes import Change, ChangeKind, DiffResult, SemanticClass
@@ -133,12 +134,12 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
 
     lines = [
         paint(f"audit diff {result.nct_id}", "bold"),
-        paint(f"--- before: {_snapshot_line(result.before)}", "red"),
-        paint(f"+++ after:  {_snapshot_line(result.after)}", "green"),
+        paint(f"--- before: {_one_line(_snapshot_line(result.before))}", "red"),
+        paint(f"+++ after:  {_one_line(_snapshot_line(result.after))}", "green"),
     ]
-    lines += [paint(f"note: {note}", "dim") for note in result.notes]
+    lines += [paint(f"note: {_one_line(note)}", "dim") for note in result.notes]
     for section, changes in _sections(result.changes):
-        lines += ["", paint(section, "bold")]
+        lines += ["", paint(_one_line(section), "bold")]
         for change in changes:
             lines += _text_change(change, paint, color=color)
     if result.metadata:
@@ -155,7 +156,8 @@ def _text_change(
     """One change: a head line, and for text edits the words (``[-old-]{+new+}`` without colour)."""
     mark = _MARK[change.kind]
     style = {"+": "green", "-": "red", "~": "yellow", ">": "cyan"}[mark]
-    name = change.label if change.identity == change.label else f"{change.label} ({change.identity})"
+    label = _one_line(change.label)
+    name = label if change.identity == label else f"{label} ({_one_line(change.identity)})"
     head = f"  {paint(mark, style)} {name}: {_one_line(change.summary)}"
     if change.moved_from and change.kind is ChangeKind.CHANGED:
         head += f" [moved from {change.moved_from}]"
@@ -164,7 +166,8 @@ def _text_change(
     out = [head]
     if details and change.semantic is SemanticClass.TEXT_EDITED and change.word_diff:
         parts = []
-        for op, text in _shorten(change.word_diff):
+        for op, raw_text in _shorten(change.word_diff):
+            text = _one_line(raw_text)
             if op == "delete":
                 parts.append(paint(text, "red") if color else f"[-{text}-]")
             elif op == "insert":
@@ -175,8 +178,12 @@ def _text_change(
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line, with control characters (an ESC from a hostile file) shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
 
 
 # --- json ----------------------------------------------------------------------------------
@@ -216,7 +223,7 @@ def render_markdown(result: DiffResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md_table(changes: list[Change]) -> list[str]:
+def _md_table(changes: Sequence[Change]) -> list[str]:
     rows = ["| | Field | Change | Class |", "|---|---|---|---|"]
     for c in changes:
         text = md_escape(c.summary)
@@ -273,7 +280,7 @@ def render_html(result: DiffResult) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _html_table(changes: list[Change]) -> str:
+def _html_table(changes: Sequence[Change]) -> str:
     e = html.escape
     rows = ["<table><tr><th></th><th>Field</th><th>Change</th><th>Class</th></tr>"]
     for c in changes:
