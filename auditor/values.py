@@ -150,8 +150,11 @@ def format_timestamp(value: datetime) -> str:
     return f"{value:%Y-%m-%d} @ {hour}:{value.minute:02d} {half}"
 
 
+_BOOLEANS = {"True": True, "False": False}
+
+
 def parse_boolean(text: str) -> bool | None:
-    return {"True": True, "False": False}.get(text.strip())
+    return _BOOLEANS.get(text.strip())
 
 
 def normalise_enum(text: str) -> str:
