@@ -238,100 +238,100 @@ def _parse_body(
     """Fields of ``lines[first:last]`` (0-based; problems name 1-based lines).
 
     ``study`` pages have a summary block and section headings; module pages have relation lines.
+    Two passes: the first finds where fields start (the hot loop, kept to a few string
+    operations a line), the second builds the typed fields.
     """
     sections, longest = _sections()
-    fields: list[Field] = []
-    seen: dict[tuple[str, str], int] = {}
+    heading_max = longest + 8
+    classify = classify_label
+    unknown, single = Kind.UNKNOWN, Kind.SINGLE
+    label_end = MAX_LABEL + 1
+    # label, 1-based line, key, section, first line of the value; continuation lines by index.
+    starts: list[tuple[str, int, str, str, str]] = []
+    more: dict[int, list[str]] = {}
     dates: dict[str, tuple[datetime | None, int]] = {}
     in_header = study
+    special_zone = True  # where the Ignite dates (and, in module pages, relations) are read
     after_heading = False
-    any_field = False
-    # The current field: label, 1-based line, kind, key, value lines.
-    label = ""
-    label_line = 0
     kind: Kind | None = None
-    key = ""
-    parts: list[str] = []
+    cont: list[str] | None = None
     prev_is_start = False
-
-    def flush() -> None:
-        while len(parts) > 1 and (not parts[-1] or parts[-1].isspace()):
-            parts.pop()
-        raw = parts[0] if len(parts) == 1 else "\n".join(parts)
-        made, problem = make_field(section, label, raw, key=key, line=label_line)
-        fields.append(made)
-        if problem is not None:
-            problems.append(f"line {label_line}: {problem}")
-        dup = (section, label)
-        earlier = seen.get(dup)
-        if earlier is None:
-            seen[dup] = label_line
-        else:
-            problems.append(f"line {label_line}: duplicate label {label!r} (first at line {earlier})")
 
     for index in range(first, last):
         line = lines[index]
         if not line or line.isspace():
             if kind is not None:
-                parts.append(line)
+                if cont is None:
+                    cont = more[len(starts) - 1] = [line]
+                else:
+                    cont.append(line)
             prev_is_start = False
             continue
-        colon = line.find(":", 0, MAX_LABEL + 1)
+        colon = line.find(":", 0, label_end)
         if colon > 0 and line[0].isalpha():
             candidate = line[:colon]
-            special = _special(candidate) if (in_header or not study) and colon <= 40 else None
-            if special is not None:
-                value = line[colon + 1 :].strip()
-                if special in (IGNITE_CREATED, IGNITE_MODIFIED):
-                    if kind is not None:
-                        flush()
-                        kind = None
-                    _take_date(special, value, index + 1, dates, problems)
-                    prev_is_start = False
-                    continue
-                if not study and (value == "" or is_valid_nct_id(value)):
-                    if kind is not None:
-                        flush()
-                        kind = None
-                    prev_is_start = False
-                    continue
-            found = classify_label(candidate)
+            if special_zone and colon <= 40:
+                special = _special(candidate)
+                if special is not None:
+                    value = line[colon + 1 :].strip()
+                    if special in (IGNITE_CREATED, IGNITE_MODIFIED):
+                        _take_date(special, value, index + 1, dates, problems)
+                        kind = cont = None
+                        prev_is_start = False
+                        continue
+                    if not study and (value == "" or is_valid_nct_id(value)):
+                        kind = cont = None  # a relation line ends the value before it
+                        prev_is_start = False
+                        continue
+            found = classify(candidate)
             if found is not None:
-                new_kind, new_key = found
-                if new_kind is not Kind.UNKNOWN or (
-                    (in_header or after_heading or not any_field or (prev_is_start and kind is Kind.SINGLE))
-                    and line[colon + 1 : colon + 2] in ("", " ")
+                new_kind = found[0]
+                if new_kind is not unknown or (
+                    (in_header or after_heading or not starts or (prev_is_start and kind is single))
+                    and (len(line) == colon + 1 or line[colon + 1] == " ")
                 ):
-                    if kind is not None:
-                        flush()
-                    label, label_line, kind, key = candidate, index + 1, new_kind, new_key
-                    value = line[colon + 1 :]
-                    parts = [value[1:] if value[:1] == " " else value]
+                    kind = new_kind
+                    cont = None
+                    value = line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
+                    starts.append((candidate, index + 1, found[1], section, value))
                     prev_is_start = True
                     after_heading = False
-                    any_field = True
                     continue
-        if study and len(line) <= longest + 8:
+        if study and len(line) <= heading_max:
             heading = line.strip()
             if heading in sections and (
-                kind is None or kind is Kind.SINGLE or _heading_confirmed(lines, index + 1, last, kind)
+                kind is None or kind is single or _heading_confirmed(lines, index + 1, last, kind)
             ):
-                if kind is not None:
-                    flush()
-                    kind = None
+                kind = cont = None
                 section = heading
-                in_header = False
+                in_header = special_zone = False
                 after_heading = True
                 prev_is_start = False
                 continue
-        prev_is_start = False
-        after_heading = False
-        if kind is not None:
-            parts.append(line)
-        else:
+        prev_is_start = after_heading = False
+        if kind is None:
             problems.append(f"line {index + 1}: text outside any field: {_show(line)}")
-    if kind is not None:
-        flush()
+        elif cont is None:
+            cont = more[len(starts) - 1] = [line]
+        else:
+            cont.append(line)
+
+    fields: list[Field] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, (label, line_no, key, field_section, raw) in enumerate(starts):
+        extra = more.get(number)
+        if extra is not None:
+            while extra and (not extra[-1] or extra[-1].isspace()):
+                extra.pop()
+            if extra:
+                raw = raw + "\n" + "\n".join(extra)
+        made, problem = make_field(field_section, label, raw, key=key, line=line_no)
+        fields.append(made)
+        if problem is not None:
+            problems.append(f"line {line_no}: {problem}")
+        earlier = seen.setdefault((field_section, label), line_no)
+        if earlier != line_no:
+            problems.append(f"line {line_no}: duplicate label {label!r} (first at line {earlier})")
     created = dates.get(IGNITE_CREATED, (None, 0))[0]
     modified = dates.get(IGNITE_MODIFIED, (None, 0))[0]
     return fields, created, modified
