@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from auditor.findings import Finding, Severity
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Record text with control characters (terminal escapes included) shown as ``\\xNN``
+    and line breaks as ``\\n``, so a finding is one line and cannot restyle the terminal."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 def render_text(findings: list[Finding]) -> str:
     """``snapshot: NCT…: severity [rule-id] message`` lines, then a summary."""
-    lines = [f"{f.snapshot}: {f.nct_id}: {f.severity} [{f.rule_id}] {f.message}" for f in findings]
+    lines = [printable(f"{f.snapshot}: {f.nct_id}: {f.severity} [{f.rule_id}] {f.message}") for f in findings]
     if not findings:
         return "No findings.\n"
     by_rule = Counter((f.rule_id, f.severity) for f in findings)
