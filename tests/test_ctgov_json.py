@@ -14,7 +14,7 @@ from auditor.errors import InputError
 from auditor.fields import make_field, registry
 from auditor.readers import read_bytes
 from auditor.readers.ctgov_json import read_ctgov_json
-from auditor.readers.leaf import untyped_field
+from auditor.readers.leaf import registered_field, untyped_field
 from auditor.records import Record, SourceFormat
 from auditor.values import Missing, PartialDate, Precision, ValueType
 
@@ -239,3 +239,14 @@ def test_fast_untyped_field_matches_make_field(raw: str) -> None:
 def test_fast_untyped_field_literals(literal: str) -> None:
     expected, _ = make_field("Misc", "study.x", literal, key="study.x")
     assert untyped_field("Misc", "study.x", "study.x", literal) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [("overall_status", "Unknown status"), ("start_date", "2020-13"), ("brief_summary", "x" * 200)],
+)
+def test_memoised_registered_field_matches_make_field(key: str, raw: str) -> None:
+    spec = registry().by_key[key]
+    expected = make_field(spec.section, spec.label, raw, key=key)
+    assert registered_field(spec, raw) == expected
+    assert registered_field(spec, raw) == expected  # from the cache the second time

@@ -38,8 +38,8 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.fields import FieldSpec, make_field, registry, snake
-from auditor.readers.leaf import untyped_field
+from auditor.fields import FieldSpec, registry, snake
+from auditor.readers.leaf import registered_field, untyped_field
 from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
 
 #: Section of fields outside any ``…Section`` object and of unknown modules.
@@ -213,7 +213,7 @@ class _Walker:
         if spec is None:
             self.fields.append(untyped_field(section, label, key, raw))
             return
-        field, problem = make_field(spec.section, spec.label, raw, key=spec.key)
+        field, problem = registered_field(spec, raw)
         self.fields.append(field)
         if problem is not None:
             self.problems.append(problem)

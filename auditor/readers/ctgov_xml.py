@@ -32,8 +32,8 @@ from collections import Counter
 from functools import lru_cache
 
 from auditor.errors import InputError
-from auditor.fields import FieldSpec, make_field, path_key, registry
-from auditor.readers.leaf import untyped_field
+from auditor.fields import FieldSpec, path_key, registry
+from auditor.readers.leaf import registered_field, untyped_field
 from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
 
 ROOT = "clinical_study"
@@ -55,6 +55,12 @@ REPEATABLE = frozenset(
         "event/counts",
     }
 )  # fmt: skip
+
+_REPEATABLE_BY_PARENT: dict[str, frozenset[str]] = {}
+for _pair in REPEATABLE:
+    _parent, _child = _pair.split("/")
+    _REPEATABLE_BY_PARENT[_parent] = _REPEATABLE_BY_PARENT.get(_parent, frozenset()) | {_child}
+_NO_TAGS: frozenset[str] = frozenset()
 
 #: Registry section of each top-level element; fields under unknown elements go to Misc.
 SECTIONS: dict[str, str] = {
@@ -242,6 +248,7 @@ class _Walker:
             return
         parent = element.tag
         in_list = parent.endswith("_list")
+        repeatable = _REPEATABLE_BY_PARENT.get(parent, _NO_TAGS)
         counts: Counter[str] | None = None
         if len(kids) > 1:
             tags = [kid.tag for kid in kids]
@@ -251,11 +258,9 @@ class _Walker:
         registered = self.registered
         for child in kids:
             tag = child.tag
-            if not isinstance(tag, str):  # comments and processing instructions
-                continue
             child_section = section if section is not None else SECTIONS.get(tag, _MISC)
             child_path = None if xml_path is None else (f"{xml_path}/{tag}" if xml_path else tag)
-            if in_list or f"{parent}/{tag}" in REPEATABLE:
+            if in_list or tag in repeatable:
                 index = seen.get(tag, 0)
                 seen[tag] = index + 1
                 child_label = f"{label}.{tag}[{index}]"
@@ -304,7 +309,7 @@ class _Walker:
             self.registered_leaf(spec, raw)
 
     def registered_leaf(self, spec: FieldSpec, raw: str) -> None:
-        field, problem = make_field(spec.section, spec.label, raw, key=spec.key)
+        field, problem = registered_field(spec, raw)
         self.fields.append(field)
         if problem is not None:
             self.problems.append(problem)

@@ -1,4 +1,4 @@
-"""The fast path for building fields of unregistered JSON/XML leaves.
+"""The fast paths for building fields of JSON/XML leaves.
 
 A registry study has hundreds of unregistered leaves (locations, results tables) for a few
 dozen registered ones, and the readers run over millions of records. For a key the registry
@@ -11,7 +11,7 @@ falls back to ``make_field`` for everything else, so the typing stays defined in
 
 from __future__ import annotations
 
-from auditor.fields import make_field
+from auditor.fields import FieldSpec, make_field
 from auditor.records import Field
 from auditor.values import MISSING_KINDS, ValueType
 
@@ -27,4 +27,25 @@ def untyped_field(section: str, label: str, key: str, raw: str) -> Field:
     return Field(section, label, key, raw, _TEXT, raw)
 
 
-__all__ = ["untyped_field"]
+#: (key, raw) → the registered field and its problem. Registered values repeat a lot across
+#: records (statuses, dates, sponsor classes), and a field of a registered key depends on
+#: nothing else (its section and label come from the spec), so the frozen Field is shared.
+_REGISTERED: dict[tuple[str, str], tuple[Field, str | None]] = {}
+_REGISTERED_LIMIT = 200_000
+_SHORT = 80
+
+
+def registered_field(spec: FieldSpec, raw: str) -> tuple[Field, str | None]:
+    """``make_field(spec.section, spec.label, raw, key=spec.key)``, memoised for short values."""
+    if len(raw) > _SHORT:
+        return make_field(spec.section, spec.label, raw, key=spec.key)
+    cache_key = (spec.key, raw)
+    hit = _REGISTERED.get(cache_key)
+    if hit is None:
+        if len(_REGISTERED) >= _REGISTERED_LIMIT:
+            _REGISTERED.clear()
+        hit = _REGISTERED[cache_key] = make_field(spec.section, spec.label, raw, key=spec.key)
+    return hit
+
+
+__all__ = ["registered_field", "untyped_field"]
