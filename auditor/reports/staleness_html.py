@@ -37,7 +37,9 @@ from auditor.staleness import (
 )
 
 DEFAULT_TABLE_LIMIT = 5000
-NEW_LIST_LIMIT = 200
+#: Rows of the newly stale and fixed lists on the page (longest unverified first); the rest are
+#: in the stale list (marked new) and in report.md.
+NEW_LIST_LIMIT = 20
 
 #: One colour per status, stable across reports (UNKNOWN stands out; active statuses warm).
 STATUS_COLOURS: dict[str, str] = {
@@ -172,6 +174,7 @@ def trend_chart(history: Sequence[NightCounts]) -> str:
         top.set_ylabel("stale")
         top.yaxis.set_major_locator(MaxNLocator(integer=True))
         top.margins(y=0.3)
+        top.set_ylim(bottom=0)
         width = 0.38
         newly = [n.newly_stale or 0 for n in history]
         fixed = [n.fixed or 0 for n in history]
@@ -352,26 +355,26 @@ def _today(report: StalenessReport) -> str:
             '<p class="muted">This is the first report in this folder; tomorrow\'s will list the '
             "records that became stale and those that were fixed.</p>"
         )
-    parts = ["<h2>What changed since the last report</h2>", '<div class="two"><div>']
+    parts = ["<h2>What changed since the last report</h2>"]
     newly = report.newly_stale
     parts.append(f"<h3>Newly stale ({len(newly):,})</h3>")
     if newly:
         parts.append(
-            "<table><thead><tr><th>NCT ID</th><th>Sponsor</th><th>Status</th>"
+            "<table><thead><tr><th>NCT ID</th><th>Brief title</th><th>Sponsor</th><th>Status</th>"
             '<th class="num">Years</th></tr></thead><tbody>'
         )
         for s in newly[:NEW_LIST_LIMIT]:
             parts.append(
-                f"<tr>{_nct_cell(s.nct_id)}<td>{_e(s.summary.lead_sponsor)}</td>"
+                f"<tr>{_nct_cell(s.nct_id)}<td>{_e(s.summary.brief_title)}</td><td>{_e(s.summary.lead_sponsor)}</td>"
                 f'<td class="st">{_status_text(s.summary.overall_status, s.summary.last_known_status)}</td>'
                 f'<td class="num">{_e(years_text(s.age_days))}</td></tr>'
             )
         parts.append("</tbody></table>")
         if len(newly) > NEW_LIST_LIMIT:
-            parts.append(f'<p class="muted">…and {len(newly) - NEW_LIST_LIMIT:,} more in the list below.</p>')
+            more = len(newly) - NEW_LIST_LIMIT
+            parts.append(f'<p class="muted">…and {more:,} more, marked <i>new</i> in the list below.</p>')
     else:
         parts.append('<p class="muted">None.</p>')
-    parts.append("</div><div>")
     counts = report.fixed_by_reason
     summary = ", ".join(f"{counts[r]:,} {r}" for r in FIX_REASONS if counts[r])
     parts.append(f"<h3>Fixed ({len(report.fixed):,})</h3>")
@@ -386,7 +389,6 @@ def _today(report: StalenessReport) -> str:
             parts.append(f'<p class="muted">…and {more:,} more in report.md.</p>')
     else:
         parts.append('<p class="muted">None.</p>')
-    parts.append("</div></div>")
     return "".join(parts)
 
 
