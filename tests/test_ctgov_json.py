@@ -250,3 +250,37 @@ def test_memoised_registered_field_matches_make_field(key: str, raw: str) -> Non
     expected = make_field(spec.section, spec.label, raw, key=key)
     assert registered_field(spec, raw) == expected
     assert registered_field(spec, raw) == expected  # from the cache the second time
+
+
+def test_every_label_leads_back_to_its_key(corpus_dir: Path) -> None:
+    """An Ignite page written from a record and read back must give every field the same key:
+    registered fields by their registry label, all others by their path label."""
+    from auditor.fields import PATH_LABEL, label_key
+    from auditor.readers import read_paths
+
+    reg = registry()
+    checked = 0
+    for item in read_paths([corpus_dir / AACT / "json_versions", corpus_dir / AACT / "other"]):
+        assert isinstance(item, Record)
+        for field in item.fields:
+            if field.key in reg.by_key:
+                assert reg.by_key[field.key].label == field.label
+            else:
+                assert PATH_LABEL.fullmatch(field.label), field.label
+                assert label_key(field.label) == field.key
+            checked += 1
+    assert checked > 50_000
+
+
+def test_empty_module_keeps_a_path_label() -> None:
+    study = _study()
+    study["protocolSection"]["oversightModule"] = {}  # type: ignore[index]
+    (record,) = read_ctgov_json(json.dumps(study).encode(), "s.json")
+    assert isinstance(record, Record)
+    field = record.get("protocol_section.oversight_module")
+    assert field is not None
+    assert (field.label, field.raw, field.section) == (
+        "protocolSection.oversightModule",
+        "",
+        "Study Oversight",
+    )

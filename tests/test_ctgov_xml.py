@@ -216,3 +216,21 @@ def test_typing_problem_is_recorded_not_raised() -> None:
     field = record.get("status_verified_date")
     assert field is not None and field.type is ValueType.TEXT and field.raw == "Smarch 2020"
     assert record.problems == ("Status Verified Date: 'Smarch 2020' is not a valid date",)
+
+
+def test_every_label_leads_back_to_its_key(corpus_dir: Path) -> None:
+    from auditor.fields import PATH_LABEL, label_key, registry
+    from auditor.readers import read_paths
+
+    reg = registry()
+    checked = 0
+    for item in read_paths([corpus_dir / AACT_XML / "NCT00023673", corpus_dir / AACT_XML / "NCT02591940"]):
+        assert isinstance(item, Record)
+        for field in item.fields:
+            if field.key in reg.by_key:
+                assert reg.by_key[field.key].label == field.label
+            else:
+                assert PATH_LABEL.fullmatch(field.label), field.label
+                assert label_key(field.label) == field.key
+            checked += 1
+    assert checked > 10_000

@@ -165,7 +165,7 @@ def flatten_study(study: dict[str, Any]) -> tuple[tuple[Field, ...], tuple[str, 
             for module, content in value.items():
                 section = reg.module_sections.get(module, MISC_SECTION)
                 json_path = f"{top}.{module}"
-                if isinstance(content, dict | list):
+                if isinstance(content, dict | list) and content:
                     walker.walk(content, json_path, module, _snake(module), section)
                 else:
                     walker.walk(content, json_path, json_path, _path_key(json_path), section)
