@@ -284,3 +284,10 @@ def test_empty_module_keeps_a_path_label() -> None:
         "",
         "Study Oversight",
     )
+
+
+def test_deeply_nested_json_is_an_input_error_not_a_crash() -> None:
+    head = '{"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}, "x": '
+    data = (head + '{"a": ' * 5000 + "{}" + "}" * 5000 + "}}").encode()
+    with pytest.raises(InputError, match="nested too deeply"):
+        read_ctgov_json(data, "deep.json")

@@ -234,3 +234,8 @@ def test_every_label_leads_back_to_its_key(corpus_dir: Path) -> None:
                 assert label_key(field.label) == field.key
             checked += 1
     assert checked > 10_000
+
+
+def test_deeply_nested_xml_is_an_input_error_not_a_crash() -> None:
+    with pytest.raises(InputError, match="nested too deeply"):
+        read_ctgov_xml(_xml("<a>" * 5000 + "</a>" * 5000), "deep.xml")

@@ -66,26 +66,31 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
 
     elements = _study_list(document)
     if elements is None:
-        study = _as_study(document)
-        if study is None:
-            raise InputError("not a study record (no protocolSection)", path=path)
-        return [_read_study(study, path, hashlib.sha256(data).hexdigest(), decode_problems)]
+        try:
+            study = _as_study(document)
+            if study is None:
+                raise InputError("not a study record (no protocolSection)", path=path)
+            return [_read_study(study, path, hashlib.sha256(data).hexdigest(), decode_problems)]
+        except RecursionError:
+            raise InputError("JSON nested too deeply to be a study record", path=path) from None
 
     if not elements:
         raise InputError("no study records (empty list)", path=path)
-    studies = [_as_study(element) for element in elements]
-    if all(study is None for study in studies):
-        raise InputError("not a study record (no element has a protocolSection)", path=path)
     out: list[Record | InputError] = []
-    for index, (element, study) in enumerate(zip(elements, studies, strict=True)):
+    for index, element in enumerate(elements):
         name = f"{path}#{index}"
-        if study is None:
-            out.append(InputError("not a study record (no protocolSection)", path=name))
-            continue
         try:
+            study = _as_study(element)
+            if study is None:
+                out.append(InputError("not a study record (no protocolSection)", path=name))
+                continue
             out.append(_read_study(study, name, _canonical_sha256(element), decode_problems))
         except InputError as exc:
             out.append(exc)
+        except RecursionError:
+            out.append(InputError("JSON nested too deeply to be a study record", path=name))
+    if all(isinstance(item, InputError) and item.message.startswith("not a study record") for item in out):
+        raise InputError("not a study record (no element has a protocolSection)", path=path)
     return out
 
 

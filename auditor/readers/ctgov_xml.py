@@ -165,7 +165,10 @@ def read_ctgov_xml(data: bytes, path: str) -> Record:
 
     walker = _Walker(_registered_paths(root))
     walker.attributes(root, "", ROOT, _MISC)
-    walker.children(root, "", ROOT, None)
+    try:
+        walker.children(root, "", ROOT, None)
+    except RecursionError:
+        raise InputError("XML nested too deeply to be a study record", path=path) from None
     return Record(
         nct_id=nct_id,
         source=Source(path, SourceFormat.CTGOV_XML, hashlib.sha256(data).hexdigest()),
