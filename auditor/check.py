@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.findings import Finding
 from auditor.records import Record
 from auditor.rules import RuleSet
-from auditor.rules.compile import CompiledRule, compile_rules, to_schema
+from auditor.rules.compile import AUX_SUFFIXES, CompiledRule, compile_rules, needed_columns, to_schema
 from auditor.rules.spec import PLACEHOLDER
 from auditor.table import OLD_PREFIX, display
 
@@ -62,34 +62,59 @@ def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Par
     if frame.empty or not len(rules):
         return []
     compiled = compile_rules(list(rules), as_of=as_of, params=params)
-    schema = to_schema(compiled)
-    try:
-        schema.validate(frame, lazy=True)
-    except pa_errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return []
-    failing = cases[["check_number", "index"]].drop_duplicates()
     positions = {label: i for i, label in enumerate(frame.index)}
-    hits = sorted(
-        (positions[label], int(number), label) for number, label in failing.itertuples(index=False, name=None)
-    )
-    return [_finding(frame, label, compiled[number]) for _, number, label in hits]
+    hits: list[tuple[int, int, Any]] = []
+    columns = list(frame.columns)
+    for number, rule in enumerate(compiled):
+        # One schema per rule over only the columns it reads: the same checks as
+        # to_schema(compiled), but pandera's failure report stays rows × a few columns.
+        schema = to_schema([rule])
+        try:
+            schema.validate(frame[needed_columns(rule.spec, columns)], lazy=True)
+        except pa_errors.SchemaErrors as exc:
+            failing = exc.failure_cases["index"].drop_duplicates()
+            hits.extend((positions[label], number, label) for label in failing)
+    hits.sort(key=lambda hit: (hit[0], hit[1]))
+    rows = _rows(frame, compiled, hits)
+    return [_finding(rows[(number, label)], compiled[number]) for _, number, label in hits]
 
 
-def _finding(frame: pd.DataFrame, row: Any, rule: CompiledRule) -> Finding:
+def _rows(
+    frame: pd.DataFrame, compiled: list[CompiledRule], hits: list[tuple[int, int, Any]]
+) -> dict[tuple[int, Any], dict[str, Any]]:
+    """The values each finding shows, pulled out of the frame once per rule (not cell by cell)."""
+    by_rule: dict[int, list[Any]] = {}
+    for _, number, label in hits:
+        by_rule.setdefault(number, []).append(label)
+    out: dict[tuple[int, Any], dict[str, Any]] = {}
+    columns = list(frame.columns)
+    for number, labels in by_rule.items():
+        spec = compiled[number].spec
+        wanted = {"nct_id", "snapshot", *spec.fields, *PLACEHOLDER.findall(spec.message or "")}
+        names = list(dict.fromkeys([*needed_columns(spec, columns), *_with_aux(wanted, columns)]))
+        for label, row in zip(labels, frame.loc[labels, names].to_dict("records"), strict=True):
+            out[(number, label)] = row
+    return out
+
+
+def _with_aux(names: set[str], columns: list[str]) -> list[str]:
+    present = set(columns)
+    return [n + s for n in names for s in ("", *AUX_SUFFIXES) if n + s in present]
+
+
+def _finding(row: dict[str, Any], rule: CompiledRule) -> Finding:
     spec = rule.spec
     referenced = spec.fields or spec.referenced_fields()
     shown = list(dict.fromkeys([*spec.referenced_fields(), *referenced]))
-    values = tuple((name, shorten(display(frame, row, name))) for name in shown)
+    values = tuple((name, shorten(display(row, name))) for name in shown)
     fields = tuple(dict.fromkeys(name.removeprefix(OLD_PREFIX) for name in referenced))
     return Finding(
         rule_id=spec.id,
         severity=spec.severity,
-        nct_id=str(frame.at[row, "nct_id"]),
-        snapshot=str(frame.at[row, "snapshot"]),
+        nct_id=str(row["nct_id"]),
+        snapshot=str(row["snapshot"]),
         fields=fields,
-        message=_message(frame, row, rule, dict(values)),
+        message=_message(row, rule, dict(values)),
         rule_source=spec.location,
         title=spec.title,
         values=values,
@@ -103,7 +128,7 @@ def shorten(text: str, limit: int = 240) -> str:
     return f"{text[: limit // 2]} … {text[-(limit // 3) :]}"
 
 
-def _message(frame: pd.DataFrame, row: Any, rule: CompiledRule, values: dict[str, str]) -> str:
+def _message(row: dict[str, Any], rule: CompiledRule, values: dict[str, str]) -> str:
     spec = rule.spec
     if spec.message is None:
         shown = ", ".join(f"{name} = {value}" for name, value in values.items())
@@ -115,6 +140,6 @@ def _message(frame: pd.DataFrame, row: Any, rule: CompiledRule, values: dict[str
             return rule.as_of.isoformat()
         if name in rule.params:
             return str(rule.params[name])
-        return values[name] if name in values else shorten(display(frame, row, name))
+        return values[name] if name in values else shorten(display(row, name))
 
     return PLACEHOLDER.sub(fill, spec.message)

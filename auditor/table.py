@@ -32,8 +32,9 @@ one beside it under an ``old.`` prefix; ``snapshot`` becomes ``"old -> new"``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from auditor.fields import registry
@@ -56,6 +57,7 @@ OLD_PREFIX = "old."
 _DATE_DTYPE = "datetime64[s]"
 
 
+@cache
 def field_types() -> dict[str, ValueType]:
     """Registry key → declared type: the keys a rule may name (besides the meta columns)."""
     return {spec.key: spec.type for spec in registry().specs if spec.key not in META_COLUMNS}
@@ -189,44 +191,42 @@ def pair_frame(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def display(frame: pd.DataFrame, row: Any, name: str) -> str:
+def display(row: Mapping[str, Any], name: str) -> str:
     """How a value is shown in a finding's message: as the registry wrote it, with its
-    precision for dates, the literal for explicit empties, ``(absent)`` when there is none."""
+    precision for dates, the literal for explicit empties, ``(absent)`` when there is none.
+
+    ``row`` maps column names to the values of one table row (``frame.to_dict("records")``)."""
     import pandas as pd
 
     prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
     base = name.removeprefix(OLD_PREFIX)
+    value = row.get(name)
     if base in META_COLUMNS:
-        value = frame.at[row, name]
-        if value is None or value is pd.NaT or (not isinstance(value, str | bool) and pd.isna(value)):
+        if _absent(value):
             return "(absent)"
-        if isinstance(value, pd.Timestamp | datetime):
-            return value.isoformat(timespec="minutes") if isinstance(value, datetime) else str(value)
+        if isinstance(value, datetime):
+            return value.isoformat(timespec="minutes")
         return str(value)
-    missing = frame.at[row, f"{prefix}{base}__missing"]
-    if not pd.isna(missing):
+    missing = row.get(f"{prefix}{base}__missing")
+    if not _absent(missing):
         return repr(str(missing)) if missing == "" else str(missing)
-    value = frame.at[row, name]
     kind = column_kind(base)
+    if _absent(value):
+        raw = row.get(f"{prefix}{base}__raw")
+        return "(absent)" if _absent(raw) else f"{raw!s} (not a valid value)"
     if kind == "date":
-        if pd.isna(value):
-            return _raw_or_absent(frame, row, f"{prefix}{base}__raw")
-        return _date_text(value, str(frame.at[row, f"{prefix}{base}__precision"]))
-    if pd.isna(value):
-        return _raw_or_absent(frame, row, f"{prefix}{base}__raw")
+        return _date_text(value, str(row.get(f"{prefix}{base}__precision")))
     if kind == "timestamp":
         return pd.Timestamp(value).isoformat(timespec="minutes")
     return str(value)
 
 
-def _raw_or_absent(frame: pd.DataFrame, row: Any, raw_column: str) -> str:
+def _absent(value: Any) -> bool:
     import pandas as pd
 
-    if raw_column in frame.columns:
-        raw = frame.at[row, raw_column]
-        if not pd.isna(raw):
-            return f"{raw!s} (not a valid value)"
-    return "(absent)"
+    if value is None or isinstance(value, str | bool):
+        return value is None
+    return bool(pd.isna(value))
 
 
 def _date_text(value: Any, precision: str) -> str:

@@ -90,6 +90,21 @@ def compile_rules(
     return [compile_rule(spec, as_of=as_of, params=params) for spec in specs]
 
 
+AUX_SUFFIXES = ("__missing", "__raw", "__latest", "__precision")
+
+
+def needed_columns(spec: RuleSpec, columns: Sequence[str]) -> list[str]:
+    """The table columns a rule reads (its fields and their ``__`` companions), in table order.
+
+    Validating only these keeps pandera's failure report small: for a frame-wide check it
+    lists every column of every failing row."""
+    wanted: set[str] = set()
+    for name in spec.referenced_fields():
+        wanted.add(name)
+        wanted.update(name + suffix for suffix in AUX_SUFFIXES)
+    return [column for column in columns if column in wanted]
+
+
 def to_schema(compiled: Sequence[CompiledRule]) -> pa.DataFrameSchema:
     """One pandera schema whose checks are the rules, in order (``check_number`` = position)."""
     import pandera.pandas as pa

@@ -1,0 +1,93 @@
+"""How fast ``audit check`` runs over the corpus with every shipped rule, and its peak memory.
+
+    python bench/check_speed.py [CORPUS_DIR] [--scale N]
+
+Phases, each timed on its own: reading the snapshots (sequential readers), building the records
+table, running the single-record rules (pandera, lazy), building the pair table of consecutive
+snapshots of the same study (sorted by snapshot name) and running the pair rules, then the
+record rules again over the table repeated ``--scale`` times (default 10) to show how checking
+alone scales. Peak memory is the process's ``ru_maxrss``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import resource
+import sys
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from auditor.check import check_table  # noqa: E402
+from auditor.errors import InputError  # noqa: E402
+from auditor.readers import read_paths  # noqa: E402
+from auditor.rules import load_rules  # noqa: E402
+from auditor.table import pairs_table, records_table  # noqa: E402
+
+AS_OF = date(2026, 1, 5)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("corpus", nargs="?", default=str(REPO.parent / "shared" / "corpus" / "raw"))
+    parser.add_argument("--scale", type=int, default=10)
+    args = parser.parse_args()
+    import pandas as pd
+
+    rows: list[tuple[str, int, float, float]] = []
+
+    def phase(name: str, count: int, seconds: float) -> None:
+        rows.append((name, count, seconds, peak_mb()))
+
+    rules = load_rules()
+    start = time.perf_counter()
+    records = [r for r in read_paths([args.corpus]) if not isinstance(r, InputError)]
+    phase("read snapshots", len(records), time.perf_counter() - start)
+
+    start = time.perf_counter()
+    table = records_table(records)
+    phase("records table", len(table), time.perf_counter() - start)
+
+    record_rules = rules.scope("record")
+    start = time.perf_counter()
+    findings = check_table(table, record_rules, as_of=AS_OF)
+    phase(f"check {len(record_rules)} record rules", len(table), time.perf_counter() - start)
+
+    by_study: dict[str, list] = defaultdict(list)
+    for record in records:
+        by_study[record.nct_id].append(record)
+    pairs = []
+    for snapshots in by_study.values():
+        snapshots.sort(key=lambda r: r.source.path)
+        pairs.extend(itertools.pairwise(snapshots))
+    start = time.perf_counter()
+    pair_frame = pairs_table(pairs)
+    pair_findings = check_table(pair_frame, rules.scope("pair"), as_of=AS_OF)
+    phase(f"pair table + {len(rules.scope('pair'))} pair rules", len(pairs), time.perf_counter() - start)
+
+    big = pd.concat([table] * args.scale, ignore_index=True)
+    start = time.perf_counter()
+    big_findings = check_table(big, record_rules, as_of=AS_OF)
+    phase(f"check record rules, table x{args.scale}", len(big), time.perf_counter() - start)
+
+    print(f"corpus: {args.corpus}")
+    print(
+        f"findings: {len(findings)} record, {len(pair_findings)} pair, {len(big_findings)} at x{args.scale}"
+    )
+    print(f"{'phase':<38} {'rows':>8} {'seconds':>8} {'rows/s':>10} {'peak MB':>8}")
+    for name, count, seconds, mb in rows:
+        rate = count / seconds if seconds else float("inf")
+        print(f"{name:<38} {count:>8} {seconds:>8.2f} {rate:>10.0f} {mb:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
