@@ -54,6 +54,7 @@ DEFAULT_LOCAL_WORKERS = 2
 #: How long to wait for a ``--scheduler`` address to answer.
 CONNECT_TIMEOUT = "10s"
 _ROW = "__auditor_row"
+_DERIVED = ("__missing", "__raw", "__latest", "__precision")
 
 Check = Callable[["pd.DataFrame"], list[Finding]]
 
@@ -78,6 +79,27 @@ class TableCheck:
     def rule_ids(self) -> tuple[str, ...]:
         return self.rules.ids
 
+    def columns(self, available: Iterable[str]) -> list[str]:
+        """The columns of ``available`` the rules can read, in table order: the meta columns and,
+        for every key a rule names (condition, ``fields``, message template), the key and its
+        derived ``__missing`` / ``__raw`` / ``__latest`` / ``__precision`` columns."""
+        from auditor.rules.spec import PLACEHOLDER
+        from auditor.table import META_COLUMNS, OLD_PREFIX
+
+        keys: set[str] = set()
+        for rule in self.rules:
+            for name in (*rule.referenced_fields(), *rule.fields, *PLACEHOLDER.findall(rule.message or "")):
+                keys.add(name.removeprefix(OLD_PREFIX))
+        wanted = set(META_COLUMNS) | keys
+        wanted |= {f"{key}{suffix}" for key in keys for suffix in _DERIVED}
+        old = {f"{OLD_PREFIX}{name}" for name in wanted}
+        return [name for name in available if name in wanted or name in old]
+
+    def narrow(self, frame: Any) -> Any:
+        """``frame`` with only :meth:`columns`: pandera copies whole failing rows while it
+        collects failure cases, so the ~190 columns no rule reads would cost more than the rules."""
+        return frame[self.columns(frame.columns)]
+
 
 def order_findings(
     findings: list[Finding], snapshots: Iterable[str], rule_ids: Sequence[str]
@@ -100,7 +122,7 @@ def order_findings(
 
 def run_pandas(frame: pd.DataFrame, check: TableCheck) -> list[Finding]:
     """The whole table in one pandas frame: the reference engine."""
-    return order_findings(check(frame), frame["snapshot"], check.rule_ids)
+    return order_findings(check(check.narrow(frame)), frame["snapshot"], check.rule_ids)
 
 
 def run_dask(
@@ -121,7 +143,7 @@ def run_dask(
     import dask
 
     with dask_scheduler(scheduler, workers=workers) as (client, compute_kwargs):
-        parts = study_partitions(table, npartitions=npartitions, client=client)
+        parts = study_partitions(check.narrow(table), npartitions=npartitions, client=client)
         dtypes = {name: dtype for name, dtype in parts.dtypes.items() if name != _ROW}
         tasks = [dask.delayed(_check_partition)(part, check, dtypes) for part in parts.to_delayed()]
         results = dask.compute(*tasks, **compute_kwargs)

@@ -1,0 +1,285 @@
+"""Scale: throughput, wall time and peak memory of parse, check and report at 10k–500k records.
+
+    python bench/scale.py                          # 10k and 100k, both engines, every stage
+    python bench/scale.py --sizes 10000,100000,500000
+    python bench/scale.py --e2e 560000             # the full-registry figure: cold, then warm
+
+Records are synthesized from the corpus's API v2 JSON studies (the JSON arrays and the
+partrita snapshots): record *i* is corpus study ``i mod P`` with NCT ID ``NCT9xxxxxxx`` and
+every date shifted by a multiple of four years (so 29 February stays valid). Stages:
+
+* **parse**: the files, written once per size under ``--workdir`` (sharded 1,000 per folder),
+  parsed on ``--jobs`` processes into the records table (:func:`auditor.parallel.parse_table`);
+  then again through the Parquet cache, cold and warm (:class:`auditor.cache.RecordCache`).
+* **check**: every shipped record rule over the records table (rows of the parsed 10k table
+  repeated with new NCT IDs, so the check stage does not wait for a 500k parse), on the pandas
+  engine and on the Dask engine with a two-worker ``LocalCluster``.
+* **report**: the findings rendered as JSON and CSV and written atomically.
+
+Each measurement runs in its own child process so that its peak RSS (``ru_maxrss`` of the
+child plus its own children: pool workers, Dask workers) is its own. The table ends with the
+per-record cost at each size relative to the smallest: ~1.0 everywhere means linear growth.
+``--e2e N`` runs ``audit check DIR --jobs 2 --cache C`` as a user would, twice (cold, warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("AUDITOR_SHARED", REPO.parent / "shared")) / "corpus" / "raw"
+AS_OF = date(2026, 11, 25)
+_DATE = re.compile(r'"(\d{4})(-\d{2}(?:-\d{2})?)"')
+
+
+# --- synthesis ---------------------------------------------------------------------------------
+
+
+def corpus_studies() -> list[dict]:
+    """The corpus's API v2 JSON studies: the JSON arrays and the partrita current snapshots."""
+    studies: list[dict] = []
+    for path in sorted(CORPUS.glob("*/ctg-studies*.json")):
+        data = json.loads(path.read_bytes())
+        studies.extend(data if isinstance(data, list) else data.get("studies", []))
+    archive = CORPUS / "partrita__clinicaltrial-watch-tigit" / "current_snapshots_HEAD_c69effd.tar.gz"
+    if archive.is_file():
+        with tarfile.open(archive) as tar:
+            for member in sorted(tar.getmembers(), key=lambda m: m.name):
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is not None and member.name.endswith(".json"):
+                    studies.append(json.loads(handle.read()))
+    return [s for s in studies if "protocolSection" in s]
+
+
+def templates() -> list[tuple[str, list[str]]]:
+    """Each study as (its NCT ID, its JSON text split around the years of its dates)."""
+    out = []
+    for study in corpus_studies():
+        nct_id = study["protocolSection"]["identificationModule"]["nctId"]
+        text = json.dumps(study, ensure_ascii=False)
+        out.append((nct_id, _DATE.split(text)))
+    return out
+
+
+def synthesize(n: int, parts: list[tuple[str, list[str]]]) -> Iterator[tuple[str, str]]:
+    """``n`` studies as (NCT ID, JSON text)."""
+    for i in range(n):
+        base_id, pieces = parts[i % len(parts)]
+        shift = 4 * ((i // len(parts)) % 3 - 1)
+        nct_id = f"NCT9{i:07d}"
+        chunks = []
+        for k, piece in enumerate(pieces):
+            if k % 3 == 0:
+                chunks.append(piece)
+            elif k % 3 == 1:
+                chunks.append(f'"{int(piece) + shift:04d}')
+            else:
+                chunks.append(piece + '"')
+        yield nct_id, "".join(chunks).replace(base_id, nct_id)
+
+
+def write_files(n: int, root: Path) -> Path:
+    """``n`` synthetic study files under ``root/<n>/`` (reused if already complete)."""
+    folder = root / f"files-{n}"
+    done = folder / ".complete"
+    if done.is_file():
+        return folder
+    parts = templates()
+    for i, (nct_id, text) in enumerate(synthesize(n, parts)):
+        shard = folder / f"{i // 1000:04d}"
+        if i % 1000 == 0:
+            shard.mkdir(parents=True, exist_ok=True)
+        (shard / f"{nct_id}.json").write_text(text, encoding="utf-8")
+    done.write_text(str(n))
+    return folder
+
+
+# --- one measurement (child process) ------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process plus its largest reaped child, in MB (Linux: KB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
+
+
+def base_table(root: Path, jobs: int):  # type: ignore[no-untyped-def]
+    """The parsed 10k table, kept as Parquet under the work dir (the check stage's rows)."""
+    import pandas as pd
+
+    from auditor.cache import _conform
+    from auditor.parallel import parse_table
+
+    cached = root / "table-10000.parquet"
+    if cached.is_file():
+        return _conform(pd.read_parquet(cached))
+    table, _ = parse_table([write_files(10_000, root)], jobs=jobs)
+    table.to_parquet(cached, index=False)
+    return table
+
+
+def tiled(table, n: int):  # type: ignore[no-untyped-def]
+    """``n`` rows: copies of ``table`` with new NCT IDs and snapshot names."""
+    import numpy as np
+    import pandas as pd
+
+    reps = -(-n // len(table))
+    out = pd.concat([table] * reps, ignore_index=True).iloc[:n].copy()
+    ids = pd.array([f"NCT8{i:07d}" for i in range(n)], dtype="string")
+    out["nct_id"] = ids
+    out["snapshot"] = pd.array([f"synthetic/{i}.json" for i in np.arange(n)], dtype="string")
+    return out
+
+
+def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
+    from auditor.engines import TableCheck, run_dask, run_pandas
+    from auditor.rules import load_rules
+
+    result: dict = {"stage": stage, "n": n, "engine": engine}
+    if stage.startswith("parse"):
+        folder = write_files(n, root)
+        started = time.perf_counter()
+        if stage == "parse":
+            from auditor.parallel import parse_table
+
+            table, errors = parse_table([folder], jobs=jobs)
+        else:  # parse-cold / parse-warm through the cache
+            from auditor.cache import RecordCache
+
+            cache = root / f"cache-{n}"
+            if stage == "parse-cold" and cache.exists():
+                import shutil
+
+                shutil.rmtree(cache)
+            table, errors, _ = RecordCache(cache).table([folder], jobs=jobs)
+        result["wall"] = time.perf_counter() - started
+        result["rows"] = len(table)
+        result["errors"] = len(errors)
+    else:
+        table = tiled(base_table(root, jobs), n)
+        check = TableCheck(load_rules().scope("record"), AS_OF)
+        started = time.perf_counter()
+        findings = run_pandas(table, check) if engine == "pandas" else run_dask(table, check, workers=jobs)
+        check_wall = time.perf_counter() - started
+        result["rows"] = len(table)
+        result["findings"] = len(findings)
+        if stage == "check":
+            result["wall"] = check_wall
+        else:
+            from auditor.atomic import atomic_write
+            from auditor.reports.findings import REPORTERS
+
+            started = time.perf_counter()
+            out = Path(tempfile.mkdtemp(dir=root))
+            atomic_write(out / "findings.json", REPORTERS["json"](findings))
+            atomic_write(out / "findings.csv", REPORTERS["csv"](findings))
+            result["wall"] = time.perf_counter() - started
+    result["peak_mb"] = peak_rss_mb()
+    return result
+
+
+# --- the driver ----------------------------------------------------------------------------------
+
+
+def run_child(args: list[str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--one", *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def e2e(n: int, root: Path, jobs: int) -> None:
+    """``audit check`` over ``n`` files with the cache: cold, then warm."""
+    folder = write_files(n, root)
+    cache = root / f"e2e-cache-{n}"
+    if cache.exists():
+        import shutil
+
+        shutil.rmtree(cache)
+    print(f"end to end: audit check {n:,} files --jobs {jobs} --cache (all record rules, JSON report)")
+    print(f"{'run':<6} {'wall s':>8} {'records/s':>10} {'peak MB':>9}")
+    for label in ("cold", "warm"):
+        command = [
+            sys.executable, "-c", "import sys; from auditor.cli import main; sys.exit(main(sys.argv[1:]))",
+            "check", str(folder), "--jobs", str(jobs), "--cache", str(cache), "--as-of", AS_OF.isoformat(),
+            "--format", "json", "--output", str(root / f"e2e-{label}.json"), "--fail-on", "error",
+        ]  # fmt: skip
+        started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        note = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        print(f"{label:<6} {wall:>8.1f} {n / wall:>10,.0f} {peak:>9,.0f}   exit {proc.returncode}: {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--engines", default="pandas,dask")
+    parser.add_argument("--stages", default="parse,parse-cold,parse-warm,check,report")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "auditor-scale"))
+    parser.add_argument("--e2e", type=int, help="run audit check end to end over N files, cold then warm")
+    parser.add_argument("--one", nargs=4, metavar=("STAGE", "N", "ENGINE", "JOBS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    root = Path(args.workdir)
+    root.mkdir(parents=True, exist_ok=True)
+    if args.one:
+        stage, n, engine, jobs = args.one
+        print(json.dumps(measure(stage, int(n), engine, root, int(jobs))))
+        return
+    if args.e2e:
+        e2e(args.e2e, root, args.jobs)
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    engines = args.engines.split(",")
+    stages = args.stages.split(",")
+    print(f"scale bench: {os.cpu_count()} CPUs, --jobs {args.jobs}, work dir {root}")
+    for n in sizes:  # generate outside the timings
+        if any(s.startswith("parse") for s in stages):
+            write_files(n, root)
+    base_table(root, args.jobs)
+    rows: list[dict] = []
+    header = (
+        f"{'stage':<11} {'engine':<7} {'records':>8} {'wall s':>8} {'records/s':>10} {'peak MB':>8} "
+        f"{'cost/rec x':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for stage in stages:
+        for engine in engines if stage in ("check", "report") else ["procs"]:
+            first_cost = None
+            for n in sizes:
+                r = run_child([stage, str(n), engine, str(args.jobs)])
+                if "error" in r:
+                    print(f"{stage:<11} {engine:<7} {n:>8} failed: {r['error']}")
+                    continue
+                cost = r["wall"] / n
+                first_cost = first_cost or cost
+                rows.append(r)
+                print(
+                    f"{stage:<11} {engine:<7} {n:>8} {r['wall']:>8.2f} {n / r['wall']:>10,.0f} "
+                    f"{r['peak_mb']:>8,.0f} {cost / first_cost:>10.2f}",
+                    flush=True,
+                )
+    print("cost/rec x: seconds per record relative to the smallest size (1.0 = linear).")
+
+
+if __name__ == "__main__":
+    main()
