@@ -217,3 +217,18 @@ def test_real_subprocess_run(stale: Path) -> None:
     )
     assert run.returncode == 1, run.stderr
     assert json.loads(run.stdout)["runs"][0]["results"][0]["ruleId"] == "unknown-status-stale"
+
+
+def test_cli_modules_do_not_import_pandas() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, auditor.cli.check, auditor.cli.rules, auditor.rules, auditor.check; "
+            "print('pandas' in sys.modules, 'pandera' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout.split() == ["False", "False"]
