@@ -247,7 +247,28 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
         ctx.set_forkserver_preload(["auditor.parallel", "auditor.readers", "auditor.table"])
     else:
         ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker when the process that started the pool is gone (killed with SIGTERM or
+    SIGKILL, it cannot shut its pool down), instead of waiting forever for work."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="auditor-parent-watch", daemon=True).start()
 
 
 def map_ordered(func: Callable[[Any], Any], tasks: Iterable[Any], *, jobs: int) -> Iterator[Any]:
