@@ -55,14 +55,18 @@ def check_pairs(
 def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params = None) -> list[Finding]:
     """Findings of ``rules`` over a records (or pair) table, in row order then rule order.
 
-    The table must have the columns :mod:`auditor.table` documents; a pair table for pair rules.
+    The table must have the columns :mod:`auditor.table` documents that the rules read (a
+    narrower table is fine). A pair table (one with ``old.`` columns) runs the pair rules of
+    ``rules``, any other table the single-record rules. The table's index is ignored.
     """
     import pandera.errors as pa_errors
 
+    is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
+    rules = rules.scope("pair" if is_pair_table else "record")
     if frame.empty or not len(rules):
         return []
     compiled = compile_rules(list(rules), as_of=as_of, params=params)
-    positions = {label: i for i, label in enumerate(frame.index)}
+    frame = frame.reset_index(drop=True)
     hits: list[tuple[int, int, Any]] = []
     columns = list(frame.columns)
     for number, rule in enumerate(compiled):
@@ -72,8 +76,11 @@ def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Par
         try:
             schema.validate(frame[needed_columns(rule.spec, columns)], lazy=True)
         except pa_errors.SchemaErrors as exc:
-            failing = exc.failure_cases["index"].drop_duplicates()
-            hits.extend((positions[label], number, label) for label in failing)
+            cases = exc.failure_cases
+            if cases["index"].isna().any():  # the check itself raised: a bug, not a finding
+                raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
+            failing = cases["index"].drop_duplicates()
+            hits.extend((int(label), number, label) for label in failing)
     hits.sort(key=lambda hit: (hit[0], hit[1]))
     rows = _rows(frame, compiled, hits)
     return [_finding(rows[(number, label)], compiled[number]) for _, number, label in hits]

@@ -99,3 +99,22 @@ def test_pair_table_and_changed() -> None:
 
 def test_empty_inputs() -> None:
     assert records_table([]).empty and pairs_table([]).empty
+
+
+def test_check_table_picks_the_scope_and_a_broken_check_is_not_a_finding() -> None:
+    from auditor.check import check_table
+    from auditor.rules import load_rules
+
+    rules = load_rules()
+    frame = records_table(
+        [build_record({"fields": {"overall_status": "UNKNOWN", "status_verified_date": "2019"}})]
+    )
+    doubled = pd.concat([frame, frame])  # duplicate index labels
+    ids = [f.rule_id for f in check_table(doubled, rules, as_of=date(2026, 1, 5))]
+    assert ids.count("unknown-status-stale") == 2 and "first-post-date-changed" not in ids
+    with pytest.raises(RuntimeError, match="unknown-status-stale could not run"):
+        check_table(
+            frame.drop(columns=["status_verified_date__latest"]),
+            rules.select(["unknown-status-stale"]),
+            as_of=date(2026, 1, 5),
+        )
