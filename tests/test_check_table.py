@@ -114,7 +114,7 @@ def test_check_table_picks_the_scope_and_a_broken_check_is_not_a_finding() -> No
     assert ids.count("unknown-status-stale") == 2 and "first-post-date-changed" not in ids
     with pytest.raises(RuntimeError, match="unknown-status-stale could not run"):
         check_table(
-            frame.drop(columns=["status_verified_date__latest"]),
+            frame.drop(columns=["overall_status"]),
             rules.select(["unknown-status-stale"]),
             as_of=date(2026, 1, 5),
         )
