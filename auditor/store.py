@@ -32,8 +32,10 @@ one but other content is a *conflict*: it is kept beside the first, never over i
 
 Safety: NCT IDs are validated before they become paths; a record folder that is a symlink is
 refused and no path read from the index may leave the store. Writers hold ``.lock``. Snapshots
-are added in batches: the batch's index rows are first committed as *pending*, then each file
-is written atomically (temp file, fsync, rename), then the rows are confirmed in one
+are added in batches: the batch's index rows are first committed as *pending*; each file is
+written to a temp file beside its target; the filesystem is synced (one ``syncfs`` for the
+whole batch instead of an fsync per file, see :func:`sync_filesystem`); the temp files are
+renamed to their names and the filesystem synced again; then the rows are confirmed in one
 transaction. An add killed mid-way leaves pending rows, which the next writer (``add`` or
 ``verify``) rolls back — files, temp files and rows — so every snapshot is either fully in the
 store or not at all, and readers never see pending rows.
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import itertools
@@ -56,7 +59,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.atomic import fsync_dir
 from auditor.errors import InputError, OutputError, StoreError
 from auditor.findings import Finding, Severity
 from auditor.records import Record, SourceFormat, is_valid_nct_id
@@ -722,23 +724,30 @@ class Store:
         with _transaction(conn):
             self._insert(conn, entries, pending=1)
         try:
-            folders: set[Path] = set()
+            staged: builtins.list[tuple[str, Path]] = []
             for candidate in batch:
                 target = self._safe_path(candidate.entry.path)
-                self._write_snapshot(target, candidate.data)
-                folders.add(target.parent)
-            for folder in folders:
-                fsync_dir(folder)
-            fsync_dir(self.root)
+                temp = self._stage(target, candidate.data)
+                if temp is not None:
+                    staged.append((temp, target))
+            sync_filesystem(self.root)  # the bytes are on disk before any name points at them
+            for temp, target in staged:
+                os.replace(temp, target)
+            sync_filesystem(self.root)  # and the names are on disk before the rows are confirmed
             with _transaction(conn):
                 confirm = [(e.path,) for e in entries]
                 conn.executemany("UPDATE snapshots SET pending = 0 WHERE path = ?", confirm)
+        except OSError as exc:
+            self._recover(conn)
+            raise OutputError(f"cannot write the store: {exc.strerror or exc}", path=self.root) from exc
         except BaseException:
             self._recover(conn)
             raise
         return entries
 
-    def _write_snapshot(self, target: Path, data: bytes) -> None:
+    def _stage(self, target: Path, data: bytes) -> str | None:
+        """Write ``data`` to a temp file beside ``target`` (``.<name>.<random>.tmp``, so that
+        recovery finds it); ``None`` when ``target`` already holds exactly these bytes."""
         if target.parent.is_symlink():
             raise StoreError("record folder is a symlink; refusing to follow it", path=target.parent)
         if target.is_symlink():
@@ -746,9 +755,13 @@ class Store:
         if target.exists():
             # Left by a repaired crash, or a 48-bit hash prefix collision: never overwrite.
             if hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest():
-                return
+                return None
             raise StoreError("a different snapshot already has this name; not overwriting", path=target)
-        _write_durably(target, data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return temp
 
     def _recover(self, conn: sqlite3.Connection) -> builtins.list[VerifyProblem]:
         """Roll back the batch of an interrupted add: its files, temp files and rows."""
@@ -901,26 +914,26 @@ class Store:
         os.replace(self.root / rel, target)
 
 
-def _write_durably(target: Path, data: bytes) -> None:
-    """:func:`auditor.atomic.atomic_write` without its per-file directory fsync: the batch
-    fsyncs each folder once before confirming its rows, which is what makes the rename durable
-    (one fsync per file instead of two, the main cost of a large add)."""
-    tmp_name: str | None = None
+def sync_filesystem(folder: Path) -> None:
+    """Flush every written file and directory entry of ``folder``'s filesystem to disk.
+
+    One ``syncfs(2)`` per batch replaces an fsync per file and per folder — the same
+    guarantee (data durable before the rename, renames durable before the index says so) at a
+    fraction of the cost when a night adds thousands of snapshots. Where ``syncfs`` is not
+    available (not Linux), ``os.sync()``.
+    """
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=target) from exc
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            raise OSError(ctypes.get_errno(), "syncfs failed")
     finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+        os.close(fd)
 
 
 def _same_snapshot(known: SnapshotEntry, new: SnapshotEntry) -> bool:
