@@ -130,3 +130,23 @@ def test_killed_add_leaves_a_store_that_verifies_clean(tmp_path: Path) -> None:
     # Adding again completes the job.
     result = s.add([inputs])
     assert len(result.added) + len(result.unchanged) == 6 * BATCH
+
+
+def test_two_adds_at_once_are_serialised_by_the_lock(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    _many_pages(inputs, 60)
+    store = tmp_path / "s"
+    procs = [
+        subprocess.Popen(
+            [*ENTRY, "snapshot", "add", "--batch-size", "7", "--store", str(store), str(inputs)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    # One of them stored everything, the other found it all there (whichever got the lock first).
+    assert sorted(o.split(",")[0] for o in outputs) == ["0 added", "60 added"]
+    s = Store(store)
+    assert len(s.nct_ids()) == 60 and s.verify(repair=False).problems == ()
