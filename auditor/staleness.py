@@ -39,6 +39,12 @@ from auditor.values import Missing, PartialDate, parse_date
 #: whether a record is out of date today.
 STALENESS_RULES: tuple[str, ...] = ("unknown-status-stale", "active-status-unverified")
 
+#: The registry keys :func:`summarize` reads.
+SUMMARY_KEYS: frozenset[str] = frozenset(
+    {"overall_status", "last_known_status", "status_verified_date", "lead_sponsor", "brief_title"}
+    | {"last_update_submit_date"}
+)
+
 AGE_BUCKETS: tuple[str, ...] = ("<1", "1–2", "2–3", "3–5", "5–10", ">10", "no date")
 NO_DATE = AGE_BUCKETS[-1]
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.errors import AuditorError, InputError, StoreError
 from auditor.findings import Finding
 from auditor.records import Record, SourceFormat, is_valid_nct_id
-from auditor.staleness import RecordSummary, summarize
+from auditor.staleness import SUMMARY_KEYS, RecordSummary, summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +59,8 @@ class Job:
     rules: RuleSet
     params: Mapping[str, str]
     as_of: date
+    #: read only the fields the report and the rules use (:mod:`auditor.staleness_fast`)
+    fast: bool = True
 
 
 @dataclass(slots=True)
@@ -136,7 +138,8 @@ def rule_columns(rules: RuleSet) -> frozenset[str]:
     for rule in rules:
         names.update(rule.referenced_fields())
         names.update(rule.fields)
-        names.update(PLACEHOLDER.findall(rule.message or ""))
+        placeholders = set(PLACEHOLDER.findall(rule.message or ""))
+        names.update(placeholders - {"as_of"} - set(rule.params))
     return frozenset(names)
 
 
@@ -197,13 +200,20 @@ def work(task: tuple[Sequence[Unit], Job]) -> ChunkResult:
     """One task (runs in a worker): read, parse and check a chunk of files. Never raises for
     bad input; each bad file becomes one error line."""
     from auditor.readers import read_bytes
+    from auditor.staleness_fast import project
 
     units, job = task
     out = ChunkResult(files=len(units))
     records: list[Record] = []
+    keys = (rule_columns(job.rules.scope("record")) | SUMMARY_KEYS) if job.fast else None
     for unit in units:
         try:
-            parsed = read_bytes(_read(unit), unit.name)
+            data = _read(unit)
+            parsed: Sequence[Record | InputError] | None = None
+            if keys is not None:
+                parsed = project(data, unit.name, keys)
+            if parsed is None:
+                parsed = read_bytes(data, unit.name)
         except AuditorError as exc:
             out.errors.append(exc.one_line())
             continue
