@@ -405,3 +405,17 @@ def test_orphan_module_pages_merge_per_nct_id() -> None:
     assert [f.raw for f in merged[0].fields] == ["NCT01234567", "one", "two"]
     assert merged[0].ignite_created == datetime(2025, 1, 1, 9, 0)
     assert merge_module_pages([a1, b, a2]) == merged  # deterministic
+
+
+def test_labels_inside_a_multi_line_value_must_match_the_registry_exactly() -> None:
+    page = (
+        "Viewing Study NCT01234567\n\nStudy Overview\n\n"
+        "Detailed Description: Intro.\nsex: any, in prose\nBrief Title: A title\nSEX: ALL\n"
+    )
+    record = read_one(page.encode())
+    assert [(f.label, f.raw) for f in record.fields] == [
+        ("Detailed Description", "Intro.\nsex: any, in prose"),
+        ("Brief Title", "A title"),
+        ("SEX", "ALL"),  # after a single-line field any spelling of a label counts
+    ]
+    assert record.value("sex") == "ALL"

@@ -21,7 +21,10 @@ Only a line start begins a field, and known labels are the ones to trust. A line
 in the legacy XML's text blocks, and so are bullets) starts a field when the label (the text
 before the line's first colon, within its first 200 characters) is
 
-a. a registry label or alias (case- and whitespace-insensitive), or
+a. a registry label or alias (case- and whitespace-insensitive; but inside a value that may run
+   over several lines — a registered multi-line field, a path-labelled or an unknown field — only
+   as the registry writes it: ``Study population:`` in a description is text, not the
+   ``Study Population`` field), or
 b. a path label (``contactsLocationsModule.locations[0].facility``, or a bare
    ``…Module`` / ``…Section`` identifier: the JSON reader's label of an empty module), or
 c. label-looking (at most 80 characters, a capital first letter, none of ``.;!"()[]{}<>=*|``,
@@ -117,20 +120,23 @@ def is_label_looking(label: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 17)
-def classify_label(label: str) -> tuple[Kind, str] | None:
-    """``(kind, key)`` of a candidate label, or ``None`` when it cannot start a field."""
+def classify_label(label: str) -> tuple[Kind, str, bool] | None:
+    """``(kind, key, exact)`` of a candidate label, or ``None`` when it cannot start a field.
+
+    ``exact``: the label is written exactly as the registry (or a path label) writes it."""
     if not label[:1].isalpha():
         return None
     if label[0].islower() and ("." in label or "[" in label):
         # Registry labels have neither, so this can only be a path label.
-        return (Kind.PATH, _path_key(label)) if PATH_LABEL.fullmatch(label) else None
+        return (Kind.PATH, _path_key(label), True) if PATH_LABEL.fullmatch(label) else None
     spec = registry().spec_for_label(label)
     if spec is not None:
-        return (Kind.MULTI if spec.multiline else Kind.SINGLE), spec.key
+        exact = label == spec.label or label in spec.aliases
+        return (Kind.MULTI if spec.multiline else Kind.SINGLE), spec.key, exact
     if label[0].islower() and _is_bare_container(label):
-        return Kind.PATH, path_key(label)
+        return Kind.PATH, path_key(label), True
     if is_label_looking(label):
-        return Kind.UNKNOWN, label_key(label)
+        return Kind.UNKNOWN, label_key(label), False
     return None
 
 
@@ -286,7 +292,7 @@ def _parse_body(
             found = classify(candidate)
             if found is not None:
                 new_kind = found[0]
-                if new_kind is not unknown or (
+                if (new_kind is not unknown and (found[2] or kind is None or kind is single)) or (
                     (in_header or after_heading or not starts or (prev_is_start and kind is single))
                     and (len(line) == colon + 1 or line[colon + 1] == " ")
                 ):
@@ -379,9 +385,9 @@ def _heading_confirmed(lines: Sequence[str], start: int, last: int, kind: Kind) 
         found = classify_label(line[:colon])
         if found is None:
             return False
-        return found[0] is not Kind.UNKNOWN or (
-            kind is Kind.UNKNOWN and line[colon + 1 : colon + 2] in ("", " ")
-        )
+        if found[0] is not Kind.UNKNOWN:
+            return found[2]
+        return kind is Kind.UNKNOWN and line[colon + 1 : colon + 2] in ("", " ")
     return True
 
 
