@@ -217,7 +217,7 @@ def display(row: Mapping[str, Any], name: str) -> str:
     if kind == "date":
         return _date_text(value, str(row.get(f"{prefix}{base}__precision")))
     if kind == "timestamp":
-        return pd.Timestamp(value).isoformat(timespec="minutes")
+        return str(pd.Timestamp(value).isoformat(timespec="minutes"))
     return str(value)
 
 

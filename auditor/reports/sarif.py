@@ -26,7 +26,7 @@ def artifact_uri(snapshot: str) -> str:
 
 def render_sarif(findings: list[Finding]) -> str:
     rules: dict[str, int] = {}
-    descriptors = []
+    descriptors: list[dict[str, object]] = []
     for f in findings:
         if f.rule_id in rules:
             continue
