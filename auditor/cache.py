@@ -292,9 +292,13 @@ class RecordCache:
                     )
 
         new_rows = pd.concat(fresh, ignore_index=True) if fresh else records_table([])
-        everything = new_rows if old is None else pd.concat([old, new_rows], ignore_index=True)
         positions = np.concatenate(order) if order else np.array([], dtype=np.int64)
-        table = everything.take(positions).reset_index(drop=True)
+        if old is not None and not len(new_rows) and np.array_equal(positions, np.arange(len(old))):
+            table = old  # a warm night with nothing new: the cached rows are the table, no copy
+        else:
+            everything = new_rows if old is None else pd.concat([old, new_rows], ignore_index=True)
+            table = everything.take(positions).reset_index(drop=True)
+            del everything
         if ignite:
             from auditor.readers.ignite_text import merge_module_pages
 
