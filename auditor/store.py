@@ -15,6 +15,12 @@ a text file holding several Ignite study pages is likewise stored on its own (as
 The stamps are the two ordering dates below with ``-`` and ``:`` removed (``undated`` when
 unknown).
 
+Why SQLite (standard library) and not Parquet: adding a night is a few thousand small
+inserts and lookups by NCT ID inside transactions (the pending/confirm protocol below needs
+them); Parquet files are immutable, so every add would rewrite or multiply files and a point
+lookup would scan row groups. ``bench/store_speed.py`` measures the result (a record's
+snapshots list in well under a millisecond at 100,000 snapshots).
+
 Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
 
 * Ignite pages: ``modified`` = Ignite Modification Date, ``tiebreak`` = Ignite Creation Date.

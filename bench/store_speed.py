@@ -16,6 +16,12 @@ Steps, each timed (wall clock) and reported with the process's peak RSS so far:
    (must be 0: the index alone decides what is new);
 4. ``history_findings`` over the whole store (index only) and ``verify(repair=False)``.
 
+Measured 2026-11-29 on the shared 2-core build VM (load average ~12 from other jobs, so
+wall times are pessimistic): Store.list median 0.05 ms / max 8 ms at 100,000 snapshots;
+record_history median 11 ms; one night of 10,000 added in 14.9 s (673/s) opening 0 old
+snapshot files; re-adding it (all unchanged) 10.6 s; index rebuilt from 100,000 files in 86 s;
+index 65 MB; peak RSS 316 MB.
+
 The pages are fictional Ignite study pages made from ``examples/2026-11-24/NCT09900003.txt``;
 each night moves the Ignite modification date and the Last Update Posted date.
 """
