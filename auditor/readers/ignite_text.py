@@ -2,17 +2,24 @@
 
 Layouts
 -------
-*Study page* (the seed): ``Viewing Study NCT…``, blank lines, ``Ignite Creation Date:`` and
-``Ignite Modification Date:`` (to ``Record.ignite_created`` / ``ignite_modified``, never fields),
-the summary block (section ``Header``) up to the first section heading, then each section heading
-(a line equal to one of the registry's sections) followed by its ``Label: Value`` fields.
+*Study page* (the seed): ``Viewing Study NCT…`` (a line ``Viewing Study`` followed by at most one
+word starts a page), blank lines, ``Ignite Creation Date:`` and ``Ignite Modification Date:``
+(to ``Record.ignite_created`` / ``ignite_modified``, never fields; read in the summary block
+only; a second one is a problem and the first is kept), the summary block (section ``Header``)
+up to the first section heading, then each section heading (a line equal to one of the
+registry's sections) followed by its ``Label: Value`` fields.
 
 *Module page*: the module's name, explanation lines and a path line
 (``Study -> Protocol Section -> Description Module``), the two Ignite dates, ``NCT ID:``, the
 module's fields (all in the module's section, e.g. ``Study Overview``), then relation lines
 (``Study: NCT…``, ``Study Brief:``, ``Protocol Section: NCT…``). Relation lines link to other
 Ignite pages; they are not study fields and are left out of the record. Section headings are not
-recognised in module pages (a module page has none).
+recognised in module pages (a module page has none). The module comes from the path line's last
+step, else the first line: ``Description Module`` → ``descriptionModule`` (words joined, ``and``
+dropped) → its registry section; a module the registry does not know gives ``Misc``.
+
+NCT ID: the ``Viewing Study`` line's, else the first valid ``Study NCT ID`` / ``NCT ID`` field;
+none is an :class:`InputError` (``no NCT ID``).
 
 Where a field starts
 --------------------
@@ -40,9 +47,9 @@ blank lines inside a value are kept, trailing blank lines are dropped. ``raw`` i
 
 A heading line inside the value of a field that may run over several lines (a registered
 multi-line field, a path-labelled field, an unknown field) is only taken as a heading when the
-next non-blank line is another heading, the end of the page, or a field of kind a or b (or, after
-an unknown field, kind c); otherwise it is text of the value (a ``Results`` sub-heading inside a
-description).
+next non-blank line is another heading, the end of the page, a registry label as the registry
+writes it, a path label, or (after an unknown field) a label-looking line; otherwise it is text
+of the value (a ``Results`` sub-heading inside a description).
 
 Problems (``Record.problems``, ``"line N: …"``)
 ------------------------------------------------
@@ -56,7 +63,7 @@ Truncation: the only signal used is a page that does not end with a line break (
 
 Several study pages in one file (several ``Viewing Study`` lines) give one record each, with
 source paths ``file#0``, ``file#1``, … (0-based, like the members of a JSON list) and the SHA-256
-of the page's own lines (joined with ``\n``, UTF-8), so that it identifies the record. A page
+of the page's own lines (joined with ``\\n``, UTF-8), so that it identifies the record. A page
 without an NCT ID raises :class:`InputError` when it is the file's only page; among several pages
 it becomes an ``InputError`` item beside the good records (as :func:`auditor.readers.read_bytes`
 expects).
