@@ -535,6 +535,8 @@ class Store:
         folder = self.root / parts[0]
         if folder.is_symlink():
             raise StoreError("record folder is a symlink; refusing to follow it", path=folder)
+        if (folder / parts[1]).is_symlink():
+            raise StoreError("snapshot file is a symlink; refusing to follow it", path=folder / parts[1])
         return folder / parts[1]
 
     @staticmethod

@@ -7,10 +7,13 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.errors import InputError, StoreError
 from auditor.records import Record
@@ -271,3 +274,34 @@ def test_json_capture_date_going_backwards_is_a_finding(tmp_path: Path, corpus_d
     assert finding.rule_id == "history-modification-date-backwards"
     assert dict(finding.values) == {"old": "2026-02-04", "new": "2026-01-01"}
     assert "captured earlier" in finding.message
+
+
+def test_snapshot_file_symlink_is_not_followed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    store.add([NIGHT1 / "NCT09900001.txt"])
+    (entry,) = store.list("NCT09900001")
+    path = tmp_path / "s" / entry.path
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(path.read_bytes())
+    path.unlink()
+    os.symlink(outside, path)
+    with pytest.raises(StoreError, match="symlink"):
+        store.load(entry)
+    problems = store.verify(repair=True).problems
+    assert {p.kind for p in problems} == {"unexpected-entry", "missing-file"}
+    assert outside.exists()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(sorted(NIGHT1.glob("*.txt")) + sorted(NIGHT2.glob("*.txt"))))
+def test_any_adding_order_gives_the_same_store(tmp_path: Path, order: list[Path]) -> None:
+    root = tmp_path / f"s{abs(hash(tuple(order)))}"
+    store = Store(root)
+    for path in order:  # one add per file: the worst case for ordering
+        store.add([path])
+    listing = [(e.path, e.order_key) for n in store.nct_ids() for e in store.list(n)]
+    reference = Store(tmp_path / "reference")
+    if not reference.root.exists():
+        reference.add([NIGHT1, NIGHT2])
+    assert listing == [(e.path, e.order_key) for n in reference.nct_ids() for e in reference.list(n)]
+    shutil.rmtree(root)
