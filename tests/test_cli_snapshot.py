@@ -93,7 +93,7 @@ def _many_pages(folder: Path, count: int) -> None:
 @pytest.mark.slow
 def test_killed_add_leaves_a_store_that_verifies_clean(tmp_path: Path) -> None:
     inputs = tmp_path / "in"
-    _many_pages(inputs, 6 * BATCH)
+    _many_pages(inputs, 12 * BATCH)
     store = tmp_path / "s"
     proc = subprocess.Popen(
         [*ENTRY, "snapshot", "add", "--batch-size", str(BATCH), "--store", str(store), str(inputs)]
@@ -129,7 +129,7 @@ def test_killed_add_leaves_a_store_that_verifies_clean(tmp_path: Path) -> None:
         assert s.load(entry).nct_id == nct_id
     # Adding again completes the job.
     result = s.add([inputs])
-    assert len(result.added) + len(result.unchanged) == 6 * BATCH
+    assert len(result.added) + len(result.unchanged) == 12 * BATCH
 
 
 def test_two_adds_at_once_are_serialised_by_the_lock(tmp_path: Path) -> None:

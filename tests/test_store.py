@@ -292,7 +292,7 @@ def test_snapshot_file_symlink_is_not_followed(tmp_path: Path) -> None:
     assert outside.exists()
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=st.permutations(sorted(NIGHT1.glob("*.txt")) + sorted(NIGHT2.glob("*.txt"))))
 def test_any_adding_order_gives_the_same_store(tmp_path: Path, order: list[Path]) -> None:
     root = tmp_path / f"s{abs(hash(tuple(order)))}"

@@ -50,7 +50,11 @@ def command() -> None:
     help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
 )
 def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: int) -> int:
-    """File snapshots (files, folders, .tar.gz/.zip archives) under their NCT IDs."""
+    """File snapshots (files, folders, .tar.gz/.zip archives) under their NCT IDs.
+
+    Same content again is a no-op. Exit 0 when all is stored, 1 when a snapshot has the same
+    dates as a stored one but other content (both kept), 2 when an input could not be read
+    (the others are still added)."""
     from auditor.store import Store
 
     with Store(store_dir, batch_size=batch_size) as store:
@@ -116,7 +120,9 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
     help="Rebuild the index from the files (files never deleted: bad ones go to .quarantine/).",
 )
 def verify(store_dir: str, output_format: str, repair: bool) -> int:
-    """Check the store against its index and the files' hashes; repair the index from the files."""
+    """Check the store against its index and the files' hashes; repair the index from the files.
+
+    Exit 0 when the store is clean (or was repaired to clean), 1 when problems remain."""
     from auditor.store import Store
 
     with Store(store_dir) as store:
