@@ -245,7 +245,7 @@ def dask_scheduler(
     if scheduler is None:
         with (
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -294,3 +294,45 @@ def check_inputs(
         return [], errors, len(table)
     check = TableCheck(selected, as_of, params)
     return run_engine(engine, table, check, scheduler=scheduler), errors, len(table)
+
+
+def dask_map_ordered(
+    func: Callable[[Any], Any],
+    tasks: Iterable[Any],
+    *,
+    scheduler: str | None = None,
+    workers: int = DEFAULT_LOCAL_WORKERS,
+    window: int | None = None,
+) -> Iterator[Any]:
+    """:func:`auditor.parallel.map_ordered` on Dask: ``func`` over ``tasks`` lazily, results in
+    order, at most ``window`` tasks in flight (default: twice the cluster's workers).
+
+    For pipelines that parse and check inside their tasks (the staleness report's
+    ``collect``): swapping the process pool for this runs the same chunks on a
+    ``dask.distributed`` cluster. The inputs the tasks name must be readable by the workers
+    (a shared file system), as with any Dask cluster.
+    """
+    from collections import deque
+
+    with dask_scheduler(scheduler, workers=workers) as (client, compute_kwargs):
+        if client is None:
+            import dask
+
+            size = window or 2 * workers
+            batch: list[Any] = []
+            for task in tasks:
+                batch.append(dask.delayed(func)(task))
+                if len(batch) >= size:
+                    yield from dask.compute(*batch, **compute_kwargs)
+                    batch = []
+            if batch:
+                yield from dask.compute(*batch, **compute_kwargs)
+            return
+        size = window or 2 * max(1, len(client.scheduler_info().get("workers", {})))
+        in_flight: deque[Any] = deque()
+        for task in tasks:
+            in_flight.append(client.submit(func, task, pure=False))
+            if len(in_flight) >= size:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()

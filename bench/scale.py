@@ -205,7 +205,7 @@ def dask_check(table, check, workers: int):  # type: ignore[no-untyped-def]
     from auditor.engines import run_dask
 
     started = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             client.wait_for_workers(workers)
         # Warm the workers (imports, first call) on a small table: part of the start-up.

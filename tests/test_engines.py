@@ -151,3 +151,27 @@ def test_cli_scale_options_give_the_default_report(
     assert all(out == outputs[0] for out in outputs)
     assert main([*base, "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "--scheduler needs --engine dask" in capsys.readouterr().err
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_dask_map_ordered_is_map(scheduler: str) -> None:
+    from auditor.engines import dask_map_ordered
+
+    assert list(dask_map_ordered(_square, iter(range(23)), scheduler=scheduler, window=4)) == [
+        n * n for n in range(23)
+    ]
+
+
+def test_dask_map_ordered_on_a_distributed_client() -> None:
+    """The futures path (client.submit, bounded window), on an in-process cluster to stay cheap."""
+    from dask.distributed import LocalCluster
+
+    from auditor.engines import dask_map_ordered
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster:
+        results = list(dask_map_ordered(_square, range(30), scheduler=cluster.scheduler_address, window=3))
+    assert results == [n * n for n in range(30)]
