@@ -118,3 +118,32 @@ def test_check_table_picks_the_scope_and_a_broken_check_is_not_a_finding() -> No
             rules.select(["unknown-status-stale"]),
             as_of=date(2026, 1, 5),
         )
+
+
+def test_never_overstate_age_property() -> None:
+    """For any partial date and day: older_than fires only if *every* day the date can mean is
+    more than N years before as_of, and newer_than(days=0) only if every such day is after it."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from auditor.values import PartialDate
+
+    @st.composite
+    def partial_dates(draw: st.DrawFn) -> PartialDate:
+        year = draw(st.integers(1990, 2030))
+        month = draw(st.one_of(st.none(), st.integers(1, 12)))
+        day = None if month is None else draw(st.one_of(st.none(), st.integers(1, 28)))
+        return PartialDate(year, month, day)
+
+    @settings(max_examples=150, deadline=None)
+    @given(partial_dates(), st.dates(date(1995, 1, 1), date(2035, 12, 31)), st.integers(0, 5))
+    def check(value: PartialDate, as_of: date, years: int) -> None:
+        frame = records_table([build_record({"fields": {"status_verified_date": value.isoformat()}})])
+        args = {"field": "status_verified_date", "years": years, "as_of": as_of}
+        older = bool(OPERATORS["older_than"][0](frame, args).iloc[0])
+        future = bool(OPERATORS["newer_than"][0](frame, {**args, "years": 0, "days": 0}).iloc[0])
+        limit = pd.Timestamp(as_of) - pd.DateOffset(years=years)
+        assert older == (pd.Timestamp(value.latest()) < limit)
+        assert future == (value.earliest() > as_of)
+
+    check()
