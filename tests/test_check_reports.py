@@ -265,3 +265,19 @@ def test_baseline_fingerprints_survive_a_json_round_trip(findings: list[Finding]
     path.write_text(REPORTERS["json"](findings))
     kept, suppressed = new_findings(findings, load_baseline(path))
     assert kept == [] and suppressed == len(findings)
+
+
+@pytest.mark.corpus
+def test_golden_check_of_a_real_export(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every shipped rule over one real 100-study v2 export, as CSV (paths relative to the corpus)."""
+    from auditor.cli import main
+
+    monkeypatch.chdir(corpus_dir)
+    assert main(["check", "vrinda2019__NSCLCBench", "--as-of", "2026-01-05", "--format", "csv"]) == 0
+    text = capsys.readouterr().out
+    path = GOLDEN / "vrinda2019__NSCLCBench.csv"
+    if os.environ.get("AUDITOR_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
