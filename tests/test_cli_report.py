@@ -146,6 +146,36 @@ def test_from_the_store_as_the_readme_runs_it(in_repo: Path, tmp_path: Path) -> 
     assert sorted(r["nct_id"] for r in stale["stale"]) == ["NCT09900001", "NCT09900002", "NCT09900006"]
 
 
+def test_history_pages_from_the_store(in_repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "snapshots"
+    main(["snapshot", "add", "--store", str(store), "examples/2026-11-24", "examples/2026-11-25"])
+    out = tmp_path / "r"
+    argv = [
+        "report",
+        "staleness",
+        "--store",
+        str(store),
+        "--as-of",
+        "2026-11-25",
+        "--out",
+        str(out),
+        "--history-pages",
+    ]
+    assert main(argv) == 0
+    night = out / "2026-11-25"
+    assert sorted(p.name for p in (night / "history").iterdir()) == [
+        "NCT09900001.html",
+        "NCT09900002.html",
+        "NCT09900006.html",
+    ]
+    timeline = (night / "history" / "NCT09900002.html").read_text()
+    assert "RECRUITING → UNKNOWN" in timeline
+    page = (night / "index.html").read_text()
+    assert '<a href="history/NCT09900002.html"' in page
+    assert 'href="https://clinicaltrials.gov/study/NCT09900002?tab=history"' in page
+    assert main([*argv[:2], "examples/2026-11-25", *argv[2:]]) == 2  # needs the store, not PATHS
+
+
 def test_store_file_that_does_not_match_its_hash_is_an_input_error(in_repo: Path, tmp_path: Path) -> None:
     store = tmp_path / "snapshots"
     main(["snapshot", "add", "--store", str(store), "examples/2026-11-25"])

@@ -14,9 +14,9 @@ from auditor.staleness_fast import plan, project
 
 KEYS = SUMMARY_KEYS | {"overall_status", "status_verified_date", "start_date", "why_stopped"}
 SETS = {
-    "reesewang25__enrollment_and_studylength": 1500,
+    "reesewang25__enrollment_and_studylength": 800,
     "ctti-clinicaltrials__aact": 400,
-    "partrita__clinicaltrial-watch-tigit": 1300,
+    "partrita__clinicaltrial-watch-tigit": 700,
     "UserZetsu__dtx-analysis": 10,
     "unl-stat351__screencast-public-data-jesusrod44": 10,
     "vrinda2019__NSCLCBench": 10,
@@ -54,7 +54,7 @@ def test_projection_equals_the_full_reader_on_the_corpus(corpus_dir: Path) -> No
             assert [_signature(r) for r in projected] == [_signature(r) for r in full], unit.name
             assert [summarize(r) for r in projected] == [summarize(r) for r in full], unit.name
             compared += len(full)
-    assert compared > 3000
+    assert compared > 1500
     assert fallbacks < 0.05 * (compared + fallbacks)  # the plain case is the common case
 
 

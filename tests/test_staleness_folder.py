@@ -53,6 +53,15 @@ def test_write_folder_creates_and_replaces_atomically(tmp_path: Path) -> None:
     assert [p.name for p in out.iterdir()] == ["2026-11-25"]  # no temp folders left
 
 
+def test_write_folder_takes_one_subfolder_and_refuses_other_names(tmp_path: Path) -> None:
+    target = write_folder(tmp_path, "2026-11-25", {"index.html": b"x", "history/NCT00000001.html": b"y"})
+    assert (target / "history" / "NCT00000001.html").read_bytes() == b"y"
+    for bad in ("../escape.html", "history/../../x", "/abs", "a/b/c"):
+        with pytest.raises(ValueError):
+            write_folder(tmp_path, "2026-11-26", {bad: b"x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-25"]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_write_folder_failure_leaves_the_old_report(tmp_path: Path) -> None:
     out = tmp_path / "reports"

@@ -109,6 +109,11 @@ def command() -> None:
     "--nights", type=click.IntRange(min=1), default=14, show_default=True, help="Nights in the trend chart."
 )
 @click.option(
+    "--history-pages",
+    is_flag=True,
+    help="With --store: write history/<NCT>.html (the snapshots in the store) for the records listed.",
+)
+@click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the CPUs available]."
 )
 def staleness(
@@ -122,6 +127,7 @@ def staleness(
     fail_on: str,
     table_limit: int,
     nights: int,
+    history_pages: bool,
     jobs: int | None,
 ) -> int:
     """Which records are stale, newly stale or fixed since the previous report, as a page.
@@ -150,6 +156,8 @@ def staleness(
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
     params = parse_params(param_items, rules.param_names())
+    if history_pages and paths:
+        raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
     with Progress("auditing", stream=sys.stderr) as progress:
         outcome = run_staleness(
@@ -162,6 +170,7 @@ def staleness(
             jobs=jobs,
             table_limit=table_limit,
             nights=nights,
+            with_history=history_pages,
             progress=progress,
         )
     for line in outcome.report.input_errors:

@@ -121,7 +121,8 @@ def load_history(out: Path, as_of: date, rule_ids: Iterable[str], nights: int = 
 
 
 def write_folder(out: Path, name: str, files: Mapping[str, bytes]) -> Path:
-    """Write ``files`` into ``out/name/`` all at once (see the module docstring)."""
+    """Write ``files`` into ``out/name/`` all at once (see the module docstring); a file name
+    may have one folder (``history/NCT00000001.html``)."""
     target = out / name
     tmp: Path | None = None
     old: Path | None = None
@@ -130,12 +131,18 @@ def write_folder(out: Path, name: str, files: Mapping[str, bytes]) -> Path:
         _remove_leftovers(out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
         for file_name, data in files.items():
+            parts = file_name.split("/")
+            if any(part in ("", ".", "..") for part in parts) or len(parts) > 2:
+                raise ValueError(f"unexpected report file name {file_name!r}")
+            if len(parts) == 2:
+                (tmp / parts[0]).mkdir(exist_ok=True)
             with open(tmp / file_name, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(tmp, 0o755)
-        fsync_dir(tmp)
+        for folder in {tmp, *(tmp / name.split("/")[0] for name in files if "/" in name)}:
+            os.chmod(folder, 0o755)
+            fsync_dir(folder)
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=out))
             os.replace(target, old)

@@ -95,7 +95,7 @@ def _svg(figure: Any, salt: str) -> str:
     return svg
 
 
-def _rc() -> dict[str, Any]:
+def _rc() -> Any:  # matplotlib types rc keys as a Literal of every rcParam name
     return {
         "font.family": "DejaVu Sans",
         "font.size": 9,
@@ -287,10 +287,16 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _nct_cell(nct_id: str) -> str:
+def _nct_cell(nct_id: str, local: frozenset[str] = frozenset()) -> str:
     url = history_url(nct_id)
     if url is None:
         return f"<td>{_e(nct_id)}</td>"
+    if nct_id in local:
+        return (
+            f'<td class="st"><a href="history/{_e(nct_id)}.html" title="its snapshots in our store">'
+            f"{_e(nct_id)}</a>"
+            f' <a class="muted" href="{_e(url)}" title="record history on ClinicalTrials.gov">↗</a></td>'
+        )
     return f'<td><a href="{_e(url)}" title="record history on ClinicalTrials.gov">{_e(nct_id)}</a></td>'
 
 
@@ -348,7 +354,7 @@ def _subtitle(report: StalenessReport) -> str:
     return f'<p class="sub">{_e(text)} · {_e(compared)}</p>'
 
 
-def _today(report: StalenessReport) -> str:
+def _today(report: StalenessReport, local: frozenset[str]) -> str:
     if report.previous_as_of is None:
         return (
             "<h2>What changed since the last report</h2>"
@@ -365,7 +371,8 @@ def _today(report: StalenessReport) -> str:
         )
         for s in newly[:NEW_LIST_LIMIT]:
             parts.append(
-                f"<tr>{_nct_cell(s.nct_id)}<td>{_e(s.summary.brief_title)}</td><td>{_e(s.summary.lead_sponsor)}</td>"
+                f"<tr>{_nct_cell(s.nct_id, local)}<td>{_e(s.summary.brief_title)}</td>"
+                f"<td>{_e(s.summary.lead_sponsor)}</td>"
                 f'<td class="st">{_status_text(s.summary.overall_status, s.summary.last_known_status)}</td>'
                 f'<td class="num">{_e(years_text(s.age_days))}</td></tr>'
             )
@@ -382,7 +389,9 @@ def _today(report: StalenessReport) -> str:
         parts.append(f'<p class="muted">{_e(summary)}</p>')
         parts.append("<table><thead><tr><th>NCT ID</th><th>Why</th><th>What moved</th></tr></thead><tbody>")
         for f in report.fixed[:NEW_LIST_LIMIT]:
-            parts.append(f"<tr>{_nct_cell(f.nct_id)}<td>{_e(f.reason)}</td><td>{_e(f.detail)}</td></tr>")
+            parts.append(
+                f"<tr>{_nct_cell(f.nct_id, local)}<td>{_e(f.reason)}</td><td>{_e(f.detail)}</td></tr>"
+            )
         parts.append("</tbody></table>")
         if len(report.fixed) > NEW_LIST_LIMIT:
             more = len(report.fixed) - NEW_LIST_LIMIT
@@ -452,12 +461,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _stale_row(index: int, s: StaleRecord) -> str:
+def _stale_row(index: int, s: StaleRecord, local: frozenset[str]) -> str:
     summary = s.summary
     new = ' <span class="tag new">new</span>' if s.is_new else ""
     age_key = "" if s.age_days is None else str(s.age_days)
     return (
-        f'<tr data-i="{index}">{_nct_cell(s.nct_id)}'
+        f'<tr data-i="{index}">{_nct_cell(s.nct_id, local)}'
         f"<td>{_e(summary.brief_title)}</td>"
         f"<td>{_e(summary.lead_sponsor)}</td>"
         f'<td class="st" data-v="{_e(summary.overall_status)}">'
@@ -469,7 +478,7 @@ def _stale_row(index: int, s: StaleRecord) -> str:
     )
 
 
-def _stale_section(report: StalenessReport, table_limit: int) -> str:
+def _stale_section(report: StalenessReport, table_limit: int, local: frozenset[str]) -> str:
     shown = report.stale if table_limit <= 0 else report.stale[:table_limit]
     head = "".join(
         f'<th data-key="{key}" data-type="{kind}"{NUM_CLASS if kind == "num" else ""}>'
@@ -482,7 +491,7 @@ def _stale_section(report: StalenessReport, table_limit: int) -> str:
             f'<p class="muted">Showing the {len(shown):,} longest unverified of {len(report.stale):,} stale '
             "records; every one is in findings.csv and report.md beside this page.</p>"
         )
-    body = "".join(_stale_row(i, s) for i, s in enumerate(shown))
+    body = "".join(_stale_row(i, s, local) for i, s in enumerate(shown))
     return (
         f"<h2>Stale records ({len(report.stale):,})</h2>{note}"
         '<p class="muted">Click a column to sort (again to reverse). NCT IDs link to the record\'s '
@@ -502,8 +511,14 @@ def _errors_section(report: StalenessReport) -> str:
     return f"<h2>Inputs that could not be read ({len(report.input_errors):,})</h2><ul>{items}</ul>{tail}"
 
 
-def render_html(report: StalenessReport, *, table_limit: int = DEFAULT_TABLE_LIMIT) -> str:
-    """The whole page as text (UTF-8 when written)."""
+def render_html(
+    report: StalenessReport,
+    *,
+    table_limit: int = DEFAULT_TABLE_LIMIT,
+    local_history: frozenset[str] = frozenset(),
+) -> str:
+    """The whole page as text (UTF-8 when written). NCT IDs in ``local_history`` link to
+    ``history/<NCT>.html`` beside the page (and to ClinicalTrials.gov by an arrow)."""
     title = f"Staleness report {report.as_of.isoformat()}"
     return "".join(
         [
@@ -516,11 +531,11 @@ def render_html(report: StalenessReport, *, table_limit: int = DEFAULT_TABLE_LIM
             f"<h1>{_e(title)}</h1>",
             _subtitle(report),
             _headline(report),
-            _today(report),
+            _today(report, local_history),
             _age_section(report),
             _trend_section(report),
             _groups_section(report),
-            _stale_section(report, table_limit),
+            _stale_section(report, table_limit, local_history),
             _errors_section(report),
             '<p class="muted">Files beside this page: report.md, findings.json, findings.csv, summary.json, '
             "stale.json.</p>",

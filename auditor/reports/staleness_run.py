@@ -56,8 +56,29 @@ def _dumps(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
-def report_files(report: StalenessReport, *, table_limit: int) -> dict[str, bytes]:
-    """Every file of a report folder, by name."""
+def history_pages(store: Path, report: StalenessReport, *, limit: int) -> dict[str, str]:
+    """``history/<NCT>.html`` for the stale and fixed records the page lists (``audit history``'s
+    HTML page of each one's snapshots in the store). NCT IDs are validated before they become
+    file names."""
+    from auditor.history import record_history
+    from auditor.records import is_valid_nct_id
+    from auditor.reports.history_render import render_html as render_history
+    from auditor.store import Store
+
+    shown = report.stale if limit <= 0 else report.stale[:limit]
+    wanted = sorted({s.nct_id for s in shown} | {f.nct_id for f in report.fixed if f.after is not None})
+    pages: dict[str, str] = {}
+    with Store(store) as opened:
+        for nct_id in wanted:
+            if is_valid_nct_id(nct_id):
+                pages[f"history/{nct_id}.html"] = render_history([record_history(opened, nct_id)])
+    return pages
+
+
+def report_files(
+    report: StalenessReport, *, table_limit: int, extra: dict[str, str] | None = None
+) -> dict[str, bytes]:
+    """Every file of a report folder, by name (``extra``: more files, e.g. history pages)."""
     from auditor.reports.staleness_html import render_html
     from auditor.reports.staleness_md import render_markdown
 
@@ -69,13 +90,16 @@ def report_files(report: StalenessReport, *, table_limit: int) -> dict[str, byte
     }
     summary = report.summary_dict()
     summary["history"] = [n.to_dict() for n in report.history]
+    extra = extra or {}
+    local = frozenset(name.removeprefix("history/").removesuffix(".html") for name in extra)
     files = {
-        "index.html": render_html(report, table_limit=table_limit),
+        "index.html": render_html(report, table_limit=table_limit, local_history=local),
         "report.md": render_markdown(report),
         "findings.json": findings_json(report.findings),
         "findings.csv": findings_csv(report.findings),
         "summary.json": _dumps(summary),
         "stale.json": _dumps(stale_doc),
+        **extra,
     }
     return {name: text.encode("utf-8") for name, text in files.items()}
 
@@ -101,6 +125,7 @@ def run_staleness(
     table_limit: int = 5000,
     nights: int = 14,
     chunk_size: int | None = None,
+    with_history: bool = False,
     progress: Progress | None = None,
 ) -> Outcome:
     """Read, check, compare with the previous report, and write ``out/<as_of>/``."""
@@ -136,5 +161,10 @@ def run_staleness(
         history=history,
         input_errors=[*errors, *collected.errors],
     )
-    folder = write_folder(out, as_of.isoformat(), report_files(report, table_limit=table_limit))
+    extra = (
+        history_pages(store or Path("snapshots"), report, limit=table_limit)
+        if with_history and not paths
+        else {}
+    )
+    folder = write_folder(out, as_of.isoformat(), report_files(report, table_limit=table_limit, extra=extra))
     return Outcome(report=report, folder=folder, files=collected.files)
