@@ -149,6 +149,7 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
     from auditor.rules import load_rules
 
     result: dict = {"stage": stage, "n": n, "engine": engine}
+    cpu_started = cpu_seconds()
     if stage.startswith("parse"):
         folder = write_files(n, root)
         started = time.perf_counter()
@@ -193,7 +194,15 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
             atomic_write(out / "findings.csv", REPORTERS["csv"](findings))
             result["wall"] = time.perf_counter() - started
     result["peak_mb"] = peak_rss_mb() + result.get("workers_mb", 0.0)
+    result["cpu"] = cpu_seconds() - cpu_started
     return result
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children (pool and Dask workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def dask_check(table, check, workers: int):  # type: ignore[no-untyped-def]
@@ -285,8 +294,8 @@ def main() -> None:
     base_table(root, args.jobs)
     rows: list[dict] = []
     header = (
-        f"{'stage':<11} {'engine':<7} {'records':>8} {'wall s':>8} {'records/s':>10} {'peak MB':>8} "
-        f"{'cost/rec x':>10}"
+        f"{'stage':<11} {'engine':<7} {'records':>8} {'wall s':>8} {'records/s':>10} {'cpu s':>8} "
+        f"{'peak MB':>8} {'cost/rec x':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -304,10 +313,12 @@ def main() -> None:
                 extra = f"   (+{r['startup']:.1f} s cluster start)" if "startup" in r else ""
                 print(
                     f"{stage:<11} {engine:<7} {n:>8} {r['wall']:>8.2f} {n / r['wall']:>10,.0f} "
-                    f"{r['peak_mb']:>8,.0f} {cost / first_cost:>10.2f}{extra}",
+                    f"{r['cpu']:>8.1f} {r['peak_mb']:>8,.0f} {cost / first_cost:>10.2f}{extra}",
                     flush=True,
                 )
-    print("cost/rec x: seconds per record relative to the smallest size (1.0 = linear).")
+    print("cost/rec x: wall seconds per record relative to the smallest size (1.0 = linear).")
+    print("cpu s: user + system CPU of the measurement and its workers (the stage, its warm-up, and")
+    print("       for Dask the cluster's start): on a shared machine it is steadier than the wall time.")
     print("peak MB: this process + its largest reaped child (pool worker); Dask: + every worker's peak.")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
