@@ -103,6 +103,11 @@ def test_classic_v1_search_response_has_100_studies_with_v2_keys(corpus_dir: Pat
     # v1 lists are unwrapped to the v2 shape: ConditionList.Condition[0] → conditions[0]
     assert first.get("conditions_module.conditions[0]") is not None
     assert first.get("contacts_locations_module.locations[0].city") is not None
+    # v1 one-element lists that are single values in v2 are registered fields too
+    observational = [r for r in records if r.get("time_perspective") is not None]
+    assert len(observational) == 58
+    assert {r.get("time_perspective").type for r in observational} == {ValueType.ENUM}  # type: ignore[union-attr]
+    assert sum(r.get("masking_description") is not None for r in records) == 13
     statuses = {r.value("overall_status") for r in records}
     assert statuses <= set(registry().by_key["overall_status"].enum)
 

@@ -63,6 +63,8 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
         ) from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply", path=path) from None
+    if "\\ud" in text or "\\uD" in text:
+        document = replace_lone_surrogates(document, decode_problems)
 
     elements = _study_list(document)
     if elements is None:
@@ -92,6 +94,17 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
     if all(isinstance(item, InputError) and item.message.startswith("not a study record") for item in out):
         raise InputError("not a study record (no element has a protocolSection)", path=path)
     return out
+
+
+def replace_lone_surrogates(document: Any, problems: list[str]) -> Any:
+    """A ``\\ud800`` escape without its pair decodes to a string no UTF-8 output can hold (every
+    report and the store would fail on it); such characters become U+FFFD and a problem says so."""
+    text = json.dumps(document, ensure_ascii=False)
+    clean = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if clean == text:
+        return document
+    problems.append("lone UTF-16 surrogate escapes replaced by U+FFFD")
+    return json.loads(clean)
 
 
 def _study_list(document: Any) -> list[Any] | None:
@@ -272,6 +285,43 @@ _CLASSIC_EXCEPTIONS: dict[tuple[str | None, str], str] = {
     ("IPDSharingStatementModule", "IPDSharingTimeFrame"): "timeFrame",
     ("IPDSharingStatementModule", "IPDSharingAccessCriteria"): "accessCriteria",
     ("IPDSharingStatementModule", "IPDSharingURL"): "url",
+    ("ParticipantFlowModule", "FlowGroupList"): "groups",
+    ("ParticipantFlowModule", "FlowPeriodList"): "periods",
+    ("ParticipantFlowModule", "FlowPreAssignmentDetails"): "preAssignmentDetails",
+    ("ParticipantFlowModule", "FlowRecruitmentDetails"): "recruitmentDetails",
+    ("ParticipantFlowModule", "FlowTypeUnitsAnalyzed"): "typeUnitsAnalyzed",
+    ("BaselineCharacteristicsModule", "BaselineGroupList"): "groups",
+    ("BaselineCharacteristicsModule", "BaselineDenomList"): "denoms",
+    ("BaselineCharacteristicsModule", "BaselineMeasureList"): "measures",
+    ("BaselineCharacteristicsModule", "BaselinePopulationDescription"): "populationDescription",
+    ("BaselineCharacteristicsModule", "BaselineTypeUnitsAnalyzed"): "typeUnitsAnalyzed",
+    ("AdverseEventsModule", "EventsFrequencyThreshold"): "frequencyThreshold",
+    ("AdverseEventsModule", "EventsTimeFrame"): "timeFrame",
+    ("AdverseEventsModule", "EventsDescription"): "description",
+    ("DesignMaskingInfo", "DesignMaskingDescription"): "maskingDescription",
+    ("SeriousEvent", "SeriousEventStatsList"): "stats",
+    ("OtherEvent", "OtherEventStatsList"): "stats",
+    ("CertainAgreement", "AgreementPISponsorEmployee"): "piSponsorEmployee",
+    ("CertainAgreement", "AgreementRestrictionType"): "restrictionType",
+    ("CertainAgreement", "AgreementRestrictiveAgreement"): "restrictiveAgreement",
+    ("CertainAgreement", "AgreementOtherDetails"): "otherDetails",
+    **{
+        (f"{kind}BrowseModule", f"{kind}{v1}List"): v2
+        for kind in ("Condition", "Intervention")
+        for v1, v2 in (
+            ("Mesh", "meshes"),
+            ("Ancestor", "ancestors"),
+            ("BrowseLeaf", "browseLeaves"),
+            ("BrowseBranch", "browseBranches"),
+        )
+    },
+}
+
+
+#: v1 lists that are one value in v2: a one-element list becomes that value.
+_CLASSIC_SCALARS: dict[tuple[str | None, str], str] = {
+    ("DesignInfo", "DesignObservationalModelList"): "observationalModel",
+    ("DesignInfo", "DesignTimePerspectiveList"): "timePerspective",
 }
 
 
@@ -286,6 +336,10 @@ def _from_classic(value: Any, parent: str | None) -> Any:
         if name.endswith("List") and isinstance(child, dict) and len(child) == 1:
             ((item_name, items),) = child.items()
             items = items if isinstance(items, list) else [items]
+            scalar = _CLASSIC_SCALARS.get((parent, name))
+            if scalar is not None:
+                out[scalar] = items[0] if len(items) == 1 else items
+                continue
             new_name = _CLASSIC_EXCEPTIONS.get((parent, name)) or _plural(_classic_name(item_name, parent))
             out[new_name] = [_from_classic(item, item_name) for item in items]
         else:
