@@ -143,6 +143,7 @@ def test_ignore_and_config_move_fields_to_metadata(
         ("- just a list\n", "diff.yaml: config must be a mapping"),
         ("ignore: version_holder\n", "'ignore' must be a list"),
         ("ignored: [x]\n", "unknown config key(s): ignored"),
+        ("ignore: " + "[" * 5000 + "]" * 5000 + "\n", "diff.yaml: invalid YAML: nested too deeply"),
     ],
 )
 def test_bad_config_is_one_line_exit_2(

@@ -39,6 +39,8 @@ def load_ignore_config(path: str | Path) -> list[str]:
         line = None if mark is None else mark.line + 1
         problem = getattr(exc, "problem", None) or exc
         raise UsageError(f"invalid YAML: {problem}", path=path, line=line) from exc
+    except RecursionError:
+        raise UsageError("invalid YAML: nested too deeply", path=path) from None
     if data is None:
         return []
     if not isinstance(data, dict):
