@@ -12,6 +12,7 @@ every failing row of every rule is collected, then turns each into a frozen
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,27 @@ def check_records(
     selected = rules.scope("record")
     if not len(selected):
         return []
-    return check_table(records_table(records), selected, as_of=as_of, params=params)
+    records = list(records)
+    findings = check_table(records_table(records), selected, as_of=as_of, params=params)
+    return with_lines(findings, records)
+
+
+def with_lines(findings: list[Finding], records: list[Record]) -> list[Finding]:
+    """Findings with the source line of their first field that has one (Ignite text keeps
+    lines), so that SARIF and the terminal can point at it."""
+    by_snapshot = {(r.source.path, r.nct_id): r for r in records}
+    out = []
+    for finding in findings:
+        record = by_snapshot.get((finding.snapshot, finding.nct_id))
+        line = None
+        if record is not None:
+            for key in finding.fields:
+                field = record.get(key)
+                if field is not None and field.line is not None:
+                    line = field.line
+                    break
+        out.append(finding if line is None else replace(finding, line=line))
+    return out
 
 
 def check_pairs(

@@ -29,7 +29,8 @@ class Finding:
 
     ``snapshot`` names the snapshot (its source path, or ``old -> new`` for a pair);
     ``fields`` are the canonical keys the rule looked at; ``values`` the actual values shown
-    in ``message``; ``rule_source`` the rule file and line the rule came from.
+    in ``message``; ``rule_source`` the rule file and line the rule came from; ``line`` the line
+    of the first of ``fields`` in the snapshot file, when the reader recorded one (Ignite text).
     """
 
     rule_id: str
@@ -41,6 +42,7 @@ class Finding:
     rule_source: str
     title: str = ""
     values: tuple[tuple[str, str], ...] = ()
+    line: int | None = None  # line of the first field in the snapshot file, where the reader knows it
 
     @property
     def fingerprint(self) -> str:
@@ -61,4 +63,5 @@ class Finding:
             "message": self.message,
             "rule_source": self.rule_source,
             "fingerprint": self.fingerprint,
+            **({"line": self.line} if self.line is not None else {}),
         }

@@ -281,3 +281,20 @@ def test_golden_check_of_a_real_export(
     if os.environ.get("AUDITOR_UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+def test_findings_point_at_the_line_of_their_field(seed_path: Path) -> None:
+    """Ignite text keeps lines: SARIF regions and the terminal point at the field."""
+    from auditor.readers import read_one
+
+    findings = check_records(
+        [read_one(seed_path)], load_rules().select(["unknown-status-stale"]), as_of=date(2026, 1, 5)
+    )
+    lines = seed_path.read_text(encoding="utf-8").splitlines()
+    (finding,) = findings
+    assert finding.line is not None and lines[finding.line - 1] == "Status: UNKNOWN"
+    region = json.loads(REPORTERS["sarif"](findings))["runs"][0]["results"][0]["locations"][0][
+        "physicalLocation"
+    ]
+    assert region["region"]["startLine"] == finding.line
+    assert f"NCT03765957.txt:{finding.line}: NCT03765957: warning" in REPORTERS["text"](findings)

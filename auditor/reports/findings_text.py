@@ -17,9 +17,16 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def _at(line: int | None) -> str:
+    return "" if line is None else f":{line}"
+
+
 def render_text(findings: list[Finding]) -> str:
-    """``snapshot: NCT…: severity [rule-id] message`` lines, then a summary."""
-    lines = [printable(f"{f.snapshot}: {f.nct_id}: {f.severity} [{f.rule_id}] {f.message}") for f in findings]
+    """``snapshot[:line]: NCT…: severity [rule-id] message`` lines, then a summary."""
+    lines = [
+        printable(f"{f.snapshot}{_at(f.line)}: {f.nct_id}: {f.severity} [{f.rule_id}] {f.message}")
+        for f in findings
+    ]
     if not findings:
         return "No findings.\n"
     by_rule = Counter((f.rule_id, f.severity) for f in findings)

@@ -54,6 +54,7 @@ def render_junit(findings: list[Finding]) -> str:
                 classname=xml_text(rule_id),
                 name=xml_text(f"{f.nct_id} {f.snapshot}"),
                 file=xml_text(f.snapshot.split(" -> ")[-1]),
+                **({"line": str(f.line)} if f.line is not None else {}),
             )
             failure = ET.SubElement(case, "failure", message=xml_text(f.message), type=str(f.severity))
             failure.text = xml_text(

@@ -1,10 +1,11 @@
 """Findings as SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab, VS Code viewers).
 
 Each rule that has findings becomes a ``reportingDescriptor``; each finding a ``result`` whose
-location is the snapshot file (for pairs, the newer snapshot). Findings carry no line of their
-own, so ``region.startLine`` is 1 (the file). ``partialFingerprints`` carries our fingerprint so
-that dashboards track a finding across runs the way ``--baseline`` does. Levels: error → error,
-warning → warning, info → note. JSON encoding escapes the record text.
+location is the snapshot file (for pairs, the newer snapshot) and ``region.startLine`` the line
+of the finding's first field where the reader knows it (Ignite text), else 1 (the file).
+``partialFingerprints`` carries our fingerprint so that dashboards track a finding across runs
+the way ``--baseline`` does. Levels: error → error, warning → warning, info → note. JSON
+encoding escapes the record text.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def render_sarif(findings: list[Finding]) -> str:
                     {
                         "physicalLocation": {
                             "artifactLocation": {"uri": artifact_uri(f.snapshot)},
-                            "region": {"startLine": 1},
+                            "region": {"startLine": f.line or 1},
                         }
                     }
                 ],
