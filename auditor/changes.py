@@ -364,6 +364,10 @@ def status_flag(old: str, new: str) -> str | None:
     return None
 
 
+#: Texts longer than this (in words) are matched with difflib's autojunk heuristic.
+LONG_TEXT_WORDS = 5000
+
+
 def word_diff(old: str, new: str) -> tuple[float, tuple[WordOp, ...]]:
     """Similarity ratio of the two texts' words and the word-level edit script.
 
@@ -376,7 +380,10 @@ def word_diff(old: str, new: str) -> tuple[float, tuple[WordOp, ...]]:
         ratio, ops = word_diff(new, old)
         return ratio, _invert(ops)
     a, b = old.split(), new.split()
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    # Exact matching is quadratic: past LONG_TEXT_WORDS words difflib's "popular word" heuristic
+    # keeps a hostile or huge value from stalling the diff (the script may then be coarser).
+    exact = max(len(a), len(b)) <= LONG_TEXT_WORDS
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=not exact)
     out: list[WordOp] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":

@@ -330,3 +330,12 @@ def test_records_sharing_few_keys_are_still_diffed_field_by_field() -> None:
     changes = diff(a, b)
     assert len(changes) == 20
     assert {c.kind for c in changes} == {ChangeKind.ADDED, ChangeKind.REMOVED}
+
+
+def test_huge_texts_are_diffed_quickly_and_still_mirror() -> None:
+    words = [f"w{i % 40}" for i in range(60_000)]
+    old, new = " ".join(words), " ".join([*words[1:], "end"])
+    ratio, ops = word_diff(old, new)
+    back_ratio, _ = word_diff(new, old)
+    assert ratio == back_ratio
+    assert 0 <= ratio <= 1 and ops
