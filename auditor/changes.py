@@ -511,6 +511,9 @@ def same_family(a: Record, b: Record) -> bool:
     return _FAMILY.get(a.source.format, a.source.format) == _FAMILY.get(b.source.format, b.source.format)
 
 
+_KEY_LIKE = re.compile(r"[a-z0-9_.\[\]]+")
+
+
 def normalise_ignore(patterns: Iterable[str]) -> tuple[str, ...]:
     """Keys or labels (``Version Holder``) or glob patterns of keys, as key patterns."""
     out: list[str] = []
@@ -518,7 +521,7 @@ def normalise_ignore(patterns: Iterable[str]) -> tuple[str, ...]:
         text = raw.strip()
         if not text:
             continue
-        if any(ch in text for ch in "*?[") or text in registry().by_key or text == text.lower():
+        if any(ch in text for ch in "*?") or _KEY_LIKE.fullmatch(text):
             out.append(text)
         else:
             out.append(label_key(text))
@@ -526,7 +529,13 @@ def normalise_ignore(patterns: Iterable[str]) -> tuple[str, ...]:
 
 
 def _ignored(key: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+    """``*`` and ``?`` are the only wildcards: ``[0]`` in a path key is literal."""
+    return any(
+        fnmatch.fnmatchcase(key, p.replace("[", "\0").replace("]", "[]]").replace("\0", "[[]"))
+        if "*" in p or "?" in p
+        else key == p
+        for p in patterns
+    )
 
 
 # --- the diff ------------------------------------------------------------------------------

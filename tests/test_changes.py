@@ -339,3 +339,21 @@ def test_huge_texts_are_diffed_quickly_and_still_mirror() -> None:
     back_ratio, _ = word_diff(new, old)
     assert ratio == back_ratio
     assert 0 <= ratio <= 1 and ops
+
+
+def test_ignore_patterns_keep_brackets_literal() -> None:
+    a = rec(
+        ("Contacts and Locations", "contactsLocationsModule.locations[0].facility", "A"),
+        ("Status", "RECRUITING"),
+    )
+    b = rec(
+        ("Contacts and Locations", "contactsLocationsModule.locations[0].facility", "B"),
+        ("Status", "UNKNOWN"),
+    )
+    key = "contacts_locations_module.locations[0].facility"
+    assert [c.key for c in compare(a, b, ignore=[key]).metadata] == [key]
+    assert [c.key for c in compare(a, b, ignore=["contacts_locations_module.locations[*"]).metadata] == [key]
+    assert [c.key for c in compare(a, b, ignore=["contacts_locations_module.locations0*"]).metadata] == []
+    assert [c.key for c in compare(a, b, ignore=["overall status"]).metadata] == ["overall_status"]
+    assert [c.key for c in compare(a, b, ignore=["overall_statu"]).metadata] == []
+    assert [c.key for c in compare(a, b, ignore=["Status"]).metadata] == ["overall_status"]
