@@ -239,3 +239,10 @@ def test_every_label_leads_back_to_its_key(corpus_dir: Path) -> None:
 def test_deeply_nested_xml_is_an_input_error_not_a_crash() -> None:
     with pytest.raises(InputError, match="nested too deeply"):
         read_ctgov_xml(_xml("<a>" * 5000 + "</a>" * 5000), "deep.xml")
+
+
+@pytest.mark.parametrize("encoding", ["x-no-such-codec", "utf-32"])
+def test_unusable_encoding_declaration_is_an_input_error(encoding: str) -> None:
+    data = f'<?xml version="1.0" encoding="{encoding}"?>\n<clinical_study/>'.encode()
+    with pytest.raises(InputError, match="malformed XML"):
+        read_ctgov_xml(data, "x.xml")

@@ -154,6 +154,8 @@ def read_ctgov_xml(data: bytes, path: str) -> Record:
         raise InputError(
             f"malformed XML at line {line}, column {column + 1}: {reason}", path=path, line=line
         ) from None
+    except (LookupError, ValueError) as exc:  # an encoding declaration expat cannot use
+        raise InputError(f"malformed XML: {exc}", path=path) from None
     if root.tag != ROOT:
         raise InputError(f"not a study record (root element <{root.tag}>, expected <{ROOT}>)", path=path)
     nct = root.findtext("id_info/nct_id")
