@@ -40,7 +40,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,6 +138,7 @@ class RecordCache:
         self._entries: dict[str, _Entry] = {}
         self._old_rows: pd.DataFrame | None = None
         self._generation = 0
+        self._columns: list[str] | None = None
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ class RecordCache:
         try:
             units = pd.read_parquet(self.folder / manifest["units"])
             segments = [int(s) for s in manifest["segments"]]
-            frames = [pd.read_parquet(self._segment_path(s)) for s in segments]
+            frames = [pd.read_parquet(self._segment_path(s), columns=self._columns) for s in segments]
         except (OSError, KeyError, ValueError):
             return
         offsets: dict[int, int] = {}
@@ -187,10 +188,15 @@ class RecordCache:
         *,
         jobs: int | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        columns: Sequence[str] | None = None,
     ) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
         """The records table of every input under ``paths`` (as :func:`auditor.parallel.parse_table`
         gives it), re-parsing only inputs that changed since the cache last saw them; then
-        the cache is updated to this run's inputs."""
+        the cache is updated to this run's inputs.
+
+        ``columns``: return only these columns of the table (those the rules read). Only they
+        are read from the cache — a warm run's biggest cost — while the cache itself keeps
+        every column, so a run with other rules still finds everything."""
         import numpy as np
         import pandas as pd
 
@@ -198,6 +204,7 @@ class RecordCache:
 
         started = time.perf_counter()
         stats = CacheStats()
+        self._columns = None if columns is None else list(columns)
         self._load()
         stats.seconds["load"] = time.perf_counter() - started
         old = self._old_rows
@@ -293,21 +300,24 @@ class RecordCache:
 
         new_rows = pd.concat(fresh, ignore_index=True) if fresh else records_table([])
         positions = np.concatenate(order) if order else np.array([], dtype=np.int64)
+        fresh_view = new_rows if self._columns is None else new_rows[self._columns]
         if old is not None and not len(new_rows) and np.array_equal(positions, np.arange(len(old))):
             table = old  # a warm night with nothing new: the cached rows are the table, no copy
         else:
-            everything = new_rows if old is None else pd.concat([old, new_rows], ignore_index=True)
+            everything = fresh_view if old is None else pd.concat([old, fresh_view], ignore_index=True)
             table = everything.take(positions).reset_index(drop=True)
             del everything
         if ignite:
             from auditor.readers.ignite_text import merge_module_pages
 
-            table = pd.concat([table, records_table(merge_module_pages(ignite))], ignore_index=True)
+            merged = records_table(merge_module_pages(ignite))
+            merged = merged if self._columns is None else merged[self._columns]
+            table = pd.concat([table, merged], ignore_index=True)
         stats.rows = len(table)
         stats.seconds["assemble"] = time.perf_counter() - assemble_started
 
         write_started = time.perf_counter()
-        self._write(units, new_rows, table, stats)
+        self._write(units, new_rows, positions, stats)
         stats.seconds["write"] = time.perf_counter() - write_started
         return table, errors, stats
 
@@ -326,7 +336,7 @@ class RecordCache:
     # -- writing ----------------------------------------------------------------------------
 
     def _write(
-        self, units: list[_UnitRow], new_rows: pd.DataFrame, table: pd.DataFrame, stats: CacheStats
+        self, units: list[_UnitRow], new_rows: pd.DataFrame, positions: Any, stats: CacheStats
     ) -> None:
         """Append this run's rows as a segment (or compact), then replace the manifest."""
         import pandas as pd
@@ -340,10 +350,9 @@ class RecordCache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             if self._old_rows is None or live * 2 < stored:
-                # Compact: the live rows, in this run's order, are the first ``live`` rows of
-                # ``table`` (only the uncached Ignite rows follow them).
+                # Compact: the live rows, every column, in this run's order.
                 stats.compacted = True
-                _write_parquet(self._segment_path(segment), table.iloc[:live])
+                _write_parquet(self._segment_path(segment), self._full_rows(new_rows).take(positions))
                 segments = [segment]
                 start = 0
                 for name, size, mtime, sha, rows, errors, _, _ in units:
@@ -373,6 +382,18 @@ class RecordCache:
         except OSError as exc:
             raise OutputError(f"cannot write the cache: {exc.strerror or exc}", path=self.folder) from exc
         self._remove_stale(generation, segments)
+
+    def _full_rows(self, new_rows: pd.DataFrame) -> pd.DataFrame:
+        """The loaded cache's rows (every column, re-read when this run loaded only some), then
+        this run's: the frame ``positions`` index into."""
+        import pandas as pd
+
+        if self._old_rows is None:
+            return new_rows
+        old = self._old_rows
+        if self._columns is not None:
+            old = _conform(pd.concat([pd.read_parquet(self._segment_path(s)) for s in self._segments]))
+        return pd.concat([old, new_rows], ignore_index=True)
 
     def _remove_stale(self, generation: int, segments: list[int]) -> None:
         keep = {MANIFEST, f"units-{generation:06d}.parquet"} | {self._segment_path(s).name for s in segments}

@@ -280,19 +280,20 @@ def check_inputs(
     from auditor.parallel import parse_table
     from auditor.table import records_table
 
+    selected = rules.scope("record")
+    check = TableCheck(selected, as_of, params)
     if cache_dir is not None:
         from auditor.cache import RecordCache
 
-        table, errors, _ = RecordCache(cache_dir).table(paths, jobs=jobs)
+        columns = check.columns(records_table([]).columns)
+        table, errors, _ = RecordCache(cache_dir).table(paths, jobs=jobs, columns=columns)
     else:
         table, errors = parse_table(paths, jobs=jobs)
     extra = list(extra_records)
     if extra:
-        table = pd.concat([table, records_table(extra)], ignore_index=True)
-    selected = rules.scope("record")
+        table = pd.concat([check.narrow(table), check.narrow(records_table(extra))], ignore_index=True)
     if not len(selected) or table.empty:
         return [], errors, len(table)
-    check = TableCheck(selected, as_of, params)
     return run_engine(engine, table, check, scheduler=scheduler), errors, len(table)
 
 

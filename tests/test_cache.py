@@ -116,3 +116,21 @@ def test_verify_hashes_every_file(tmp_path: Path, inputs: Path) -> None:
     run(cache, inputs)
     _, _, stats = run(cache, inputs, verify=True)
     assert (stats.reused_by_stat, stats.reused_by_hash, stats.parsed) == (0, 14, 1)
+
+
+def test_a_narrow_run_reads_some_columns_but_keeps_every_column(tmp_path: Path, inputs: Path) -> None:
+    cache = tmp_path / "cache"
+    full, _, _ = run(cache, inputs)
+    columns = ["nct_id", "snapshot", "overall_status", "status_verified_date"]
+    narrow, _, stats = RecordCache(cache).table([inputs], jobs=1, columns=columns)
+    assert stats.parsed == 1  # the Ignite page
+    pdt.assert_frame_equal(narrow, full[columns])
+    # Changes and a compaction during narrow runs still leave every column in the cache.
+    for path in sorted(inputs.glob("NCT*.json"))[:9]:
+        path.unlink()
+    narrow, errors, stats = RecordCache(cache).table([inputs], jobs=1, columns=columns)
+    assert stats.compacted
+    table, errors, stats = run(cache, inputs)
+    assert stats.parsed == 1
+    assert_same_as_uncached(inputs, table, errors)
+    pdt.assert_frame_equal(narrow, table[columns])
