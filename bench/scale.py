@@ -16,8 +16,9 @@ every date shifted by a multiple of four years (so 29 February stays valid). Sta
   engine and on the Dask engine with a two-worker ``LocalCluster``.
 * **report**: the findings rendered as JSON and CSV and written atomically.
 
-Each measurement runs in its own child process so that its peak RSS (``ru_maxrss`` of the
-child plus its own children: pool workers, Dask workers) is its own. The table ends with the
+Each measurement runs in its own child process; its peak memory is the highest sum of the RSS
+of that process and all its descendants (pool workers, Dask workers), and its CPU time theirs
+summed, sampled with psutil (a dependency of ``distributed``). The table ends with the
 per-record cost at each size relative to the smallest: ~1.0 everywhere means linear growth.
 ``--e2e N`` runs ``audit check DIR --jobs 2 --cache C`` as a user would, twice (cold, warm).
 """
@@ -28,7 +29,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tarfile
@@ -109,11 +109,54 @@ def write_files(n: int, root: Path) -> Path:
 # --- one measurement (child process) ------------------------------------------------------------
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process plus its largest reaped child, in MB (Linux: KB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024
+class TreeSampler:
+    """Peak resident memory and CPU time of this process and all its descendants (pool
+    workers, the forkserver, Dask nannies and workers), sampled four times a second with
+    psutil: ``ru_maxrss`` would miss the pool workers, which are the forkserver's children."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+
+        import psutil
+
+        self._psutil = psutil
+        self._me = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._cpu: dict[int, float] = {}
+        times = self._me.cpu_times()
+        self._cpu_start = times.user + times.system
+        self.peak_rss = 0
+
+    def _sample(self) -> None:
+        rss = 0
+        for proc in [self._me, *self._me.children(recursive=True)]:
+            try:
+                with proc.oneshot():
+                    rss += proc.memory_info().rss
+                    times = proc.cpu_times()
+                    self._cpu[proc.pid] = times.user + times.system
+            except self._psutil.Error:
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values()) - self._cpu_start
+
+    def __enter__(self) -> TreeSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
 
 
 def base_table(root: Path, jobs: int):  # type: ignore[no-untyped-def]
@@ -145,11 +188,23 @@ def tiled(table, n: int):  # type: ignore[no-untyped-def]
 
 
 def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
+
+    result: dict = {"stage": stage, "n": n, "engine": engine}
+    if stage.startswith("parse"):  # inputs made before the measurement starts
+        write_files(n, root)
+    else:
+        base_table(root, jobs)
+    with TreeSampler() as tree:
+        _measure(result, stage, n, engine, root, jobs)
+    result["peak_mb"] = tree.peak_rss / 2**20
+    result["cpu"] = tree.cpu_seconds()
+    return result
+
+
+def _measure(result: dict, stage: str, n: int, engine: str, root: Path, jobs: int) -> None:
     from auditor.engines import TableCheck, run_pandas
     from auditor.rules import load_rules
 
-    result: dict = {"stage": stage, "n": n, "engine": engine}
-    cpu_started = cpu_seconds()
     if stage.startswith("parse"):
         folder = write_files(n, root)
         started = time.perf_counter()
@@ -178,8 +233,7 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
             findings = run_pandas(table, check)
             check_wall = time.perf_counter() - started
         else:
-            findings, check_wall, result["startup"], workers_mb = dask_check(table, check, jobs)
-            result["workers_mb"] = workers_mb
+            findings, check_wall, result["startup"] = dask_check(table, check, jobs)
         result["rows"] = len(table)
         result["findings"] = len(findings)
         if stage == "check":
@@ -193,22 +247,12 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
             atomic_write(out / "findings.json", REPORTERS["json"](findings))
             atomic_write(out / "findings.csv", REPORTERS["csv"](findings))
             result["wall"] = time.perf_counter() - started
-    result["peak_mb"] = peak_rss_mb() + result.get("workers_mb", 0.0)
-    result["cpu"] = cpu_seconds() - cpu_started
-    return result
-
-
-def cpu_seconds() -> float:
-    """User + system CPU of this process and its reaped children (pool and Dask workers)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def dask_check(table, check, workers: int):  # type: ignore[no-untyped-def]
     """The Dask engine on a ``LocalCluster`` of ``workers`` processes started beforehand, so the
     check's wall time does not include the cluster's start (reported apart). Returns the
-    findings, the check's wall time, the start-up time and the workers' summed peak RSS (MB)."""
+    findings, the check's wall time and the start-up time."""
     from dask.distributed import Client, LocalCluster
 
     from auditor.engines import run_dask
@@ -223,9 +267,7 @@ def dask_check(table, check, workers: int):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         findings = run_dask(table, check, scheduler=cluster.scheduler_address)
         wall = time.perf_counter() - started
-        with Client(cluster) as client:
-            peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return findings, wall, startup, sum(peaks.values()) / 1024
+    return findings, wall, startup
 
 
 # --- the driver ----------------------------------------------------------------------------------
@@ -249,7 +291,7 @@ def e2e(n: int, root: Path, jobs: int) -> None:
 
         shutil.rmtree(cache)
     print(f"end to end: audit check {n:,} files --jobs {jobs} --cache (all record rules, JSON report)")
-    print(f"{'run':<6} {'wall s':>8} {'records/s':>10} {'peak MB':>9}")
+    print(f"{'run':<6} {'wall s':>8} {'records/s':>10} {'cpu s':>8} {'peak MB':>9}")
     for label in ("cold", "warm"):
         command = [
             sys.executable, "-c", "import sys; from auditor.cli import main; sys.exit(main(sys.argv[1:]))",
@@ -257,12 +299,15 @@ def e2e(n: int, root: Path, jobs: int) -> None:
             "--format", "json", "--output", str(root / f"e2e-{label}.json"), "--fail-on", "error",
         ]  # fmt: skip
         started = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        with TreeSampler() as tree:
+            proc = subprocess.run(command, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
-        peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        peak = tree.peak_rss / 2**20
         note = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
-        print(f"{label:<6} {wall:>8.1f} {n / wall:>10,.0f} {peak:>9,.0f}   exit {proc.returncode}: {note}")
+        print(
+            f"{label:<6} {wall:>8.1f} {n / wall:>10,.0f} {tree.cpu_seconds():>8.1f} {peak:>9,.0f}"
+            f"   exit {proc.returncode}: {note}"
+        )
 
 
 def main() -> None:
@@ -319,7 +364,7 @@ def main() -> None:
     print("cost/rec x: wall seconds per record relative to the smallest size (1.0 = linear).")
     print("cpu s: user + system CPU of the measurement and its workers (the stage, its warm-up, and")
     print("       for Dask the cluster's start): on a shared machine it is steadier than the wall time.")
-    print("peak MB: this process + its largest reaped child (pool worker); Dask: + every worker's peak.")
+    print("peak MB: highest sum of RSS over this process and all its descendants (sampled at 4 Hz).")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
