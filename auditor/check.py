@@ -20,8 +20,8 @@ from auditor.findings import Finding
 from auditor.records import Record
 from auditor.rules import RuleSet
 from auditor.rules.compile import AUX_SUFFIXES, CompiledRule, compile_rules, needed_columns, to_schema
-from auditor.rules.spec import PLACEHOLDER
-from auditor.table import OLD_PREFIX, display
+from auditor.rules.spec import PLACEHOLDER, ConditionSpec
+from auditor.table import ABSENT, OLD_PREFIX, display
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,11 +156,37 @@ def shorten(text: str, limit: int = 240) -> str:
     return f"{text[: limit // 2]} … {text[-(limit // 3) :]}"
 
 
+def _default_parts(values: dict[str, str]) -> list[str]:
+    """``key value`` for each value the record has; ``key old -> new`` for a pair."""
+    parts = []
+    for name, value in values.items():
+        if name.startswith(OLD_PREFIX) and name.removeprefix(OLD_PREFIX) in values:
+            continue
+        old = values.get(OLD_PREFIX + name)
+        if old is not None and (old != ABSENT or value != ABSENT):
+            parts.append(f"{name} {old} -> {value}")
+        elif old is None and value != ABSENT:
+            parts.append(f"{name} {value}")
+    return parts
+
+
+def _uses_as_of(cond: ConditionSpec) -> bool:
+    if cond.op in ("older_than", "newer_than"):
+        return True
+    children = list(cond.args.get("conditions", ()))
+    if "condition" in cond.args:
+        children.append(cond.args["condition"])
+    return any(_uses_as_of(child) for child in children)
+
+
 def _message(row: dict[str, Any], rule: CompiledRule, values: dict[str, str]) -> str:
     spec = rule.spec
     if spec.message is None:
-        shown = ", ".join(f"{name} = {value}" for name, value in values.items())
-        return f"{spec.title} ({shown})"
+        # Without a template: the values the record has (an `any` over six dates would
+        # otherwise list five "(absent)"), and the day ages were judged on when that matters.
+        shown = ", ".join(_default_parts(values))
+        as_of = f" (as of {rule.as_of.isoformat()})" if _uses_as_of(spec.when) else ""
+        return f"{spec.title}: {shown or 'no values'}{as_of}"
 
     def fill(match: Any) -> str:
         name = match.group(1)

@@ -54,6 +54,8 @@ META_COLUMNS: tuple[str, ...] = (
     "problems",
 )
 OLD_PREFIX = "old."
+#: how :func:`display` shows a value the record does not have
+ABSENT = "(absent)"
 _DATE_DTYPE = "datetime64[s]"
 
 
@@ -203,7 +205,7 @@ def display(row: Mapping[str, Any], name: str) -> str:
     value = row.get(name)
     if base in META_COLUMNS:
         if _absent(value):
-            return "(absent)"
+            return ABSENT
         if isinstance(value, datetime):
             return value.isoformat(timespec="minutes")
         return str(value)
@@ -213,7 +215,7 @@ def display(row: Mapping[str, Any], name: str) -> str:
     kind = column_kind(base)
     if _absent(value):
         raw = row.get(f"{prefix}{base}__raw")
-        return "(absent)" if _absent(raw) else f"{raw!s} (not a valid value)"
+        return ABSENT if _absent(raw) else f"{raw!s} (not a valid value)"
     if kind == "date":
         return _date_text(value, str(row.get(f"{prefix}{base}__precision")))
     if kind == "timestamp":
