@@ -26,6 +26,8 @@ def load_baseline(path: str | Path) -> frozenset[str]:
         raise InputError(f"cannot read baseline: {exc}", path=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"baseline is not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("baseline is not valid JSON: nested too deeply", path=path) from None
     if isinstance(document, dict) and isinstance(document.get("fingerprints"), list):
         items = document["fingerprints"]
     elif isinstance(document, dict) and isinstance(document.get("findings"), list):

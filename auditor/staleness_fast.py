@@ -84,7 +84,7 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec]) -> Record | None:
         return None
     try:
         root = ET.fromstring(data)
-    except ET.ParseError:
+    except (ET.ParseError, LookupError, ValueError):  # also an encoding declaration expat can't use
         return None
     if root.tag != _XML_ROOT:
         return None
@@ -125,8 +125,8 @@ def _present(root: ET.Element, xml_path: str) -> bool:
 
 
 def _json(data: bytes, name: str, specs: tuple[FieldSpec, ...]) -> list[Record] | None:
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return None
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\\ud" in data or b"\\uD" in data:
+        return None  # BOMs and \\uXXXX surrogate escapes (maybe lone ones): the full reader's care
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

@@ -369,8 +369,12 @@ def _snapshot_bytes(
         return data  # the JSON reader names a study inside a container ``file#N``
     cache = {} if cache is None else cache
     if "document" not in cache:
-        try:
-            cache["document"] = json.loads(data.decode("utf-8-sig"))
+        from auditor.readers import decode_text
+        from auditor.readers.ctgov_json import replace_lone_surrogates
+
+        try:  # decoded and cleaned as the reader did, so that the stored element reads back
+            text, _ = decode_text(data, record.source.path)
+            cache["document"] = replace_lone_surrogates(json.loads(text), [])
         except (UnicodeDecodeError, ValueError) as exc:
             raise InputError(f"cannot re-read JSON to store it: {exc}", path=record.source.path) from exc
     document = cache["document"]

@@ -65,6 +65,8 @@ def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -
         args = resolve_args(cond, scope, params, as_of)
     except ArgumentError as exc:
         raise UsageError(f"{cond.path}: {exc.message}") from None
+    if any(unit in args for unit in ("years", "months", "days")):
+        _check_period(cond, args)
     if "conditions" in args:
         args["conditions"] = tuple(bind(child, scope, params, as_of) for child in args["conditions"])
     if "condition" in args:
@@ -75,6 +77,21 @@ def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -
         return function(frame, args)
 
     return mask
+
+
+def _check_period(cond: ConditionSpec, args: dict[str, Any]) -> None:
+    """A period reaching before the dates pandas can hold (``years: 99999``) is a usage error
+    here, before any input is read, instead of a failure of the rule on the first record."""
+    import pandas as pd
+
+    from auditor.rules.operators import offset
+
+    try:
+        pd.Timestamp(args["as_of"]) - offset(args)
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        raise UsageError(
+            f"{cond.path}: the period reaches before the year 1678; give a shorter one"
+        ) from None
 
 
 def compile_rule(

@@ -205,11 +205,17 @@ def parse_rule_text(text: str, file: str) -> list[RuleSpec]:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise RuleErrors([RuleError(f"not valid YAML: {problem}", path=file, line=line)]) from exc
+    except RecursionError:
+        raise RuleErrors([RuleError("not valid YAML: nested too deeply", path=file)]) from None
     finally:
         loader.dispose()
     checker = _Checker(file, loader)
     if root is None:
         raise RuleErrors([RuleError("empty rule file (expected 'rules:')", path=file, line=1)])
+    alias_problem = _alias_problem(root)
+    if alias_problem is not None:
+        node, message = alias_problem
+        raise RuleErrors([RuleError(message, path=file, line=node.start_mark.line + 1)])
     unsafe = _unsafe_tags(root)
     if unsafe:
         raise RuleErrors(
@@ -238,6 +244,46 @@ def parse_rule_text(text: str, file: str) -> list[RuleSpec]:
     if checker.errors:
         raise RuleErrors(checker.errors)
     return specs
+
+
+#: Nodes a rule file may hold once its aliases are expanded; the shipped catalogue has ~1,500.
+MAX_EXPANDED_NODES = 100_000
+
+
+def _alias_problem(root: yaml.Node) -> tuple[yaml.Node, str] | None:
+    """A YAML alias that refers to a node containing itself (a cycle), or aliases that expand
+    the document beyond :data:`MAX_EXPANDED_NODES` (a "billion laughs" bomb): either would make
+    the checker below loop or run for ever, so the file is refused first. Iterative, with the
+    expanded size of each shared node counted once."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_EXPANDED_NODES:
+                return node, f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes; refused"
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            return node, "YAML alias refers to a node that contains it (a cycle); refused"
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                return child, "YAML alias refers to a node that contains it (a cycle); refused"
+            if id(child) not in size:
+                stack.append((child, False))
+    return None
 
 
 def _unsafe_tags(root: yaml.Node) -> list[yaml.Node]:
