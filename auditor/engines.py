@@ -282,13 +282,13 @@ def check_inputs(
 
     selected = rules.scope("record")
     check = TableCheck(selected, as_of, params)
+    columns = check.columns(records_table([]).columns)
     if cache_dir is not None:
         from auditor.cache import RecordCache
 
-        columns = check.columns(records_table([]).columns)
         table, errors, _ = RecordCache(cache_dir).table(paths, jobs=jobs, columns=columns)
     else:
-        table, errors = parse_table(paths, jobs=jobs)
+        table, errors = parse_table(paths, jobs=jobs, columns=columns)
     extra = list(extra_records)
     if extra:
         table = pd.concat([check.narrow(table), check.narrow(records_table(extra))], ignore_index=True)

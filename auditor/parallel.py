@@ -304,12 +304,13 @@ class ParseRun:
     frames: list[pd.DataFrame] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     ignite: list[Record] = field(default_factory=list)
+    columns: list[str] | None = None
 
     def add(self, chunk: ParsedChunk, frame: pd.DataFrame | None = None) -> None:
         """Keep ``frame`` (default: the chunk's own rows), its errors and its Ignite records."""
         kept = chunk.frame if frame is None else frame
         if kept is not None and len(kept):
-            self.frames.append(kept)
+            self.frames.append(kept if self.columns is None else kept[self.columns])
         self.errors.extend(chunk.errors())
         self.ignite.extend(chunk.ignite)
 
@@ -323,18 +324,28 @@ class ParseRun:
         if self.ignite:
             from auditor.readers.ignite_text import merge_module_pages
 
-            frames.append(records_table(merge_module_pages(self.ignite)))
+            frames.append(self._narrow(records_table(merge_module_pages(self.ignite))))
         if not frames:
-            return records_table([])
+            return self._narrow(records_table([]))
         return pd.concat(frames, ignore_index=True)
+
+    def _narrow(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if self.columns is None else frame[self.columns]
 
 
 def parse_table(
-    paths: Iterable[str | Path], *, jobs: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+    paths: Iterable[str | Path],
+    *,
+    jobs: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    columns: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, list[InputError]]:
     """The records table of every input under ``paths`` and the errors met, parsed on ``jobs``
-    processes: the parallel equivalent of ``records_table(read_paths(paths))``."""
-    run = ParseRun()
+    processes: the parallel equivalent of ``records_table(read_paths(paths))``.
+
+    ``columns``: keep only these columns of each chunk as it arrives (those the rules read), so
+    the table held in memory is a third of the full one."""
+    run = ParseRun(columns=None if columns is None else list(columns))
     listing_errors: list[InputError] = []
 
     def units() -> Iterator[InputUnit]:

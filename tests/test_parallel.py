@@ -125,3 +125,10 @@ def test_map_ordered_keeps_order_and_bounds_the_work_in_flight() -> None:
     # Bounded: the first result arrives after at most 2 × jobs tasks were taken from the input.
     assert first == 0 and len(pulled) <= 4
     assert [first, *results] == [n * n for n in range(40)]
+
+
+def test_columns_keep_only_what_is_asked(small_sets: tuple) -> None:
+    paths, expected, _ = small_sets
+    columns = ["nct_id", "snapshot", "overall_status"]
+    table, _ = parse_table(paths, jobs=1, columns=columns)
+    pdt.assert_frame_equal(table, expected[columns])
