@@ -191,7 +191,11 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
 
     result: dict = {"stage": stage, "n": n, "engine": engine}
     if stage.startswith("parse"):  # inputs made before the measurement starts
-        write_files(n, root)
+        folder = write_files(n, root)
+        if stage == "parse-warm":  # and the cache primed: missing, or made by other parser code
+            from auditor.cache import RecordCache
+
+            result["primed"] = RecordCache(root / f"cache-{n}").table([folder], jobs=jobs)[2].parsed > 0
     else:
         base_table(root, jobs)
     with TreeSampler() as tree:
@@ -220,7 +224,8 @@ def _measure(result: dict, stage: str, n: int, engine: str, root: Path, jobs: in
                 import shutil
 
                 shutil.rmtree(cache)
-            table, errors, _ = RecordCache(cache).table([folder], jobs=jobs)
+            table, errors, stats = RecordCache(cache).table([folder], jobs=jobs)
+            result["reparsed"] = stats.parsed
         result["wall"] = time.perf_counter() - started
         result["rows"] = len(table)
         result["errors"] = len(errors)
