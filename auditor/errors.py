@@ -6,6 +6,7 @@ Anything else is a bug and stays a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 EXIT_OK = 0
@@ -13,6 +14,9 @@ EXIT_FINDINGS = 1  # findings at or above --fail-on, or changes with --exit-code
 EXIT_INPUT = 2  # usage, input file or rule-file error
 EXIT_OUTPUT = 3  # could not write a report or the store (disk full, permission denied)
 EXIT_INTERRUPTED = 130
+
+#: Control characters (an ESC, a line break) in a file name or a quoted value.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class AuditorError(Exception):
@@ -31,7 +35,9 @@ class AuditorError(Exception):
         where = ""
         if self.path is not None:
             where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
-        return where + " ".join(self.message.split())
+        text = where + " ".join(self.message.split())
+        # A file named "a\nb.txt" or holding an ESC stays one line and cannot restyle a terminal.
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class UsageError(AuditorError):

@@ -83,17 +83,20 @@ def _render(records: Iterator[Record], output_format: str, errors: list[InputErr
 
 def render_table(records: Iterator[Record], width: int = 60) -> str:
     """One row per field: study, section, key, type and the value shortened to ``width``."""
+    from auditor.reports.findings_text import printable
+
     lines: list[str] = []
     for record in records:
         flags = " (truncated)" if record.truncated else ""
-        lines.append(f"{record.nct_id}  {record.source.format}  {record.source.path}{flags}")
+        lines.append(printable(f"{record.nct_id}  {record.source.format}  {record.source.path}{flags}"))
         for problem in record.problems:
-            lines.append(f"  ! {problem}")
+            lines.append(printable(f"  ! {problem}"))
         for f in record.fields:
             shown = " ".join(f.raw.split())
             if len(shown) > width:
                 shown = shown[: width - 1] + "…"
             extra = f" [{f.precision}]" if f.precision else ""
-            lines.append(f"  {f.section[:22]:<22} {f.key[:34]:<34} {f.type!s:<9} {shown}{extra}")
+            # printable: an ESC in a record must not restyle the terminal the table is shown on
+            lines.append(printable(f"  {f.section[:22]:<22} {f.key[:34]:<34} {f.type!s:<9} {shown}{extra}"))
         lines.append("")
     return "\n".join(lines) + ("\n" if lines else "")
