@@ -315,11 +315,52 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal_and_one_summary_line(tmp_
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert "\r" not in result.stderr and "audit: error" not in result.stderr  # no bar, no error
     assert result.stdout.count("\n") == 1 and result.stdout.startswith(
         "staleness 2026-11-25: 6 records, 3 stale"
     )
     assert (tmp_path / "2026-11-25" / "index.html").is_file()
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    audit = shutil.which("audit") or str(Path(sys.executable).with_name("audit"))
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [
+                audit,
+                "report",
+                "staleness",
+                "examples/2026-11-25",
+                "--as-of",
+                "2026-11-25",
+                "--out",
+                str(tmp_path),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(leader)
+    assert result.returncode == 0
+    assert b"\rauditing  [########################]  6/6" in drawn
+    assert drawn.endswith(b"\r")  # the bar is erased before the summary line
+    assert result.stdout.decode().startswith("staleness 2026-11-25: 6 records")
 
 
 def test_help_lists_the_command() -> None:
