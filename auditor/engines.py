@@ -140,13 +140,14 @@ def run_dask(
     (``tcp://host:8786``) uses that cluster; ``"synchronous"`` / ``"threads"`` / ``"processes"``
     use Dask's single-machine schedulers without ``distributed``.
     """
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     with dask_scheduler(scheduler, workers=workers) as (client, compute_kwargs):
         parts = study_partitions(check.narrow(table), npartitions=npartitions, client=client)
         dtypes = {name: dtype for name, dtype in parts.dtypes.items() if name != _ROW}
-        tasks = [dask.delayed(_check_partition)(part, check, dtypes) for part in parts.to_delayed()]
-        results = dask.compute(*tasks, **compute_kwargs)
+        tasks = [delayed(_check_partition)(part, check, dtypes) for part in parts.to_delayed()]
+        results = compute(*tasks, **compute_kwargs)  # type: ignore[no-untyped-call]
         snapshots = table["snapshot"] if _is_pandas(table) else table["snapshot"].compute(**compute_kwargs)
     return order_findings([f for found in results for f in found], snapshots, check.rule_ids)
 
@@ -199,8 +200,8 @@ def study_partitions(table: Any, *, npartitions: int | None = None, client: Any 
     cluster, scattered to the workers (not embedded in the task graph); a Dask table (e.g. read
     from the Parquet cache by the workers) is shuffled on ``nct_id``.
     """
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
 
     if _is_pandas(table):
         wanted = npartitions or max(1, math.ceil(len(table) / DEFAULT_PARTITION_ROWS))
@@ -208,7 +209,7 @@ def study_partitions(table: Any, *, npartitions: int | None = None, client: Any 
         meta = parts[0].iloc[:0]
         if client is not None:
             return dd.from_delayed(client.scatter(parts), meta=meta, verify_meta=False)
-        return dd.from_delayed([dask.delayed(p) for p in parts], meta=meta, verify_meta=False)
+        return dd.from_delayed([delayed(p) for p in parts], meta=meta, verify_meta=False)
     if isinstance(table, dd.DataFrame):
         if _ROW not in table.columns:
             table = table.assign(**{_ROW: 1})
@@ -244,15 +245,15 @@ def dask_scheduler(
         raise UsageError("--engine dask needs dask.distributed (pip install 'dask[distributed]')") from exc
     if scheduler is None:
         with (
-            LocalCluster(
+            LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
-            Client(cluster) as client,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):
             yield client, {"scheduler": client.get}
         return
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from exc
     with client:
@@ -317,17 +318,18 @@ def dask_map_ordered(
 
     with dask_scheduler(scheduler, workers=workers) as (client, compute_kwargs):
         if client is None:
-            import dask
+            from dask.base import compute
+            from dask.delayed import delayed
 
             size = window or 2 * workers
             batch: list[Any] = []
             for task in tasks:
-                batch.append(dask.delayed(func)(task))
+                batch.append(delayed(func)(task))
                 if len(batch) >= size:
-                    yield from dask.compute(*batch, **compute_kwargs)
+                    yield from compute(*batch, **compute_kwargs)  # type: ignore[no-untyped-call]
                     batch = []
             if batch:
-                yield from dask.compute(*batch, **compute_kwargs)
+                yield from compute(*batch, **compute_kwargs)  # type: ignore[no-untyped-call]
             return
         size = window or 2 * max(1, len(client.scheduler_info().get("workers", {})))
         in_flight: deque[Any] = deque()

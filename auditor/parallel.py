@@ -241,6 +241,7 @@ def chunked(units: Iterable[InputUnit], chunk_size: int) -> Iterator[list[InputU
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
+    ctx: multiprocessing.context.BaseContext
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         # Workers import the readers and pandas once, in the server, not once per worker.
