@@ -172,3 +172,26 @@ def test_dask_map_ordered_on_a_distributed_client() -> None:
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster:
         results = list(dask_map_ordered(_square, range(30), scheduler=cluster.scheduler_address, window=3))
     assert results == [n * n for n in range(30)]
+
+
+def test_installed_audit_parses_on_processes(corpus_dir: Path, tmp_path: Path) -> None:
+    """A real ``audit`` process: the worker pool starts from the console script's main module."""
+    import shutil
+    import subprocess
+    import sys
+
+    audit = shutil.which("audit") or str(Path(sys.executable).with_name("audit"))
+    inputs = str(corpus_dir / "dgg32__clinical-trials-public")
+    base = [audit, "check", inputs, "--as-of", "2026-11-25", "--format", "csv", "--fail-on", "error"]
+    plain = subprocess.run(base, capture_output=True, text=True, check=False, timeout=300)
+    options = ["-j", "2", "--cache", str(tmp_path / "cache"), "--engine", "dask", "--scheduler", "threads"]
+    scaled = subprocess.run(
+        [*base, *options],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert plain.returncode == scaled.returncode
+    assert plain.stdout == scaled.stdout and plain.stdout.count("\n") > 20
+    assert (tmp_path / "cache" / "cache.json").is_file()
