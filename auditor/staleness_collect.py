@@ -3,14 +3,16 @@ the staleness rules, parsed and checked on several processes.
 
 Each worker reads a chunk of files, parses them, runs the rules over the chunk's records table
 and sends back only :class:`~auditor.staleness.RecordSummary` rows and findings: whole records
-never cross a process boundary and are dropped as soon as their chunk is checked, so memory
-stays flat however many studies there are.
+never cross a process boundary (Ignite pages given by name excepted, see below) and are dropped
+as soon as their chunk is checked, so memory stays flat however many studies there are.
 
 Which snapshot is reported: the store's latest snapshot of every study (its index says which,
 and each file's hash is checked before it is parsed); for files and folders given by name, the
 latest of each study's snapshots found there, by Ignite modification date, then last update
-submitted date, then path. Ignite module pages given by name are merged with their study page
-in the parent, as :func:`auditor.readers.read_paths` does, before they are checked.
+submitted date, then path. Ignite pages given by name are merged with their module pages and
+checked in the parent, as :func:`auditor.readers.read_paths` merges them, so a large Ignite export
+should go through the store first (``audit snapshot add``): stored snapshots are complete and are
+checked in the workers.
 
 The result does not depend on the number of processes or on the order chunks finish in.
 """
@@ -314,35 +316,4 @@ def collect(
         findings=[f for n in ordered for f in findings[n]],
         errors=errors,
         files=files,
-    )
-
-
-def collect_records(
-    records: Iterable[Record], job: Job, *, chunk_size: int = DEFAULT_CHUNK_SIZE
-) -> Collected:
-    """The same from records already in memory (Python callers, tests)."""
-    batch: list[Record] = []
-    summaries: list[RecordSummary] = []
-    findings: list[Finding] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= chunk_size:
-            s, f = check_chunk(batch, job)
-            summaries += s
-            findings += f
-            batch = []
-    s, f = check_chunk(batch, job)
-    summaries += s
-    findings += f
-    latest: dict[str, RecordSummary] = {}
-    for summary in summaries:
-        if summary.nct_id not in latest or summary.rank > latest[summary.nct_id].rank:
-            latest[summary.nct_id] = summary
-    kept = {(s.nct_id, s.snapshot) for s in latest.values()}
-    ordered = [latest[n] for n in sorted(latest)]
-    return Collected(
-        summaries=ordered,
-        findings=[f for f in findings if (f.nct_id, f.snapshot) in kept],
-        errors=[],
-        files=len(summaries),
     )
