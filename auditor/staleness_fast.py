@@ -31,6 +31,7 @@ from auditor.fields import FieldSpec, registry
 from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
 
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _XML_ROOT = "clinical_study"
 
 
@@ -80,8 +81,9 @@ def project(data: bytes, name: str, keys: frozenset[str]) -> list[Record] | None
 def _xml(data: bytes, name: str, specs: Iterable[FieldSpec]) -> Record | None:
     from auditor.readers.leaf import registered_field
 
-    if _DECLARATION.search(data):
-        return None
+    root_start = _ROOT_ELEMENT.search(data)
+    if root_start is None or _DECLARATION.search(data, 0, root_start.start()):
+        return None  # a DTD can only come before the root element; the full reader refuses it
     try:
         root = ET.fromstring(data)
     except (ET.ParseError, LookupError, ValueError):  # also an encoding declaration expat can't use
@@ -96,11 +98,14 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec]) -> Record | None:
         return None
     fields: list[Field] = []
     for spec in specs:
-        path = next((p for p in spec.xml if _present(root, p)), None)
-        if path is None:
+        # the first alternative present wins, as in the full reader's _registered_paths
+        for path in spec.xml:
+            element_path, _, attribute = path.partition("/@")
+            found = root.findall(element_path)
+            if found and (not attribute or attribute in found[0].attrib):
+                break
+        else:
             continue
-        element_path, _, attribute = path.partition("/@")
-        found = root.findall(element_path)
         if len(found) != 1 or len(found[0]):
             return None
         element = found[0]
@@ -113,12 +118,6 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec]) -> Record | None:
         fields.append(registered_field(spec, raw)[0])
     source = Source(name, SourceFormat.CTGOV_XML, hashlib.sha256(data).hexdigest())
     return Record(nct_id=nct_id, source=source, fields=tuple(fields))
-
-
-def _present(root: ET.Element, xml_path: str) -> bool:
-    element_path, _, attribute = xml_path.partition("/@")
-    element = root.find(element_path)
-    return element is not None and (not attribute or attribute in element.attrib)
 
 
 # --- JSON -------------------------------------------------------------------------------------
