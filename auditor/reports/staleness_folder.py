@@ -80,6 +80,8 @@ def _load_json(path: Path) -> Any:
         return None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"previous report unreadable: {exc}", path=path) from exc
+    except RecursionError:
+        raise InputError("previous report unreadable: nested too deeply", path=path) from None
 
 
 def _findings_list(document: Any) -> list[Mapping[str, Any]]:
