@@ -26,6 +26,7 @@ runs pyarrow or Dask threads can deadlock a child.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 from collections import deque
@@ -48,6 +49,7 @@ DEFAULT_CHUNK_SIZE = 256
 MAX_CHUNK_BYTES = 32 * 1024 * 1024
 
 _IGNITE = (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE)
+_NOTHING = object()
 
 
 def default_jobs() -> int:
@@ -277,18 +279,22 @@ def map_ordered(func: Callable[[Any], Any], tasks: Iterable[Any], *, jobs: int) 
     if jobs <= 1:
         yield from map(func, tasks)
         return
+    remaining = iter(tasks)
+    first = next(remaining, _NOTHING)
+    if first is _NOTHING:  # nothing to do (a warm cache): no pool to start
+        return
     with _pool(jobs) as pool:
         window: deque[Future[Any]] = deque()
         try:
-            for task in tasks:
+            for task in itertools.chain([first], remaining):
                 window.append(pool.submit(func, task))
                 if len(window) >= 2 * jobs:
                     yield window.popleft().result()
             while window:
                 yield window.popleft().result()
         finally:
-            for pending in window:
-                pending.cancel()
+            for unfinished in window:
+                unfinished.cancel()
 
 
 def parse_chunks(
