@@ -128,33 +128,38 @@ def list_inputs(paths: Iterable[str | Path]) -> Iterator[InputUnit | InputError]
             else:
                 yield InputUnit(name=item[0], data=item[1], size=len(item[1]))
 
-    def file(path: Path) -> InputUnit | InputError:
+    def file(path: str) -> InputUnit | InputError:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
             return InputError("no such file or directory", path=path)
         except OSError as exc:
             return InputError(f"cannot read: {exc.strerror or exc}", path=path)
-        return InputUnit(name=str(path), path=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns)
+        return InputUnit(name=path, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
 
     for raw_path in paths:
         path = Path(raw_path)
         if path.is_dir():
-            found: list[Path] = []
-            for folder, dirs, files in os.walk(path):
+            # Plain strings, not Path objects (a third of the listing's time at 100,000 files);
+            # the names and the order are the readers' (str(Path(folder, name)), sorted by parts).
+            root = str(path)
+            found: list[str] = []
+            for folder, dirs, files in os.walk(root):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in files:
                     if not name.startswith(".") and name.endswith(RECORD_SUFFIXES + ARCHIVE_SUFFIXES):
-                        found.append(Path(folder, name))
-            for item in sorted(found):
-                if item.name.endswith(ARCHIVE_SUFFIXES):
-                    yield from archive(item)
+                        found.append(os.path.join(folder, name))
+            if root == ".":
+                found = [name.removeprefix("./") for name in found]
+            for item in sorted(found, key=lambda name: name.split(os.sep)):
+                if item.endswith(ARCHIVE_SUFFIXES):
+                    yield from archive(Path(item))
                 else:
                     yield file(item)
         elif path.name.endswith(ARCHIVE_SUFFIXES):
             yield from archive(path)
         else:
-            yield file(path)
+            yield file(str(path))
 
 
 # --- the worker ------------------------------------------------------------------------------
