@@ -44,7 +44,10 @@ whole batch instead of an fsync per file, see :func:`sync_filesystem`); the temp
 renamed to their names and the filesystem synced again; then the rows are confirmed in one
 transaction. An add killed mid-way leaves pending rows, which the next writer (``add`` or
 ``verify``) rolls back — files, temp files and rows — so every snapshot is either fully in the
-store or not at all, and readers never see pending rows.
+store or not at all, and readers never see pending rows. The files are the truth: an index
+that was deleted or is unreadable is rebuilt from them by ``verify`` and by the next ``add``
+(readers say to run ``verify``); SQLite's own write failures (disk full) are output errors
+(exit 3); a store on a read-only mount is still readable (the index is opened read-only).
 """
 
 from __future__ import annotations
@@ -497,12 +500,29 @@ class Store:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"unreadable index ({exc}); run 'audit snapshot verify'", path=self.index_path
-            ) from exc
+            read_only = None if create else self._connect_read_only()
+            if read_only is None:
+                raise StoreError(
+                    f"unreadable index ({exc}); run 'audit snapshot verify'", path=self.index_path
+                ) from exc
+            conn = read_only
         except OSError as exc:
             raise OutputError(f"cannot create the store: {exc.strerror or exc}", path=self.root) from exc
         self._conn = conn
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection | None:
+        """The index opened read-only, for readers of a store on a read-only mount or folder
+        (where WAL mode cannot create its shared-memory file); ``None`` when that fails too.
+        ``immutable`` only when no write-ahead log is waiting, so that no commit is missed."""
+        wal = self.root / (INDEX_NAME + "-wal")
+        query = "mode=ro" if wal.exists() else "immutable=1"
+        try:
+            uri = f"{self.index_path.resolve().as_uri()}?{query}"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            conn.execute("SELECT 1 FROM snapshots LIMIT 1").fetchall()
+        except sqlite3.Error:
+            return None
         return conn
 
     def close(self) -> None:
@@ -696,8 +716,8 @@ class Store:
         unchanged: builtins.list[SnapshotEntry] = []
         conflicts: builtins.list[Conflict] = []
         errors: builtins.list[InputError] = []
-        with self._write_lock():
-            conn = self._connect(create=True)
+        with self._write_lock(), self._index_write_errors():
+            conn = self._connect_or_rebuild()
             self._recover(conn)
             batch: builtins.list[_Candidate] = []
             in_batch: dict[str, builtins.list[SnapshotEntry]] = {}
@@ -721,6 +741,18 @@ class Store:
                     batch, in_batch = [], {}
             added.extend(self._commit(conn, batch))
         return AddResult(tuple(added), tuple(unchanged), tuple(conflicts), tuple(errors))
+
+    def _connect_or_rebuild(self) -> sqlite3.Connection:
+        """The index for a writer; a deleted or unreadable one is first rebuilt from the files
+        (as ``verify`` does), so that adding never hides the snapshots already stored."""
+        lost = not self.index_path.is_file() and self.root.is_dir()
+        if lost and any(is_valid_nct_id(p.name) for p in self.root.iterdir()):
+            self._verify(repair=True)
+        try:
+            return self._connect(create=True)
+        except StoreError:
+            self._verify(repair=True)
+            return self._connect(create=True)
 
     def _known(self, conn: sqlite3.Connection, nct_id: str) -> builtins.list[SnapshotEntry]:
         rows = conn.execute(f"SELECT {_COLUMNS} FROM snapshots WHERE nct_id = ?", (nct_id,)).fetchall()
@@ -811,8 +843,19 @@ class Store:
         if not self.root.is_dir():
             raise StoreError("no snapshot store here", path=self.root)
         # Even a check-only run waits for a running add: its pending rows are not "interrupted".
-        with self._write_lock():
+        with self._write_lock(), self._index_write_errors():
             return self._verify(repair=repair)
+
+    @contextlib.contextmanager
+    def _index_write_errors(self) -> Iterator[None]:
+        """SQLite's own write failures (``database or disk is full``, a read-only file) as an
+        :class:`OutputError` (exit 3). The connection is dropped; rows a failed batch left
+        pending are rolled back, with their files, by the next writer (see the module docstring)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            self.close()
+            raise OutputError(f"cannot write the store index: {exc}", path=self.index_path) from exc
 
     def _verify(self, *, repair: bool) -> VerifyResult:
         from auditor.readers import read_bytes
