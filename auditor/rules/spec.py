@@ -197,7 +197,11 @@ def load_rule_file(path: Path, name: str | None = None) -> list[RuleSpec]:
 
 def parse_rule_text(text: str, file: str) -> list[RuleSpec]:
     """Validate rule-file text (``file`` names it in errors)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # reads the text at once: refuses control characters here
+    except yaml.YAMLError as exc:
+        reason = f"{getattr(exc, 'reason', exc)} (character {getattr(exc, 'position', '?')})"
+        raise RuleErrors([RuleError(f"not valid YAML: {reason}", path=file)]) from exc
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
