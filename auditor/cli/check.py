@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from auditor.cli.common import parse_as_of, parse_params
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
 from auditor.findings import Severity
 
@@ -27,26 +28,6 @@ if TYPE_CHECKING:
     from auditor.rules import RuleSet
 
 FORMATS = ("text", "json", "csv", "junit", "sarif")
-
-
-def parse_as_of(text: str | None) -> date:
-    """``--as-of YYYY-MM-DD``; today when not given (the one place "now" is read)."""
-    if text is None:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of {text!r}: expected a date like 2026-01-05") from None
-
-
-def parse_params(items: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE, e.g. years=3")
-        out[name.strip()] = value.strip()
-    return out
 
 
 @click.command("check")
@@ -134,7 +115,7 @@ def command(
     if history and store_path is None:
         raise UsageError("--history needs --store DIR")
     day = parse_as_of(as_of)
-    overrides = parse_params(params)
+    overrides = parse_params(params)  # names are checked once the rules are selected
     try:
         ruleset = load_rules(list(rule_paths) if rule_paths else None)
     except RuleErrors as exc:
@@ -144,9 +125,7 @@ def command(
         return EXIT_INPUT
     if select:
         ruleset = ruleset.select(select)
-    unknown = sorted(set(overrides) - ruleset.param_names())
-    if unknown:
-        raise UsageError(f"--param {', '.join(unknown)}: no selected rule has such a parameter")
+    parse_params(params, ruleset.param_names())
     from auditor.rules.compile import compile_rules
 
     compile_rules(list(ruleset), as_of=day, params=overrides)  # parameter errors before reading

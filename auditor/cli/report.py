@@ -14,40 +14,14 @@ lists the bad inputs, and the exit code is 2 so that a cron job notices.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 import click
 
+from auditor.cli.common import parse_as_of, parse_params
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 
 SEVERITIES = ("error", "warning", "info")
-
-
-def parse_params(items: Sequence[str], known: set[str]) -> dict[str, str]:
-    """``years=3`` options into a dict (as ``audit check`` takes them); names the selected rules
-    do not take are usage errors."""
-    params: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE, e.g. years=3")
-        params[name.strip()] = value.strip()
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise UsageError(f"--param {', '.join(unknown)}: no selected rule has such a parameter")
-    return params
-
-
-def parse_as_of(text: str | None) -> date:
-    """``--as-of YYYY-MM-DD``; today (this machine's local date) when not given."""
-    if text is None:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of expects a date like 2026-11-25, got {text!r}") from None
 
 
 @click.group("report")
