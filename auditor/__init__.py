@@ -14,7 +14,17 @@ from auditor.records import Field, Record, Source, SourceFormat
 if TYPE_CHECKING:
     from auditor.changes import Change
 
-__all__ = ["Change", "Field", "Record", "Source", "SourceFormat", "diff", "read_one", "read_path", "read_paths"]
+__all__ = [
+    "Change",
+    "Field",
+    "Record",
+    "Source",
+    "SourceFormat",
+    "diff",
+    "read_one",
+    "read_path",
+    "read_paths",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -133,7 +133,9 @@ def label_key(label: str) -> str:
     return _NON_WORD.sub("_", label.casefold()).strip("_") or "unlabelled"
 
 
-def make_field(section: str, label: str, raw: str, *, key: str | None = None, line: int | None = None) -> tuple[Field, str | None]:
+def make_field(
+    section: str, label: str, raw: str, *, key: str | None = None, line: int | None = None
+) -> tuple[Field, str | None]:
     """Build a typed :class:`Field`; the second item is a problem (e.g. a bad date) or ``None``.
 
     ``key`` overrides the label's key, for readers that know the field by its path.

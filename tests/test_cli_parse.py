@@ -29,7 +29,13 @@ def test_seed_as_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str
     assert doc["schema"] == 1 and doc["errors"] == []
     (record,) = doc["records"]
     assert set(record) == {
-        "nct_id", "source", "ignite_created", "ignite_modified", "truncated", "problems", "fields",
+        "nct_id",
+        "source",
+        "ignite_created",
+        "ignite_modified",
+        "truncated",
+        "problems",
+        "fields",
     }
     assert record["nct_id"] == "NCT03765957"
     assert record["source"]["format"] == "ignite-text"
@@ -52,8 +58,13 @@ def test_bad_inputs_are_one_line_errors_and_good_records_still_print(
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 50)
     (tmp_path / "notes.txt").write_text("just some notes: nothing to see\n")
     code, out, err = run(
-        capsys, "parse", str(good), str(tmp_path / "empty.txt"), str(tmp_path / "binary.txt"),
-        str(tmp_path / "notes.txt"), str(tmp_path / "missing.txt"),
+        capsys,
+        "parse",
+        str(good),
+        str(tmp_path / "empty.txt"),
+        str(tmp_path / "binary.txt"),
+        str(tmp_path / "notes.txt"),
+        str(tmp_path / "missing.txt"),
     )
     assert code == 2
     doc = json.loads(out)
@@ -91,10 +102,15 @@ def test_installed_console_script_runs_as_a_subprocess() -> None:
         pytest.skip("the audit console script is not installed (pip install -e .)")
     done = subprocess.run(
         [audit, "parse", "--format", "jsonl", str(EXAMPLES / "2026-11-24" / "NCT09900002.txt")],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["nct_id"] == "NCT09900002"
-    done = subprocess.run([audit, "parse", "/no/such/file.txt"], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [audit, "parse", "/no/such/file.txt"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == "audit: error: /no/such/file.txt: no such file or directory"

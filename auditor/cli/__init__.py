@@ -73,7 +73,9 @@ def cli() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="audit", standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="audit", standalone_mode=False
+        )
     except AuditorError as exc:
         click.echo(f"audit: error: {exc.one_line()}", err=True)
         return exc.exit_code

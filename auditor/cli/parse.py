@@ -41,7 +41,9 @@ from auditor.records import Record
     show_default=True,
     help="json: one document; jsonl: one record per line; table: one row per field.",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
+)
 def command(paths: tuple[str, ...], output_format: str, output: str | None) -> int:
     """Read Ignite text, ClinicalTrials.gov JSON or legacy XML snapshots (files, folders,
     .tar.gz/.zip archives) and print them as records."""

@@ -59,7 +59,9 @@ def decode_text(data: bytes, path: str) -> tuple[str, list[str]]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             text = data.decode("cp1252", errors="replace")
-            problems.append(f"not valid UTF-8 (first bad byte at offset {exc.start}); decoded as Windows-1252")
+            problems.append(
+                f"not valid UTF-8 (first bad byte at offset {exc.start}); decoded as Windows-1252"
+            )
     if "\x00" in text:
         raise InputError("binary file (NUL characters), not a study record", path=path)
     return text, problems
@@ -109,9 +111,7 @@ def read_bytes(data: bytes, path: str) -> list[Record | InputError]:
 
         return list(read_ignite_text(data, path))
     decode_text(data, path)  # raises for binary input, with the clearer message
-    raise InputError(
-        "not a study record (expected Ignite text, ClinicalTrials.gov JSON or XML)", path=path
-    )
+    raise InputError("not a study record (expected Ignite text, ClinicalTrials.gov JSON or XML)", path=path)
 
 
 def iter_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes] | InputError]:
