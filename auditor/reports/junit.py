@@ -48,14 +48,14 @@ def render_junit(findings: list[Finding]) -> str:
             skipped="0",
         )
         for f in items:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname=xml_text(rule_id),
-                name=xml_text(f"{f.nct_id} {f.snapshot}"),
-                file=xml_text(f.snapshot.split(" -> ")[-1]),
-                **({"line": str(f.line)} if f.line is not None else {}),
-            )
+            attributes = {
+                "classname": xml_text(rule_id),
+                "name": xml_text(f"{f.nct_id} {f.snapshot}"),
+                "file": xml_text(f.snapshot.split(" -> ")[-1]),
+            }
+            if f.line is not None:
+                attributes["line"] = str(f.line)
+            case = ET.SubElement(suite, "testcase", attributes)
             failure = ET.SubElement(case, "failure", message=xml_text(f.message), type=str(f.severity))
             failure.text = xml_text(
                 f"{f.title}\n{f.message}\nfields: {', '.join(f.fields)}\nrule: {f.rule_source}\n"
