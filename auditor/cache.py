@@ -34,6 +34,13 @@ segment with the rows it parsed; when more than half of the stored rows are dead
 or changed) the live rows are rewritten as one segment. A run interrupted before the manifest
 is replaced leaves the previous cache intact. A run may read only the columns its rules need
 (``columns=``): loading the cached rows is a warm run's biggest cost after the check itself.
+
+**Projected caches.** ``table(columns=..., project=True)`` (what ``audit check --cache`` uses)
+parses new inputs by projection (:func:`auditor.parallel.projection_for`: only the columns the
+rules read, several times cheaper than the full reader) and stores only those columns; the
+manifest lists them. A later run that asks for a column the cache does not hold treats the cache
+as empty and rebuilds it (a rule set reading other fields costs one cold run, never a wrong
+row). Without ``project`` the cache keeps every column, so any rule set finds everything.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +66,7 @@ from auditor.parallel import (
     list_inputs,
     map_ordered,
     parse_units,
+    projection_for,
 )
 
 if TYPE_CHECKING:
@@ -66,7 +75,13 @@ if TYPE_CHECKING:
 CACHE_VERSION = 1
 MANIFEST = "cache.json"
 #: Modules whose source decides what a records-table row holds (see "Invalidation").
-_FINGERPRINT_MODULES = ("auditor.values", "auditor.records", "auditor.fields", "auditor.table")
+_FINGERPRINT_MODULES = (
+    "auditor.values",
+    "auditor.records",
+    "auditor.fields",
+    "auditor.table",
+    "auditor.staleness_fast",  # the projection
+)
 _FINGERPRINT_PACKAGES = ("auditor.readers",)
 _UnitRow = tuple[str, int, int, str, int, str, "int | None", int]
 _UNIT_COLUMNS = ("name", "size", "mtime_ns", "sha256", "segment", "row_start", "rows", "errors")
@@ -141,13 +156,15 @@ class RecordCache:
         self._old_rows: pd.DataFrame | None = None
         self._generation = 0
         self._columns: list[str] | None = None
+        #: the columns the loaded cache's segments hold (``None``: every column)
+        self._stored: list[str] | None = None
 
     # -- reading ----------------------------------------------------------------------------
 
     def _load(self) -> None:
         import pandas as pd
 
-        self._segments, self._entries, self._old_rows = [], {}, None
+        self._segments, self._entries, self._old_rows, self._stored = [], {}, None, None
         manifest_path = self.folder / MANIFEST
         if not manifest_path.is_file():
             return
@@ -158,6 +175,11 @@ class RecordCache:
         self._generation = int(manifest.get("generation", 0))
         if manifest.get("version") != CACHE_VERSION or manifest.get("fingerprint") != self.fingerprint:
             return
+        stored = manifest.get("columns")
+        if stored is not None and (
+            not isinstance(stored, list) or self._columns is None or not set(self._columns) <= set(stored)
+        ):
+            return  # a projected cache without a column this run needs: rebuild it
         try:
             units = pd.read_parquet(self.folder / manifest["units"])
             segments = [int(s) for s in manifest["segments"]]
@@ -170,6 +192,7 @@ class RecordCache:
             offsets[seg] = total
             total += len(frame)
         self._segments = segments
+        self._stored = None if stored is None else [str(c) for c in stored]
         self._old_rows = _conform(pd.concat(frames, ignore_index=True)) if frames else None
         for name, size, mtime, sha, seg, start, rows, errors in zip(
             *(units[c].tolist() for c in _UNIT_COLUMNS), strict=True
@@ -191,6 +214,7 @@ class RecordCache:
         jobs: int | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         columns: Sequence[str] | None = None,
+        project: bool = False,
     ) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
         """The records table of every input under ``paths`` (as :func:`auditor.parallel.parse_table`
         gives it), re-parsing only inputs that changed since the cache last saw them; then
@@ -198,7 +222,9 @@ class RecordCache:
 
         ``columns``: return only these columns of the table (those the rules read). Only they
         are read from the cache — a warm run's biggest cost — while the cache itself keeps
-        every column, so a run with other rules still finds everything."""
+        every column, so a run with other rules still finds everything — unless ``project``:
+        then new inputs are parsed by projection when the columns allow it, and the cache keeps
+        only ``columns`` (see "Projected caches")."""
         import numpy as np
         import pandas as pd
 
@@ -207,6 +233,9 @@ class RecordCache:
         started = time.perf_counter()
         stats = CacheStats()
         self._columns = None if columns is None else list(columns)
+        projection = projection_for(self._columns) if project else None
+        worker = parse_units if projection is None else partial(parse_units, projection=projection)
+        empty = records_table([]) if projection is None else records_table([])[list(projection.columns)]
         self._load()
         stats.seconds["load"] = time.perf_counter() - started
         old = self._old_rows
@@ -247,9 +276,9 @@ class RecordCache:
 
         parse_started = time.perf_counter()
         cursor = 0  # the next pending slot to fill
-        for chunk in map_ordered(parse_units, plan(), jobs=jobs or default_jobs()):
+        for chunk in map_ordered(worker, plan(), jobs=jobs or default_jobs()):
             chunk_index = len(fresh)
-            fresh.append(chunk.frame if chunk.frame is not None else records_table([]))
+            fresh.append(chunk.frame if chunk.frame is not None else empty)
             ignite.extend(chunk.ignite)
             offset = 0
             for result in chunk.units:
@@ -300,7 +329,7 @@ class RecordCache:
                         (name, result.size, result.mtime_ns, result.sha256, result.rows, text, None, start)
                     )
 
-        new_rows = pd.concat(fresh, ignore_index=True) if fresh else records_table([])
+        new_rows = pd.concat(fresh, ignore_index=True) if fresh else empty
         positions = np.concatenate(order) if order else np.array([], dtype=np.int64)
         fresh_view = new_rows if self._columns is None else new_rows[self._columns]
         if old is not None and not len(new_rows) and np.array_equal(positions, np.arange(len(old))):
@@ -319,7 +348,11 @@ class RecordCache:
         stats.seconds["assemble"] = time.perf_counter() - assemble_started
 
         write_started = time.perf_counter()
-        self._write(units, new_rows, positions, stats)
+        projected = None if projection is None else list(projection.columns)
+        stored = _common(projected, old is not None, self._stored)
+        if stored is not None:
+            new_rows = new_rows[stored]
+        self._write(units, new_rows, positions, stats, stored)
         stats.seconds["write"] = time.perf_counter() - write_started
         return table, errors, stats
 
@@ -338,9 +371,15 @@ class RecordCache:
     # -- writing ----------------------------------------------------------------------------
 
     def _write(
-        self, units: list[_UnitRow], new_rows: pd.DataFrame, positions: Any, stats: CacheStats
+        self,
+        units: list[_UnitRow],
+        new_rows: pd.DataFrame,
+        positions: Any,
+        stats: CacheStats,
+        kept_columns: list[str] | None = None,
     ) -> None:
-        """Append this run's rows as a segment (or compact), then replace the manifest."""
+        """Append this run's rows as a segment (or compact), then replace the manifest;
+        ``kept_columns``: the columns every segment holds (``None``: every column)."""
         import pandas as pd
 
         old_total = 0 if self._old_rows is None else len(self._old_rows)
@@ -354,7 +393,8 @@ class RecordCache:
             if self._old_rows is None or live * 2 < stored:
                 # Compact: the live rows, every column, in this run's order.
                 stats.compacted = True
-                _write_parquet(self._segment_path(segment), self._full_rows(new_rows).take(positions))
+                live_rows = self._full_rows(new_rows, kept_columns).take(positions)
+                _write_parquet(self._segment_path(segment), live_rows)
                 segments = [segment]
                 start = 0
                 for name, size, mtime, sha, rows, errors, _, _ in units:
@@ -380,21 +420,25 @@ class RecordCache:
                 "segments": segments,
                 "rows": live,
             }
+            if kept_columns is not None:
+                manifest["columns"] = kept_columns
             atomic_write(self.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
         except OSError as exc:
             raise OutputError(f"cannot write the cache: {exc.strerror or exc}", path=self.folder) from exc
         self._remove_stale(generation, segments)
 
-    def _full_rows(self, new_rows: pd.DataFrame) -> pd.DataFrame:
-        """The loaded cache's rows (every column, re-read when this run loaded only some), then
-        this run's: the frame ``positions`` index into."""
+    def _full_rows(self, new_rows: pd.DataFrame, stored: list[str] | None = None) -> pd.DataFrame:
+        """The loaded cache's rows (every stored column, re-read when this run loaded only
+        some), then this run's: the frame ``positions`` index into."""
         import pandas as pd
 
         if self._old_rows is None:
             return new_rows
         old = self._old_rows
-        if self._columns is not None:
-            old = _conform(pd.concat([pd.read_parquet(self._segment_path(s)) for s in self._segments]))
+        if self._columns is not None and self._columns != stored:
+            old = _conform(
+                pd.concat([pd.read_parquet(self._segment_path(s), columns=stored) for s in self._segments])
+            )
         return pd.concat([old, new_rows], ignore_index=True)
 
     def _remove_stale(self, generation: int, segments: list[int]) -> None:
@@ -403,6 +447,16 @@ class RecordCache:
             if path.name not in keep and path.name.startswith(("units-", "rows-")):
                 with contextlib.suppress(OSError):
                     path.unlink()
+
+
+def _common(new: list[str] | None, has_old: bool, old: list[str] | None) -> list[str] | None:
+    """The columns both this run's rows and the kept cache rows hold (``None``: every column)."""
+    if not has_old or old is None:
+        return new
+    if new is None:
+        return old
+    kept = set(new)
+    return [c for c in old if c in kept]
 
 
 def _errors(text: str) -> list[InputError]:

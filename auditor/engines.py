@@ -80,17 +80,19 @@ class TableCheck:
         return self.rules.ids
 
     def columns(self, available: Iterable[str]) -> list[str]:
-        """The columns of ``available`` the rules can read, in table order: the meta columns and,
-        for every key a rule names (condition, ``fields``, message template), the key and its
-        derived ``__missing`` / ``__raw`` / ``__latest`` / ``__precision`` columns."""
+        """The columns of ``available`` the rules can read, in table order: ``nct_id``,
+        ``snapshot``, ``source_format`` and, for every key a rule names (condition, ``fields``,
+        message template), the key and its derived ``__missing`` / ``__raw`` / ``__latest`` /
+        ``__precision`` columns. Other meta columns only when a rule names them: ``problems``
+        can only be had from the full reader, so naming it turns the projection off."""
         from auditor.rules.spec import PLACEHOLDER
-        from auditor.table import META_COLUMNS, OLD_PREFIX
+        from auditor.table import OLD_PREFIX
 
         keys: set[str] = set()
         for rule in self.rules:
             for name in (*rule.referenced_fields(), *rule.fields, *PLACEHOLDER.findall(rule.message or "")):
                 keys.add(name.removeprefix(OLD_PREFIX))
-        wanted = set(META_COLUMNS) | keys
+        wanted = {"nct_id", "snapshot", "source_format"} | keys
         wanted |= {f"{key}{suffix}" for key in keys for suffix in _DERIVED}
         old = {f"{OLD_PREFIX}{name}" for name in wanted}
         return [name for name in available if name in wanted or name in old]
@@ -287,7 +289,7 @@ def check_inputs(
     if cache_dir is not None:
         from auditor.cache import RecordCache
 
-        table, errors, _ = RecordCache(cache_dir).table(paths, jobs=jobs, columns=columns)
+        table, errors, _ = RecordCache(cache_dir).table(paths, jobs=jobs, columns=columns, project=True)
     else:
         table, errors = parse_table(paths, jobs=jobs, columns=columns)
     extra = list(extra_records)

@@ -11,6 +11,10 @@ every date shifted by a multiple of four years (so 29 February stays valid). Sta
 * **parse**: the files, written once per size under ``--workdir`` (sharded 1,000 per folder),
   parsed on ``--jobs`` processes into the records table (:func:`auditor.parallel.parse_table`);
   then again through the Parquet cache, cold and warm (:class:`auditor.cache.RecordCache`).
+* **rules-parse / rules-cold / rules-warm**: the same, asking only for the columns the shipped
+  record rules read (``TableCheck.columns``), which ``audit check`` does: JSON/XML inputs are
+  read by projection (:func:`auditor.parallel.projection_for`) and the cache keeps only those
+  columns (``project=True``).
 * **check**: every shipped record rule over the records table (rows of the parsed 10k table
   repeated with new NCT IDs, so the check stage does not wait for a 500k parse), on the pandas
   engine and on the Dask engine with a two-worker ``LocalCluster``.
@@ -190,12 +194,18 @@ def tiled(table, n: int):  # type: ignore[no-untyped-def]
 def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
 
     result: dict = {"stage": stage, "n": n, "engine": engine}
-    if stage.startswith("parse"):  # inputs made before the measurement starts
+    if stage.startswith(("parse", "rules")):  # inputs made before the measurement starts
         folder = write_files(n, root)
         if stage == "parse-warm":  # and the cache primed: missing, or made by other parser code
             from auditor.cache import RecordCache
 
             result["primed"] = RecordCache(root / f"cache-{n}").table([folder], jobs=jobs)[2].parsed > 0
+        if stage == "rules-warm":
+            from auditor.cache import RecordCache
+
+            cache = RecordCache(root / f"rules-cache-{n}")
+            primed = cache.table([folder], jobs=jobs, columns=rule_columns(), project=True)[2]
+            result["primed"] = primed.parsed > 0
     else:
         base_table(root, jobs)
     with TreeSampler() as tree:
@@ -205,11 +215,42 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
     return result
 
 
+def rule_columns() -> list[str]:
+    """The records-table columns the shipped record rules read."""
+    from auditor.engines import TableCheck
+    from auditor.rules import load_rules
+    from auditor.table import records_table
+
+    return TableCheck(load_rules().scope("record"), AS_OF).columns(records_table([]).columns)
+
+
 def _measure(result: dict, stage: str, n: int, engine: str, root: Path, jobs: int) -> None:
     from auditor.engines import TableCheck, run_pandas
     from auditor.rules import load_rules
 
-    if stage.startswith("parse"):
+    if stage.startswith("rules"):
+        folder = write_files(n, root)
+        columns = rule_columns()
+        started = time.perf_counter()
+        if stage == "rules-parse":
+            from auditor.parallel import parse_table
+
+            table, errors = parse_table([folder], jobs=jobs, columns=columns)
+        else:
+            from auditor.cache import RecordCache
+
+            cache = root / f"rules-cache-{n}"
+            if stage == "rules-cold" and cache.exists():
+                import shutil
+
+                shutil.rmtree(cache)
+            run = RecordCache(cache).table([folder], jobs=jobs, columns=columns, project=True)
+            table, errors, stats = run
+            result["reparsed"] = stats.parsed
+        result["wall"] = time.perf_counter() - started
+        result["rows"] = len(table)
+        result["errors"] = len(errors)
+    elif stage.startswith("parse"):
         folder = write_files(n, root)
         started = time.perf_counter()
         if stage == "parse":
@@ -319,7 +360,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--engines", default="pandas,dask")
-    parser.add_argument("--stages", default="parse,parse-cold,parse-warm,check,report")
+    parser.add_argument(
+        "--stages", default="parse,parse-cold,parse-warm,rules-parse,rules-cold,rules-warm,check,report"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "auditor-scale"))
     parser.add_argument("--e2e", type=int, help="run audit check end to end over N files, cold then warm")
@@ -339,7 +382,7 @@ def main() -> None:
     stages = args.stages.split(",")
     print(f"scale bench: {os.cpu_count()} CPUs, --jobs {args.jobs}, work dir {root}")
     for n in sizes:  # generate outside the timings
-        if any(s.startswith("parse") for s in stages):
+        if any(s.startswith(("parse", "rules")) for s in stages):
             write_files(n, root)
     base_table(root, args.jobs)
     rows: list[dict] = []
