@@ -296,3 +296,16 @@ def test_deeply_nested_json_is_an_input_error_not_a_crash() -> None:
     data = (head + '{"a": ' * 5000 + "{}" + "}" * 5000 + "}}").encode()
     with pytest.raises(InputError, match="nested too deeply"):
         read_ctgov_json(data, "deep.json")
+
+
+def test_a_repeated_json_key_is_reported_not_silently_dropped() -> None:
+    from auditor.readers.ctgov_json import read_ctgov_json
+
+    data = (
+        b'{"protocolSection": {"identificationModule": {"nctId": "NCT01234567", "briefTitle": "first",'
+        b' "briefTitle": "second"}, "statusModule": {"overallStatus": "RECRUITING"}}}'
+    )
+    (record,) = read_ctgov_json(data, "dup.json")
+    assert not isinstance(record, Exception)
+    assert record.value("brief_title") == "second"
+    assert any("duplicate JSON keys" in p and "briefTitle" in p for p in record.problems)

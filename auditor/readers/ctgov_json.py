@@ -55,14 +55,18 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
     from auditor.readers import decode_text
 
     text, decode_problems = decode_text(data, path)
+    duplicates: list[str] = []
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_keep_last_noting(duplicates))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path, line=exc.lineno
         ) from None
     except RecursionError:
         raise InputError("invalid JSON: nested too deeply", path=path) from None
+    if duplicates:
+        names = ", ".join(sorted(set(duplicates))[:5])
+        decode_problems.append(f"duplicate JSON keys, the last value of each was kept: {names}")
     if "\\ud" in text or "\\uD" in text:
         document = replace_lone_surrogates(document, decode_problems)
 
@@ -94,6 +98,23 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
     if all(isinstance(item, InputError) and item.message.startswith("not a study record") for item in out):
         raise InputError("not a study record (no element has a protocolSection)", path=path)
     return out
+
+
+def _keep_last_noting(duplicates: list[str]) -> Any:
+    """A ``json.loads`` hook that builds dicts as usual (the last of repeated keys wins, as in
+    every JSON parser) but notes the repeated names, so the loss is reported, not silent."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        built = dict(pairs)
+        if len(built) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    duplicates.append(key)
+                seen.add(key)
+        return built
+
+    return build
 
 
 def replace_lone_surrogates(document: Any, problems: list[str]) -> Any:
