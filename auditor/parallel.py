@@ -251,7 +251,7 @@ def parse_units(units: Sequence[InputUnit], projection: Projection | None = None
             results.append(UnitResult(unit.name, size, unit.mtime_ns, digest, 0, unchanged=True))
             continue
         if projection is not None:
-            projected = project(data, unit.name, projection.keys)
+            projected = project(data, unit.name, projection.keys, sha256=digest)
             if projected is not None:
                 records.extend(projected)
                 results.append(UnitResult(unit.name, size, unit.mtime_ns, digest, len(projected)))

@@ -61,24 +61,28 @@ def plan(keys: frozenset[str]) -> tuple[FieldSpec, ...] | None:
     return tuple(specs)
 
 
-def project(data: bytes, name: str, keys: frozenset[str]) -> list[Record] | None:
-    """Records with only the fields of ``keys``, or ``None``: read this input in full."""
+def project(
+    data: bytes, name: str, keys: frozenset[str], *, sha256: str | None = None
+) -> list[Record] | None:
+    """Records with only the fields of ``keys``, or ``None``: read this input in full.
+
+    ``sha256``: the hex digest of ``data`` when the caller has it already (not hashed twice)."""
     specs = plan(keys)
     if specs is None:
         return None
     head = data[:64].lstrip(b" \t\r\n")
     if head[:1] == b"<":
-        record = _xml(data, name, specs)
+        record = _xml(data, name, specs, sha256)
         return None if record is None else [record]
     if head[:1] in (b"{", b"["):
-        return _json(data, name, specs)
+        return _json(data, name, specs, sha256)
     return None
 
 
 # --- XML --------------------------------------------------------------------------------------
 
 
-def _xml(data: bytes, name: str, specs: Iterable[FieldSpec]) -> Record | None:
+def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None = None) -> Record | None:
     from auditor.readers.leaf import registered_field
 
     root_start = _ROOT_ELEMENT.search(data)
@@ -116,14 +120,16 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec]) -> Record | None:
             if not raw and element.attrib:
                 continue  # the full reader keeps only the attributes of such an element
         fields.append(registered_field(spec, raw)[0])
-    source = Source(name, SourceFormat.CTGOV_XML, hashlib.sha256(data).hexdigest())
+    source = Source(name, SourceFormat.CTGOV_XML, sha256 or hashlib.sha256(data).hexdigest())
     return Record(nct_id=nct_id, source=source, fields=tuple(fields))
 
 
 # --- JSON -------------------------------------------------------------------------------------
 
 
-def _json(data: bytes, name: str, specs: tuple[FieldSpec, ...]) -> list[Record] | None:
+def _json(
+    data: bytes, name: str, specs: tuple[FieldSpec, ...], sha256: str | None = None
+) -> list[Record] | None:
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\\ud" in data or b"\\uD" in data:
         return None  # BOMs and \\uXXXX surrogate escapes (maybe lone ones): the full reader's care
     try:
@@ -131,7 +137,7 @@ def _json(data: bytes, name: str, specs: tuple[FieldSpec, ...]) -> list[Record] 
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     if isinstance(document, dict) and "protocolSection" in document:
-        record = _study(document, name, hashlib.sha256(data).hexdigest(), specs)
+        record = _study(document, name, sha256 or hashlib.sha256(data).hexdigest(), specs)
         return None if record is None else [record]
     elements = document if isinstance(document, list) else None
     if isinstance(document, dict) and isinstance(document.get("studies"), list):

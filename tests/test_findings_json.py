@@ -1,0 +1,53 @@
+"""The fast findings JSON writer gives exactly ``json.dumps(..., ensure_ascii=False, indent=1)``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.findings import Finding, Severity
+from auditor.reports.findings_json import SCHEMA, _indented, render_json
+
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans() | st.none(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _dumps(value: Any) -> str:
+    out: list[str] = []
+    _indented(value, 0, out)
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(VALUES)
+def test_same_text_as_the_standard_library(value: Any) -> None:
+    assert _dumps(value) == json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def test_a_report_is_the_indented_document() -> None:
+    findings = [
+        Finding(
+            rule_id="r",
+            severity=Severity("warning"),
+            nct_id="NCT01234567",
+            snapshot='a "b"\\c\u2028é.json',
+            fields=("start_date",),
+            message="line\nbreak\x00",
+            rule_source="rules/x.yaml:3",
+            title="T",
+            values=(("start_date", "2020-01"),),
+            line=7,
+        ),
+        Finding("s", Severity("error"), "NCT01234568", "p", (), "m", "rules/y.yaml:1"),
+    ]
+    document = {"schema": SCHEMA, "count": 2, "findings": [f.to_dict() for f in findings]}
+    assert render_json(findings) == json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    assert render_json([]) == json.dumps({"schema": SCHEMA, "count": 0, "findings": []}, indent=1) + "\n"
