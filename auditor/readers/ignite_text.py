@@ -81,8 +81,9 @@ from itertools import pairwise
 
 from auditor.errors import InputError
 from auditor.fields import PATH_LABEL, label_key, make_field, path_key, registry
+from auditor.readers.leaf import UNTYPED_LITERALS, field_slot_setters, registered_typing
 from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat, is_valid_nct_id
-from auditor.values import parse_timestamp
+from auditor.values import ValueType, parse_timestamp
 
 VIEWING_STUDY = "Viewing Study"
 IGNITE_CREATED = "Ignite Creation Date"
@@ -195,9 +196,11 @@ def read_ignite_text(data: bytes, path: str) -> list[Record | InputError]:
 
     text, decode_problems = decode_text(data, path)
     digest = sha256(data)
-    lines = split_lines(text)
     cut = not text.endswith(("\n", "\r"))
-    starts = [i for i, line in enumerate(lines) if line.startswith(VIEWING_STUDY) and _is_viewing_line(line)]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = split_lines(text)
+    starts = _page_starts(text, lines)
     if not starts:
         record = _read_module_page(lines, path, digest, decode_problems, cut)
         return [record]
@@ -226,6 +229,22 @@ def read_ignite_text(data: bytes, path: str) -> list[Record | InputError]:
                 raise
             out.append(exc)
     return out
+
+
+_VIEWING_AT_LINE_START = re.compile(f"^{VIEWING_STUDY}", re.MULTILINE)
+
+
+def _page_starts(text: str, lines: list[str]) -> list[int]:
+    """Indices of the ``Viewing Study`` lines of ``lines`` (``split_lines(text)``, ``text``
+    with ``\\n`` line breaks only), found by a regex search instead of a loop over the lines."""
+    starts = []
+    index = position = 0
+    for match in _VIEWING_AT_LINE_START.finditer(text):
+        index += text.count("\n", position, match.start())
+        position = match.start()
+        if _is_viewing_line(lines[index]):
+            starts.append(index)
+    return starts
 
 
 def _is_viewing_line(line: str) -> bool:
@@ -259,8 +278,14 @@ def _parse_body(
     classify = classify_label
     unknown, single = Kind.UNKNOWN, Kind.SINGLE
     label_end = MAX_LABEL + 1
-    # label, 1-based line, key, section, first line of the value; continuation lines by index.
-    starts: list[tuple[str, int, str, str, str]] = []
+    # Where fields start, in parallel lists (no tuple per field: fewer objects for the garbage
+    # collector to track): label, 1-based line, key, section, first line of the value.
+    labels: list[str] = []
+    line_nos: list[int] = []
+    keys: list[str] = []
+    sections_of: list[str] = []
+    values: list[str] = []
+    # Continuation lines, by the index of the field they continue.
     more: dict[int, list[str]] = {}
     dates: dict[str, tuple[datetime | None, int]] = {}
     in_header = study
@@ -270,18 +295,16 @@ def _parse_body(
     cont: list[str] | None = None
     prev_is_start = False
 
-    for index in range(first, last):
-        line = lines[index]
-        if not line or line.isspace():
-            if kind is not None:
-                if cont is None:
-                    cont = more[len(starts) - 1] = [line]
-                else:
-                    cont.append(line)
-            prev_is_start = False
-            continue
+    add_label, add_line, add_key, add_section, add_value = (
+        labels.append,
+        line_nos.append,
+        keys.append,
+        sections_of.append,
+        values.append,
+    )
+    for index, line in enumerate(lines[first:last], first):
         colon = line.find(":", 0, label_end)
-        if colon > 0 and line[0].isalpha():
+        if colon > 0 and line[0].isalpha():  # (so not a blank line)
             candidate = line[:colon]
             if special_zone and colon <= 40:
                 special = _special(candidate)
@@ -300,16 +323,28 @@ def _parse_body(
             if found is not None:
                 new_kind = found[0]
                 if (new_kind is not unknown and (found[2] or kind is None or kind is single)) or (
-                    (in_header or after_heading or not starts or (prev_is_start and kind is single))
+                    (in_header or after_heading or not labels or (prev_is_start and kind is single))
                     and (len(line) == colon + 1 or line[colon + 1] == " ")
                 ):
                     kind = new_kind
                     cont = None
                     value = line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
-                    starts.append((candidate, index + 1, found[1], section, value))
+                    add_label(candidate)
+                    add_line(index + 1)
+                    add_key(found[1])
+                    add_section(section)
+                    add_value(value)
                     prev_is_start = True
                     after_heading = False
                     continue
+        if not line or line.isspace():
+            if kind is not None:
+                if cont is None:
+                    cont = more[len(labels) - 1] = [line]
+                else:
+                    cont.append(line)
+            prev_is_start = False
+            continue
         if study and len(line) <= heading_max:
             heading = line.strip()
             if heading in sections and (
@@ -325,29 +360,92 @@ def _parse_body(
         if kind is None:
             problems.append(f"line {index + 1}: text outside any field: {_show(line)}")
         elif cont is None:
-            cont = more[len(starts) - 1] = [line]
+            cont = more[len(labels) - 1] = [line]
         else:
             cont.append(line)
 
-    fields: list[Field] = []
-    seen: dict[tuple[str, str], int] = {}
-    for number, (label, line_no, key, field_section, raw) in enumerate(starts):
-        extra = more.get(number)
-        if extra is not None:
-            while extra and (not extra[-1] or extra[-1].isspace()):
-                extra.pop()
-            if extra:
-                raw = raw + "\n" + "\n".join(extra)
-        made, problem = make_field(field_section, label, raw, key=key, line=line_no)
-        fields.append(made)
-        if problem is not None:
-            problems.append(f"line {line_no}: {problem}")
-        earlier = seen.setdefault((field_section, label), line_no)
-        if earlier != line_no:
-            problems.append(f"line {line_no}: duplicate label {label!r} (first at line {earlier})")
+    for number, extra in more.items():
+        while extra and (not extra[-1] or extra[-1].isspace()):
+            extra.pop()
+        if extra:
+            values[number] = values[number] + "\n" + "\n".join(extra)
+    fields = _build_fields(labels, line_nos, keys, sections_of, values, problems)
     created = dates.get(IGNITE_CREATED, (None, 0))[0]
     modified = dates.get(IGNITE_MODIFIED, (None, 0))[0]
     return fields, created, modified
+
+
+def _build_fields(
+    labels: list[str],
+    line_nos: list[int],
+    keys: list[str],
+    sections_of: list[str],
+    values: list[str],
+    problems: list[str],
+) -> list[Field]:
+    """The typed fields, exactly as ``make_field(section, label, raw, key=key, line=line)``
+    builds them, by shortcuts (the hot part of the reader: hundreds of fields a study):
+
+    * a key without a registry spec and a raw value without surrounding whitespace or a
+      literal is plain text (the shortcut of :func:`auditor.readers.leaf.untyped_field`);
+    * a registered key's typing of a short value is memoised
+      (:func:`auditor.readers.leaf.registered_typing`);
+    * the frozen :class:`Field` is built through its slots
+      (:func:`auditor.readers.leaf.field_slot_setters`), else by ``Field(...)``.
+
+    Also notes a duplicate label within one section (both fields are kept)."""
+    by_key = registry().by_key
+    new = object.__new__
+    text_type = ValueType.TEXT
+    literals = UNTYPED_LITERALS
+    fast = _SETTERS is not None
+    if fast:
+        set_section, set_label, set_key, set_raw, set_type, set_value, set_line = _SETTERS
+    fields: list[Field] = []
+    append = fields.append
+    seen: dict[str, dict[str, int]] = {}
+    seen_here: dict[str, int] = {}
+    seen_section: str | None = None
+    for label, line_no, key, section, raw in zip(labels, line_nos, keys, sections_of, values, strict=True):
+        spec = by_key.get(key)
+        problem = None
+        if spec is None:
+            if raw in literals or raw[:1].isspace() or raw[-1:].isspace():
+                made, problem = make_field(section, label, raw, key=key, line=line_no)
+                append(made)
+            else:
+                type_, value = text_type, raw
+                made = None
+        else:
+            type_, value, problem = registered_typing(spec, raw)
+            if problem is not None:
+                problem = f"{label}: {problem}"
+            made = None
+        if made is None:
+            if fast:
+                made = new(Field)
+                set_section(made, section)
+                set_label(made, label)
+                set_key(made, key)
+                set_raw(made, raw)
+                set_type(made, type_)
+                set_value(made, value)
+                set_line(made, line_no)
+                append(made)
+            else:
+                append(Field(section, label, key, raw, type_, value, line_no))
+        if problem is not None:
+            problems.append(f"line {line_no}: {problem}")
+        if section != seen_section:
+            seen_section = section
+            seen_here = seen.setdefault(section, {})
+        earlier = seen_here.setdefault(label, line_no)
+        if earlier != line_no:
+            problems.append(f"line {line_no}: duplicate label {label!r} (first at line {earlier})")
+    return fields
+
+
+_SETTERS = field_slot_setters()
 
 
 _SPECIAL: dict[str, str] = {

@@ -11,9 +11,12 @@ falls back to ``make_field`` for everything else, so the typing stays defined in
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 from auditor.fields import FieldSpec, make_field
 from auditor.records import Field
-from auditor.values import MISSING_KINDS, ValueType
+from auditor.values import MISSING_KINDS, Value, ValueType, type_value
 
 #: Raw texts whose type is not simply "text" when no registry type is declared.
 _LITERALS = frozenset((*MISSING_KINDS, "True", "False"))
@@ -48,4 +51,60 @@ def registered_field(spec: FieldSpec, raw: str) -> tuple[Field, str | None]:
     return hit
 
 
-__all__ = ["registered_field", "untyped_field"]
+#: spec key → raw → (type, value, problem without the label). Like ``_REGISTERED`` but for
+#: readers whose fields carry their own section, label and line (the Ignite text reader), so
+#: only the typing can be shared. One dict per key: no tuple key to build for each lookup.
+_TYPED: dict[str, dict[str, tuple[ValueType, Value, str | None]]] = {}
+_TYPED_LIMIT = 200_000
+_typed_count = 0
+
+
+def registered_typing(spec: FieldSpec, raw: str) -> tuple[ValueType, Value, str | None]:
+    """``type_value`` of ``raw`` as ``spec`` declares it (as :func:`make_field` calls it),
+    memoised for short values; the problem comes without make_field's ``"label: "`` prefix."""
+    global _typed_count
+    per_key = _TYPED.get(spec.key)
+    if per_key is None:
+        per_key = _TYPED[spec.key] = {}
+    hit = per_key.get(raw)
+    if hit is None:
+        typed = type_value(
+            raw,
+            spec.type,
+            enum_values=spec.enum,
+            enum_aliases=dict(spec.enum_aliases),
+            missing_literals=spec.missing,
+        )
+        hit = (typed.type, typed.value, typed.problem)
+        if len(raw) <= _SHORT:
+            if _typed_count >= _TYPED_LIMIT:
+                _TYPED.clear()
+                _typed_count = 0
+            _typed_count += 1
+            per_key[raw] = hit
+    return hit
+
+
+#: The raw texts :func:`untyped_field` does not take its shortcut on (besides surrounding
+#: whitespace), for readers that inline the shortcut.
+UNTYPED_LITERALS = _LITERALS
+
+
+_FIELD_SLOTS = ("section", "label", "key", "raw", "type", "value", "line")
+
+
+def field_slot_setters() -> tuple[Callable[[object, object], None], ...] | None:
+    """Setters of :class:`Field`'s slots, in ``Field(...)``'s argument order, for a reader that
+    builds hundreds of thousands of fields: ``object.__new__(Field)`` plus these seven calls is
+    the same object as ``Field(...)`` in about half the time (the frozen dataclass ``__init__``
+    goes through ``object.__setattr__`` by name). ``None`` when ``Field`` no longer has exactly
+    these slots and no ``__post_init__``; the caller must then call ``Field(...)``."""
+    names = tuple(f.name for f in dataclasses.fields(Field))
+    if names != _FIELD_SLOTS or getattr(Field, "__slots__", None) != _FIELD_SLOTS:
+        return None
+    if hasattr(Field, "__post_init__"):
+        return None
+    return tuple(Field.__dict__[name].__set__ for name in names)
+
+
+__all__ = ["UNTYPED_LITERALS", "field_slot_setters", "registered_field", "registered_typing", "untyped_field"]

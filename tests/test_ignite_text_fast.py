@@ -1,0 +1,113 @@
+"""The Ignite text reader's shortcuts build exactly what ``make_field`` builds.
+
+The reader types and builds its fields without calling ``make_field`` for most of them
+(``auditor.readers.ignite_text._build_fields``); these tests hold the shortcuts to the general
+machinery on arbitrary labels, keys and values.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.fields import make_field, registry
+from auditor.readers.ignite_text import _build_fields, read_ignite_text
+from auditor.readers.leaf import UNTYPED_LITERALS, field_slot_setters, registered_typing
+from auditor.records import Field
+from auditor.values import ValueType
+
+REG = registry()
+KEYS = sorted(REG.by_key)
+RAWS = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(sorted(UNTYPED_LITERALS | {"2020-13", "2020-01", "Yes", "No", "12", "x" * 100})),
+    st.sampled_from(sorted({v for s in REG.specs for v in s.enum})),
+)
+
+
+def _reference(
+    labels: list[str], line_nos: list[int], keys: list[str], sections: list[str], values: list[str]
+) -> tuple[list[Field], list[str]]:
+    """The reader's fields and problems as ``make_field`` builds them, one by one."""
+    fields, problems, seen = [], [], {}
+    for label, line, key, section, raw in zip(labels, line_nos, keys, sections, values, strict=True):
+        made, problem = make_field(section, label, raw, key=key, line=line)
+        fields.append(made)
+        if problem is not None:
+            problems.append(f"line {line}: {problem}")
+        earlier = seen.setdefault((section, label), line)
+        if earlier != line:
+            problems.append(f"line {line}: duplicate label {label!r} (first at line {earlier})")
+    return fields, problems
+
+
+def test_slot_setters_build_the_same_field() -> None:
+    setters = field_slot_setters()
+    assert setters is not None, "Field changed shape: the reader falls back to Field(...)"
+    args = ("Status", "Start Date", "start_date", "2020-01", ValueType.TEXT, "2020-01", 7)
+    made = object.__new__(Field)
+    for setter, value in zip(setters, args, strict=True):
+        setter(made, value)
+    expected = Field(*args)
+    assert made == expected
+    assert hash(made) == hash(expected)
+    assert repr(made) == repr(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(KEYS), RAWS)
+def test_registered_typing_matches_make_field(key: str, raw: str) -> None:
+    spec = REG.by_key[key]
+    expected, problem = make_field("Somewhere", "As Written", raw, key=key)
+    for _ in range(2):  # computed, then from the cache
+        type_, value, bare_problem = registered_typing(spec, raw)
+        assert (type_, value) == (expected.type, expected.value)
+        assert problem == (None if bare_problem is None else f"As Written: {bare_problem}")
+
+
+FIELD_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["Brief Title", "Start Date", "Status", "designModule.phases[0]", "Extra Note"]),
+        st.one_of(st.sampled_from(KEYS), st.sampled_from(["design_module.phases[0]", "extra_note", "x"])),
+        st.sampled_from(["Header", "Status", "Misc"]),
+        RAWS,
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(FIELD_ROWS)
+def test_build_fields_matches_make_field(rows: list[tuple[str, str, str, str]]) -> None:
+    labels = [r[0] for r in rows]
+    keys = [r[1] for r in rows]
+    sections = [r[2] for r in rows]
+    values = [r[3] for r in rows]
+    line_nos = [i + 3 for i in range(len(rows))]
+    problems: list[str] = []
+    fields = _build_fields(labels, line_nos, keys, sections, values, problems)
+    expected_fields, expected_problems = _reference(labels, line_nos, keys, sections, values)
+    assert fields == expected_fields
+    assert [f.to_dict() for f in fields] == [f.to_dict() for f in expected_fields]
+    assert problems == expected_problems
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_pages_are_found_whatever_the_line_breaks(newline: str) -> None:
+    page = ["Viewing Study NCT01234567", "", "Brief Title: A", "Viewing Studying: no", ""]
+    second = ["Viewing Study NCT07654321", "Brief Title: B", "Has Results: maybe"]
+    text = newline.join(["stray text", *page, *second]) + newline
+    records = read_ignite_text(text.encode(), "two.txt")
+    assert [r.nct_id for r in records] == ["NCT01234567", "NCT07654321"]  # type: ignore[union-attr]
+    first, last = records
+    # "Viewing Studying" does not start a page: it is an unknown field after a single-line one.
+    assert [(f.label, f.raw, f.line) for f in first.fields] == [  # type: ignore[union-attr]
+        ("Brief Title", "A", 4),
+        ("Viewing Studying", "no", 5),
+    ]
+    assert [f.line for f in last.fields] == [8, 9]  # type: ignore[union-attr]
+    assert first.problems == (  # type: ignore[union-attr]
+        "line 1: 1 line(s) of text before 'Viewing Study' left out of the record (first: 'stray text')",
+    )
+    assert last.problems == ("line 9: Has Results: 'maybe' is not True or False",)  # type: ignore[union-attr]
