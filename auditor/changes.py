@@ -48,10 +48,34 @@ Cosmetic changes
     --exit-code`` without ``-w`` — still make ``--exit-code`` exit 1. ``None``, ``N/A`` and an
     empty value are never the same value (``missing_kind_changed``).
 
+List items
+    A path key with an index (``contacts_locations_module.locations[3].facility``,
+    ``conditions_module.conditions[0]``) belongs to an item of a list: the prefix up to the
+    *first* ``[n]`` names the list, ``n`` the item. Between two records of one format family,
+    the items of each list are aligned before fields are matched. Each item's signature is the
+    sorted tuple of its fields' ``(rest of key, occurrence, raw)``; the common head and tail of
+    the two sequences of signatures are kept, and :class:`difflib.SequenceMatcher`
+    (``autojunk=False``, always run in one canonical order so ``diff(b, a)`` mirrors
+    ``diff(a, b)``) aligns what is between. Items in ``equal`` blocks are paired in order; in
+    a ``replace`` block, items are paired in order (an edited item) when *alike*: one field
+    each, or at least half of the smaller item's values found in the other (values, not keys:
+    the 2016 results-format revision renamed leaves but kept the data) — so a replaced run of
+    equal length with small edits pairs up by position, and a location swapped for another is
+    not shown as one location edited beyond recognition. The other items were removed or
+    added.
+
+    A paired item's fields are compared under their *new* key, so an index shift alone is no
+    change; a change in a moved item carries the key at the old index in
+    :attr:`Change.old_key`. Every field of an unpaired item is a change of class
+    ``item_removed`` / ``item_added`` (kinds ``dictionary_item_removed`` /
+    ``dictionary_item_added``), and :meth:`DiffResult.items` counts the items. Lists nested
+    inside an item (``locations[3].contacts[1].name``) are compared by position within the
+    paired item. Lists whose indices have gaps, and records of different format families,
+    keep matching by position.
+
 Limits
-    Repeated fields are matched by position among their key, so a list that gained an item at
-    its start (locations, path keys with ``[n]``) reads as every later item edited plus one
-    added at the end.
+    Repeated fields that are not list items (an Ignite label given twice) are matched by
+    position among their key.
 
 Snapshot metadata
     The Ignite creation/modification timestamps and every field whose key matches an
@@ -78,8 +102,10 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -148,6 +174,8 @@ class SemanticClass(StrEnum):
     VALUE_CHANGED = "value_changed"  # the type itself changed (e.g. a bad date became good)
     FIELD_ADDED = "field_added"
     FIELD_REMOVED = "field_removed"
+    ITEM_ADDED = "item_added"  # a field of a list item with no partner in the old record
+    ITEM_REMOVED = "item_removed"  # a field of a list item with no partner in the new record
     SECTION_MOVED = "section_moved"
 
     @property
@@ -162,6 +190,8 @@ _MIRROR = {
     SemanticClass.VALUE_TO_MISSING: SemanticClass.MISSING_TO_VALUE,
     SemanticClass.FIELD_ADDED: SemanticClass.FIELD_REMOVED,
     SemanticClass.FIELD_REMOVED: SemanticClass.FIELD_ADDED,
+    SemanticClass.ITEM_ADDED: SemanticClass.ITEM_REMOVED,
+    SemanticClass.ITEM_REMOVED: SemanticClass.ITEM_ADDED,
 }
 
 #: Word-diff operations: equal, delete (only in old), insert (only in new).
@@ -174,7 +204,8 @@ class Change:
 
     ``flag`` is ``"backwards"`` or ``"into_unknown"`` for status transitions worth a look;
     ``days`` is the shift of a date (positive = later); ``similarity`` (0–1) and ``word_diff``
-    describe text edits.
+    describe text edits. ``key`` is where the field is now (where it was, for a removed one);
+    ``old_key`` is its key in the old record when its list item moved to another index.
     """
 
     key: str
@@ -188,6 +219,18 @@ class Change:
     days: int | None = None
     similarity: float | None = None
     word_diff: tuple[WordOp, ...] = ()
+    old_key: str | None = None
+
+    @property
+    def item(self) -> bool:
+        """A field of a whole list item added or removed (see the module docstring)."""
+        return self.semantic in (SemanticClass.ITEM_ADDED, SemanticClass.ITEM_REMOVED)
+
+    @property
+    def list_item(self) -> tuple[str, int] | None:
+        """``(list key, index)`` of the list item the field belongs to, if any."""
+        slot = _list_slot(self.key)
+        return None if slot is None else (slot[0], slot[1])
 
     @property
     def identity(self) -> str:
@@ -239,12 +282,16 @@ class Change:
 
     def mirrored(self) -> Change:
         """The change as ``diff(new, old)`` reports it (flags are recomputed, not swapped)."""
-        return classify(self.key, self.occurrence, self.new, self.old, header=self.header)
+        key, old_key = (self.old_key, self.key) if self.old_key is not None else (self.key, None)
+        return classify(
+            key, self.occurrence, self.new, self.old, header=self.header, old_key=old_key, item=self.item
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape (see :mod:`auditor.reports.diff_render`)."""
         return {
             "key": self.key,
+            "old_key": self.old_key,
             "occurrence": self.occurrence,
             "header": self.header,
             "section": self.section,
@@ -290,19 +337,29 @@ def _squash(text: str) -> str:
 
 
 def classify(
-    key: str, occurrence: int, old: Field | None, new: Field | None, *, header: bool = False
+    key: str,
+    occurrence: int,
+    old: Field | None,
+    new: Field | None,
+    *,
+    header: bool = False,
+    old_key: str | None = None,
+    item: bool = False,
 ) -> Change:
-    """Build the :class:`Change` between two versions of one field (either may be absent)."""
+    """Build the :class:`Change` between two versions of one field (either may be absent).
+
+    ``item``: the field belongs to a list item that was added or removed as a whole.
+    """
     if old is None and new is None:
         raise ValueError("nothing to classify")
 
     def make(kind: ChangeKind, semantic: SemanticClass, **extra: Any) -> Change:
-        return Change(key, occurrence, kind, semantic, old, new, header, **extra)
+        return Change(key, occurrence, kind, semantic, old, new, header, old_key=old_key, **extra)
 
     if old is None:
-        return make(ChangeKind.ADDED, SemanticClass.FIELD_ADDED)
+        return make(ChangeKind.ADDED, SemanticClass.ITEM_ADDED if item else SemanticClass.FIELD_ADDED)
     if new is None:
-        return make(ChangeKind.REMOVED, SemanticClass.FIELD_REMOVED)
+        return make(ChangeKind.REMOVED, SemanticClass.ITEM_REMOVED if item else SemanticClass.FIELD_REMOVED)
     if old.raw == new.raw:
         return make(ChangeKind.MOVED, SemanticClass.SECTION_MOVED)
     a, b = old.value, new.value
@@ -418,6 +475,10 @@ def describe(change: Change) -> str:
         return f"added: {_short(new)}"
     if sem is s.FIELD_REMOVED:
         return f"removed (was {_short(old)})"
+    if sem is s.ITEM_ADDED:
+        return f"list item added: {_short(new)}"
+    if sem is s.ITEM_REMOVED:
+        return f"list item removed (was {_short(old)})"
     if sem is s.SECTION_MOVED:
         return f"moved from {change.old.section if change.old else '?'} to {change.section}"
     arrow = f"{_short(old)} → {_short(new)}"
@@ -504,6 +565,170 @@ def is_path_key(key: str) -> bool:
     return ("." in key or "[" in key) and key not in registry().by_key
 
 
+_LIST_ITEM = re.compile(r"([^\[]*)\[(\d+)\](.*)", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _list_slot(key: str) -> tuple[str, int, str] | None:
+    """``(list key, index, rest)`` of a path key inside a list (its outermost ``[n]``)."""
+    if "[" not in key or not is_path_key(key):
+        return None
+    m = _LIST_ITEM.fullmatch(key)
+    return None if m is None else (m.group(1), int(m.group(2)), m.group(3))
+
+
+def _item_key(list_key: str, index: int, rest: str) -> str:
+    return f"{list_key}[{index}]{rest}"
+
+
+ListId = tuple[str, bool]  # list key, header
+
+
+def _list_items(fields: dict[Identity, Field]) -> dict[ListId, dict[int, list[Identity]]]:
+    """The identities of each list's items, by list and index, in record order."""
+    out: dict[ListId, dict[int, list[Identity]]] = {}
+    for ident in fields:
+        slot = _list_slot(ident[0])
+        if slot is not None:
+            out.setdefault((slot[0], ident[2]), {}).setdefault(slot[1], []).append(ident)
+    return out
+
+
+def _signature(idents: list[Identity], fields: dict[Identity, Field]) -> Signature:
+    """The item's ``(rest of key, occurrence, raw)`` triples, sorted: the order of fields
+    inside an item is not part of it (applying a diff may place an added field elsewhere)."""
+    return tuple(sorted((_rest(i[0]), i[1], fields[i].raw) for i in idents))
+
+
+def _rest(key: str) -> str:
+    slot = _list_slot(key)
+    assert slot is not None
+    return slot[2]
+
+
+Opcode = tuple[str, int, int, int, int]
+_INVERSE_TAG = {"insert": "delete", "delete": "insert"}
+
+
+Signature = tuple[tuple[str, int, str], ...]
+
+
+def _item_opcodes(old: list[Signature], new: list[Signature]) -> list[Opcode]:
+    """Opcodes aligning two lists of items: the common head and tail are kept as they are
+    (so one item inserted among repeated ones is that one insert; difflib's longest-block
+    matching alone may not find it), the middle is matched by :func:`_matcher_opcodes`."""
+    n = min(len(old), len(new))
+    head = 0
+    while head < n and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    middle = _matcher_opcodes(old[head : len(old) - tail], new[head : len(new) - tail])
+    return [
+        ("equal", 0, head, 0, head),
+        *((t, i1 + head, i2 + head, j1 + head, j2 + head) for t, i1, i2, j1, j2 in middle),
+        ("equal", len(old) - tail, len(old), len(new) - tail, len(new)),
+    ]
+
+
+def _matcher_opcodes(old: list[Signature], new: list[Signature]) -> list[Opcode]:
+    """SequenceMatcher opcodes, computed in one canonical order so that aligning ``new`` with
+    ``old`` gives exactly the inverse of aligning ``old`` with ``new`` (difflib is not symmetric)."""
+    if not old or not new:
+        return [("delete" if old else "insert", 0, len(old), 0, len(new))] if old or new else []
+    if old > new:
+        return [(_INVERSE_TAG.get(t, t), j1, j2, i1, i2) for t, i1, i2, j1, j2 in _matcher_opcodes(new, old)]
+    return list(difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes())
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    """How the list items of two records pair up (see "List items" in the module docstring)."""
+
+    renamed: dict[Identity, Identity]  # old identity → new identity, paired items at a new index
+    removed: set[Identity]  # old identities of fields of unpaired old items
+    added: set[Identity]  # new identities of fields of unpaired new items
+    moved: dict[tuple[ListId, int], int]  # (list, new index) → old index, paired items that moved
+
+    def old_key(self, ident: Identity) -> str | None:
+        """The key a field at new identity ``ident`` has (or would have) in the old record,
+        when its list item moved."""
+        slot = _list_slot(ident[0]) if self.moved else None
+        if slot is None:
+            return None
+        i = self.moved.get(((slot[0], ident[2]), slot[1]))
+        return None if i is None else _item_key(slot[0], i, slot[2])
+
+
+def _align(left: dict[Identity, Field], right: dict[Identity, Field]) -> _Alignment:
+    renamed: dict[Identity, Identity] = {}
+    removed: set[Identity] = set()
+    added: set[Identity] = set()
+    moved: dict[tuple[ListId, int], int] = {}
+    old_lists, new_lists = _list_items(left), _list_items(right)
+    for list_id in old_lists.keys() | new_lists.keys():
+        old_items, new_items = old_lists.get(list_id, {}), new_lists.get(list_id, {})
+        if not _contiguous(old_items) or not _contiguous(new_items):
+            continue
+        old_sigs = [_signature(old_items[i], left) for i in range(len(old_items))]
+        new_sigs = [_signature(new_items[j], right) for j in range(len(new_items))]
+        if old_sigs == new_sigs:
+            continue
+        pairs: list[tuple[int, int]] = []
+        for tag, i1, i2, j1, j2 in _item_opcodes(old_sigs, new_sigs):
+            if tag == "equal":
+                pairs += zip(range(i1, i2), range(j1, j2), strict=True)
+            elif tag == "replace":
+                pairs += ((i1 + i, j1 + j) for i, j in _pair_alike(old_sigs[i1:i2], new_sigs[j1:j2]))
+        paired_old = {i for i, _ in pairs}
+        paired_new = {j for _, j in pairs}
+        for i in range(len(old_items)):
+            if i not in paired_old:
+                removed.update(old_items[i])
+        for j in range(len(new_items)):
+            if j not in paired_new:
+                added.update(new_items[j])
+        for i, j in pairs:
+            if i != j:
+                moved[(list_id, j)] = i
+                for key, n, h in old_items[i]:
+                    renamed[(key, n, h)] = (_item_key(list_id[0], j, _rest(key)), n, h)
+    return _Alignment(renamed, removed, added, moved)
+
+
+def _pair_alike(old: list[Signature], new: list[Signature]) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of alike items in a replaced run, in order: each old item takes the
+    first alike new item after the last one taken. Run in one canonical order (like
+    :func:`_matcher_opcodes`) so that pairing ``new`` with ``old`` gives the same pairs."""
+    if old > new:
+        return [(i, j) for j, i in _pair_alike(new, old)]
+    pairs: list[tuple[int, int]] = []
+    start = 0
+    for i, sig in enumerate(old):
+        for j in range(start, len(new)):
+            if _alike(sig, new[j]):
+                pairs.append((i, j))
+                start = j + 1
+                break
+    return pairs
+
+
+def _alike(old: Signature, new: Signature) -> bool:
+    """Two items at the same place of a replaced run are one edited item, not one removed and
+    another added, when they have one field each or at least half of the smaller one's values
+    are among the other's."""
+    if old == new or (len(old) == 1 and len(new) == 1):
+        return True
+    # Values, not keys: a record format revision that renames the leaves keeps the items alike.
+    same = Counter(raw for _, _, raw in old) & Counter(raw for _, _, raw in new)
+    return 2 * sum(same.values()) >= min(len(old), len(new))
+
+
+def _contiguous(items: dict[int, list[Identity]]) -> bool:
+    return all(i in items for i in range(len(items)))
+
+
 _FAMILY = {SourceFormat.IGNITE_MODULE: SourceFormat.IGNITE_TEXT}
 
 
@@ -570,6 +795,12 @@ class DiffResult:
             counts[str(c.semantic)] = counts.get(str(c.semantic), 0) + 1
         return dict(sorted(counts.items()))
 
+    def items(self) -> dict[str, int]:
+        """How many whole list items were added and removed (a location, a condition …)."""
+        added = {(c.list_item, c.header) for c in self.changes if c.semantic is SemanticClass.ITEM_ADDED}
+        removed = {(c.list_item, c.header) for c in self.changes if c.semantic is SemanticClass.ITEM_REMOVED}
+        return {"added": len(added), "removed": len(removed)}
+
     def to_dict(self) -> dict[str, Any]:
         """Schema 1 of ``audit diff --format json`` (documented in :mod:`auditor.reports.diff_render`)."""
         return {
@@ -586,6 +817,7 @@ class DiffResult:
                 "cosmetic": sum(1 for c in self.changes if c.cosmetic),
                 "metadata": len(self.metadata),
                 "by_class": self.by_class(),
+                "items": self.items(),
             },
             "changes": [c.to_dict() for c in self.changes],
             "metadata": [c.to_dict() for c in self.metadata],
@@ -667,24 +899,38 @@ def compare(
         which = "both snapshots are" if len(cut) == 2 else f"the {cut[0]} snapshot is"
         notes.append(f"{which} cut off: fields missing at the end may not be real removals")
 
-    changed = _changed_identities(left, right)
-    study: list[tuple[float, Change]] = []
-    meta: list[Change] = []
-    positions = _positions(left, right)
-    for ident in changed:
+    align = _align(left, right) if same_family(a, b) else _Alignment({}, set(), set(), {})
+    paired_left = {align.renamed.get(i, i): f for i, f in left.items() if i not in align.removed}
+    paired_right = {i: f for i, f in right.items() if i not in align.added}
+    positions = _positions(
+        [("-", i) if i in align.removed else align.renamed.get(i, i) for i in left], list(right)
+    )
+    found: list[tuple[float, Change]] = []
+    for ident in _changed_identities(paired_left, paired_right):
         key, occurrence, in_header = ident
-        change = classify(key, occurrence, left.get(ident), right.get(ident), header=in_header)
-        if _ignored(key, patterns):
-            meta.append(change)
-        else:
-            study.append((positions[ident], change))
-    study.sort(key=lambda pc: pc[0])
+        change = classify(
+            key,
+            occurrence,
+            paired_left.get(ident),
+            paired_right.get(ident),
+            header=in_header,
+            old_key=align.old_key(ident),
+        )
+        found.append((positions[ident], change))
+    for ident in align.removed:
+        change = classify(*ident[:2], left[ident], None, header=ident[2], item=True)
+        found.append((positions[("-", ident)], change))
+    for ident in align.added:
+        change = classify(*ident[:2], None, right[ident], header=ident[2], item=True)
+        found.append((positions[ident], change))
+    found.sort(key=lambda pc: pc[0])
+    study = [c for _, c in found if not _ignored(c.key, patterns)]
+    meta = [c for _, c in found if _ignored(c.key, patterns)]
     stamps = [c for c in (_stamp_change(a, b, k) for k in IGNITE_STAMPS) if c is not None]
-    meta.sort(key=lambda c: positions[(c.key, c.occurrence, c.header)])
     return DiffResult(
         before=a,
         after=b,
-        changes=tuple(c for _, c in study),
+        changes=tuple(study),
         metadata=(*stamps, *meta),
         notes=tuple(notes),
         swapped=swapped,
@@ -772,10 +1018,10 @@ def _changed_identities(left: dict[Identity, Field], right: dict[Identity, Field
     return list(found)
 
 
-def _positions(left: dict[Identity, Field], right: dict[Identity, Field]) -> dict[Identity, float]:
+def _positions(left: Sequence[Hashable], right: Sequence[Hashable]) -> dict[Hashable, float]:
     """Sort position of each identity: its index in the new record; a removed field sits just
     after the nearest field before it (in the old record) that the new record still has."""
-    pos: dict[Identity, float] = {ident: float(i) for i, ident in enumerate(right)}
+    pos: dict[Hashable, float] = {ident: float(i) for i, ident in enumerate(right)}
     anchor = -1.0
     step = 0
     for ident in left:
@@ -812,27 +1058,38 @@ def apply_changes(record: Record, changes: Iterable[Change]) -> Record:
     field goes right after the last field with its key (or its section, or at the end), so
     occurrence order is kept but the original position of an added field is not. Raises
     ``ValueError`` when a change does not fit the record (its old value is not there).
+
+    List items: a changed field is found under its ``old_key``; the fields of paired items
+    that did not change (and so have no change) are renumbered from the ``item_added`` /
+    ``item_removed`` changes alone — the alignment keeps the order of paired items, so the
+    surviving old items take, in order, the indices the added items leave free.
     """
     fields = list(record.fields)
+    renumber = _renumbering(fields, changes := list(changes))
     stamps = {"ignite_created": record.ignite_created, "ignite_modified": record.ignite_modified}
     index = {ident: i for i, ident in enumerate(_identity_list(fields))}
     drop: set[int] = set()
+    done: set[int] = set()
     additions: list[Change] = []
     for change in changes:
         if change.key in IGNITE_STAMPS and _present(change.new, change.old).section == SNAPSHOT_SECTION:
             stamps[change.key] = change.new_value if isinstance(change.new_value, datetime) else None
             continue
-        ident = (change.key, change.occurrence, change.header)
+        ident = (change.old_key or change.key, change.occurrence, change.header)
         if change.kind is ChangeKind.ADDED:
             additions.append(change)
             continue
         at = index.get(ident)
-        if at is None or change.old is None or fields[at].raw != change.old.raw:
+        if at is None or change.old is None or at in done or fields[at].raw != change.old.raw:
             raise ValueError(f"change {change.identity} does not apply to {record.source.path}")
+        done.add(at)
         if change.new is None:
             drop.add(at)
         else:
             fields[at] = change.new
+    for i, f in enumerate(fields):
+        if i not in done and (moved := _renumbered(f, renumber)) is not None:
+            fields[i] = moved
     kept = [f for i, f in enumerate(fields) if i not in drop]
     for change in sorted(additions, key=lambda c: (c.header, c.key, c.occurrence)):
         assert change.new is not None
@@ -848,6 +1105,44 @@ def apply_changes(record: Record, changes: Iterable[Change]) -> Record:
         ignite_created=stamps["ignite_created"],
         ignite_modified=stamps["ignite_modified"],
     )
+
+
+def _renumbering(fields: Sequence[Field], changes: Sequence[Change]) -> dict[ListId, dict[int, int]]:
+    """Old index → new index of the surviving items of each list that gained or lost items."""
+    gone: dict[ListId, set[int]] = {}
+    came: dict[ListId, set[int]] = {}
+    for c in changes:
+        item = c.list_item if c.item else None
+        if item is not None:
+            side = came if c.kind is ChangeKind.ADDED else gone
+            side.setdefault((item[0], c.header), set()).add(item[1])
+    out: dict[ListId, dict[int, int]] = {}
+    for list_id in gone.keys() | came.keys():
+        present = {
+            slot[1]
+            for f in fields
+            if (slot := _list_slot(f.key)) is not None and (slot[0], f.section == HEADER_SECTION) == list_id
+        }
+        survivors = sorted(present - gone.get(list_id, set()))
+        free = came.get(list_id, set())
+        targets = [j for j in range(len(survivors) + len(free)) if j not in free]
+        out[list_id] = dict(zip(survivors, targets, strict=True))
+    return out
+
+
+_FIRST_INDEX = re.compile(r"\[\d+\]")
+
+
+def _renumbered(f: Field, renumber: dict[ListId, dict[int, int]]) -> Field | None:
+    """``f`` under its list item's new index (key and label), or ``None`` if it stays."""
+    slot = _list_slot(f.key) if renumber else None
+    if slot is None:
+        return None
+    j = renumber.get((slot[0], f.section == HEADER_SECTION), {}).get(slot[1], slot[1])
+    if j == slot[1]:
+        return None
+    label = _FIRST_INDEX.sub(f"[{j}]", f.label, count=1)
+    return replace(f, key=_item_key(slot[0], j, slot[2]), label=label)
 
 
 def _identity_list(fields: Sequence[Field]) -> list[Identity]:

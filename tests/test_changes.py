@@ -230,7 +230,7 @@ def test_path_fields_across_formats_compare_only_when_on_both_sides() -> None:
     assert [c.key for c in result.changes] == ["overall_status"]
     assert any("2 path fields present on one side only were not comparable" in n for n in result.notes)
     same_format = compare(js, rec(("Status", "UNKNOWN"), fmt=SourceFormat.CTGOV_JSON))
-    assert [c.semantic for c in same_format.changes] == [S.FIELD_REMOVED]
+    assert [c.semantic for c in same_format.changes] == [S.ITEM_REMOVED]
 
 
 def test_different_studies_need_force() -> None:

@@ -5,6 +5,10 @@
   negated, same similarity; status flags recomputed for the new direction);
 * applying the changes of ``diff(a, b)`` (and the metadata) to ``a`` gives ``b`` field for
   field, by identity.
+
+The same three hold for records whose list items (path keys with ``[n]``) were inserted,
+deleted, reordered and edited; there an item inserted or deleted alone shows as that item's
+fields only (an index shift is no change).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.changes import ChangeKind, apply_changes, compare, diff, identities
+from auditor.changes import Change, ChangeKind, SemanticClass, apply_changes, compare, diff, identities
 from auditor.fields import make_field
 from auditor.records import HEADER_SECTION, Record, Source, SourceFormat
 
@@ -93,6 +97,13 @@ def record_pairs(draw: st.DrawFn) -> tuple[Record, Record]:
     return build(a_rows, a_time), build(b_rows, b_time)
 
 
+def sides(change: Change) -> tuple[str | None, str | None, int, bool]:
+    """Where the field was and where it is (``None``: absent), which names a change both ways."""
+    was = (change.old_key or change.key) if change.old is not None else None
+    now = change.key if change.new is not None else None
+    return was, now, change.occurrence, change.header
+
+
 def by_identity(record: Record) -> dict[tuple[str, int, bool], tuple[str, str, str]]:
     return {i: (f.section, f.label, f.raw) for i, f in identities(record).items()}
 
@@ -109,8 +120,12 @@ def test_a_record_has_no_changes_against_itself(pair: tuple[Record, Record]) -> 
 @given(record_pairs())
 def test_diff_b_a_mirrors_diff_a_b(pair: tuple[Record, Record]) -> None:
     a, b = pair
-    forward = {c.identity: c for c in diff(a, b)}
-    backward = {c.identity: c for c in diff(b, a)}
+    assert_mirrored(a, b)
+
+
+def assert_mirrored(a: Record, b: Record) -> None:
+    forward = {sides(c): c for c in diff(a, b)}
+    backward = {(s[1], s[0], *s[2:]): c for c in diff(b, a) if (s := sides(c))}
     assert forward.keys() == backward.keys()
     swap = {ChangeKind.ADDED: ChangeKind.REMOVED, ChangeKind.REMOVED: ChangeKind.ADDED}
     for ident, f in forward.items():
@@ -128,8 +143,83 @@ def test_diff_b_a_mirrors_diff_a_b(pair: tuple[Record, Record]) -> None:
 @given(record_pairs())
 def test_applying_diff_a_b_to_a_gives_b(pair: tuple[Record, Record]) -> None:
     a, b = pair
+    assert_applies(a, b)
+
+
+def assert_applies(a: Record, b: Record) -> None:
     result = compare(a, b, by_snapshot_date=False)
     applied = apply_changes(a, (*result.changes, *result.metadata))
     assert by_identity(applied) == by_identity(b)
     assert applied.ignite_modified == b.ignite_modified
     assert diff(applied, b) == []
+
+
+# --- list items ------------------------------------------------------------------------------
+
+LIST_RAWS = {
+    "facility": st.sampled_from(["Mayo Clinic", "Sarah Cannon", "Hope and Healing", "Attikon"]),
+    "city": st.sampled_from(["Nashville", "Athens", "Rochester", ""]),
+    "status": st.sampled_from(["RECRUITING", "COMPLETED"]),
+}
+item = st.fixed_dictionaries({}, optional=LIST_RAWS).filter(bool)
+
+
+def list_record(locations: list[dict[str, str]], conditions: list[str]) -> Record:
+    rows = [("Conditions", "Condition", "Psoriasis")]
+    for i, loc in enumerate(locations):
+        rows += [
+            ("Contacts and Locations", f"contactsLocationsModule.locations[{i}].{k}", v)
+            for k, v in loc.items()
+        ]
+    rows += [("Conditions", f"conditionsModule.conditions[{i}]", c) for i, c in enumerate(conditions)]
+    return build(rows)
+
+
+@st.composite
+def list_pairs(draw: st.DrawFn) -> tuple[Record, Record]:
+    """Two records whose location and condition lists differ by inserted, deleted, reordered
+    and edited items."""
+    old_locs = draw(st.lists(item, max_size=6))
+    new_locs = list(old_locs)
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.sampled_from(["insert", "delete", "swap", "edit"]))
+        if op == "insert" or not new_locs:
+            new_locs.insert(draw(st.integers(0, len(new_locs))), draw(item))
+            continue
+        i = draw(st.integers(0, len(new_locs) - 1))
+        if op == "delete":
+            del new_locs[i]
+        elif op == "swap":
+            j = draw(st.integers(0, len(new_locs) - 1))
+            new_locs[i], new_locs[j] = new_locs[j], new_locs[i]
+        else:
+            new_locs[i] = {**new_locs[i], **draw(item)}
+    old_conds = draw(st.lists(st.sampled_from(WORDS), max_size=4))
+    new_conds = (
+        draw(st.permutations(old_conds)) if draw(st.booleans()) else draw(st.lists(st.sampled_from(WORDS)))
+    )
+    return list_record(old_locs, old_conds), list_record(new_locs, new_conds)
+
+
+@settings(max_examples=100, deadline=None)
+@given(list_pairs())
+def test_list_edits_keep_the_three_properties(pair: tuple[Record, Record]) -> None:
+    a, b = pair
+    assert diff(a, a) == []
+    assert_mirrored(a, b)
+    assert_applies(a, b)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(item, max_size=6), item, st.data())
+def test_one_item_inserted_or_deleted_is_that_item_only(
+    locations: list[dict[str, str]], new_item: dict[str, str], data: st.DataObject
+) -> None:
+    at = data.draw(st.integers(0, len(locations)))
+    longer = [*locations[:at], new_item, *locations[at:]]
+    a, b = list_record(locations, []), list_record(longer, [])
+    added = diff(a, b)
+    assert {c.semantic for c in added} == {SemanticClass.ITEM_ADDED}
+    assert len(added) == len(new_item)
+    assert len({c.list_item for c in added}) == 1
+    assert [c.semantic for c in diff(b, a)] == [SemanticClass.ITEM_REMOVED] * len(new_item)

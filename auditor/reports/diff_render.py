@@ -15,13 +15,16 @@ JSON schema (``--format json``), version 1 — keys are always present, in this 
       "ignored": [str],                       # key patterns treated as metadata
       "notes": [str],                         # what was not compared, and why
       "summary": {"changes": int, "flagged": int, "cosmetic": int, "metadata": int,
-                  "by_class": {class: int}},
+                  "by_class": {class: int},
+                  "items": {"added": int, "removed": int}},  # whole list items
+
       "changes": [Change],                    # study changes, in record order
       "metadata": [Change]                    # Ignite timestamps and ignored keys
     }
     Snapshot = {"nct_id", "path", "format", "sha256", "ignite_modified": ISO str | null}
     Change = {
       "key": str, "occurrence": int,          # identity: n-th field with this key (0-based)
+      "old_key": str | null,                  # key in the old record, if its list item moved
       "header": bool,                         # the Ignite page's summary copy of the field
       "section": str, "moved_from": str | null, "label": str,
       "kind": "values_changed" | "dictionary_item_added" | "dictionary_item_removed"
@@ -29,7 +32,8 @@ JSON schema (``--format json``), version 1 — keys are always present, in this 
       "class": SemanticClass value (status_transition, date_shifted, date_precision_changed,
                date_set, date_cleared, boolean_flipped, missing_to_value, value_to_missing,
                missing_kind_changed, text_edited, whitespace_only, format_only, enum_changed,
-               number_changed, value_changed, field_added, field_removed, section_moved),
+               number_changed, value_changed, field_added, field_removed, item_added,
+               item_removed, section_moved),
       "flag": "backwards" | "into_unknown" | null,
       "summary": str,                         # the one-line description people read
       "old": Field | null, "new": Field | null,
@@ -49,7 +53,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.changes import Change, ChangeKind, DiffResult, SemanticClass
 
@@ -74,6 +78,74 @@ def _sections(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
     for c in changes:
         groups.setdefault(c.section, []).append(c)
     return list(groups.items())
+
+
+class Row(NamedTuple):
+    """One line of a report: a change, or all the fields of one list item added or removed."""
+
+    kind: ChangeKind
+    semantic: SemanticClass
+    label: str
+    identity: str
+    summary: str
+    flagged: bool = False
+    moved_from: str | None = None
+    word_diff: tuple[tuple[str, str], ...] = ()
+
+
+#: The values listed for an added or removed list item are cut to this many characters.
+ITEM_TEXT = 120
+_FIRST_INDEX = re.compile(r"^[^\[]*\[\d+\]")
+
+
+def _rows(changes: Iterable[Change]) -> list[Row]:
+    """Report lines: a list item added or removed as a whole is one line ("list item added
+    (7 fields): Sarah Cannon, Nashville, …"); every other change is its own line."""
+    out: list[Row] = []
+    group: list[Change] = []
+
+    def flush() -> None:
+        if group:
+            out.append(_item_row(group))
+            group.clear()
+
+    for c in changes:
+        if (
+            c.item
+            and group
+            and (c.list_item, c.header, c.semantic)
+            != (
+                group[0].list_item,
+                group[0].header,
+                group[0].semantic,
+            )
+        ):
+            flush()
+        if c.item:
+            group.append(c)
+            continue
+        flush()
+        out.append(
+            Row(c.kind, c.semantic, c.label, c.identity, c.summary, c.flagged, c.moved_from, c.word_diff)
+        )
+    flush()
+    return out
+
+
+def _item_row(changes: list[Change]) -> Row:
+    first = changes[0]
+    item = first.list_item
+    assert item is not None
+    m = _FIRST_INDEX.match(first.label)
+    label = m.group() if m else first.label
+    identity = f"{item[0]}[{item[1]}]"
+    values = ", ".join(" ".join(raw.split()) for c in changes if (raw := c.new_raw or c.old_raw))
+    if len(values) > ITEM_TEXT:
+        values = values[: ITEM_TEXT - 1] + "…"
+    verb = "added" if first.kind is ChangeKind.ADDED else "removed"
+    n = len(changes)
+    summary = f"list item {verb} ({n} field{'s' if n != 1 else ''}): {values}"
+    return Row(first.kind, first.semantic, label, identity, summary)
 
 
 def _shorten(ops: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
@@ -108,6 +180,9 @@ def _totals(result: DiffResult) -> str:
         cosmetic = sum(1 for c in result.changes if c.cosmetic)
         if cosmetic:
             extras.append(f"{cosmetic} cosmetic")
+        for verb, count in result.items().items():
+            if count:
+                extras.append(f"{count} list item{'s' if count != 1 else ''} {verb}")
         if extras:
             text += f" ({', '.join(extras)})"
     if meta:
@@ -140,19 +215,17 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
     lines += [paint(f"note: {_one_line(note)}", "dim") for note in result.notes]
     for section, changes in _sections(result.changes):
         lines += ["", paint(_one_line(section), "bold")]
-        for change in changes:
-            lines += _text_change(change, paint, color=color)
+        for row in _rows(changes):
+            lines += _text_change(row, paint, color=color)
     if result.metadata:
         lines += ["", paint("Snapshot metadata (not study changes)", "bold")]
-        for change in result.metadata:
-            lines += _text_change(change, paint, color=color, details=False)
+        for row in _rows(result.metadata):
+            lines += _text_change(row, paint, color=color, details=False)
     lines += ["", paint(_totals(result), "bold")]
     return "\n".join(lines) + "\n"
 
 
-def _text_change(
-    change: Change, paint: Callable[..., str], *, color: bool, details: bool = True
-) -> list[str]:
+def _text_change(change: Row, paint: Callable[..., str], *, color: bool, details: bool = True) -> list[str]:
     """One change: a head line, and for text edits the words (``[-old-]{+new+}`` without colour)."""
     mark = _MARK[change.kind]
     style = {"+": "green", "-": "red", "~": "yellow", ">": "cyan"}[mark]
@@ -225,7 +298,7 @@ def render_markdown(result: DiffResult) -> str:
 
 def _md_table(changes: Sequence[Change]) -> list[str]:
     rows = ["| | Field | Change | Class |", "|---|---|---|---|"]
-    for c in changes:
+    for c in _rows(changes):
         text = md_escape(c.summary)
         if c.flagged:
             text = f"**⚠ {text}**"
@@ -283,7 +356,7 @@ def render_html(result: DiffResult) -> str:
 def _html_table(changes: Sequence[Change]) -> str:
     e = html.escape
     rows = ["<table><tr><th></th><th>Field</th><th>Change</th><th>Class</th></tr>"]
-    for c in changes:
+    for c in _rows(changes):
         text = e(c.summary)
         if c.flagged:
             text = f'<span class="flag">⚠ {text}</span>'
@@ -328,6 +401,7 @@ _CHANGE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": [
         "key",
+        "old_key",
         "occurrence",
         "header",
         "section",
@@ -345,6 +419,7 @@ _CHANGE_SCHEMA: dict[str, Any] = {
     ],
     "properties": {
         "key": {"type": "string"},
+        "old_key": _NULLABLE_STR,
         "occurrence": {"type": "integer", "minimum": 0},
         "header": {"type": "boolean"},
         "section": {"type": "string"},
@@ -401,7 +476,7 @@ JSON_SCHEMA: dict[str, Any] = {
         "notes": {"type": "array", "items": {"type": "string"}},
         "summary": {
             "type": "object",
-            "required": ["changes", "flagged", "cosmetic", "metadata", "by_class"],
+            "required": ["changes", "flagged", "cosmetic", "metadata", "by_class", "items"],
         },
         "changes": {"type": "array", "items": _CHANGE_SCHEMA},
         "metadata": {"type": "array", "items": _CHANGE_SCHEMA},

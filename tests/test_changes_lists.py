@@ -1,0 +1,132 @@
+"""List items (path keys with ``[n]``) are aligned by content, not matched by index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.changes import ChangeKind, SemanticClass, apply_changes, compare, diff, identities
+from auditor.fields import make_field
+from auditor.readers import read_one
+from auditor.records import Record, Source, SourceFormat
+from auditor.reports.diff_render import render_markdown, render_text
+
+S = SemanticClass
+LOC = "Contacts and Locations"
+
+MAYO = {"facility": "Mayo Clinic", "city": "Rochester", "state": "Minnesota", "country": "United States"}
+SOTIRIA = {"facility": "Sotiria", "city": "Athens", "country": "Greece"}
+ATTIKON = {"facility": "Attikon", "city": "Chaidari", "country": "Greece"}
+SARAH = {"facility": "Sarah Cannon", "city": "Nashville", "state": "Tennessee", "country": "United States"}
+
+
+def locations(*items: dict[str, str], fmt: SourceFormat = SourceFormat.CTGOV_JSON) -> Record:
+    rows = [("Study Overview", "Brief Title", "A study")]
+    for i, item in enumerate(items):
+        rows += [(LOC, f"contactsLocationsModule.locations[{i}].{k}", v) for k, v in item.items()]
+    fields = tuple(make_field(*row)[0] for row in rows)
+    return Record("NCT04736173", Source("x.json", fmt, "0" * 64), fields)
+
+
+def test_an_item_inserted_at_the_start_is_one_item_added() -> None:
+    old = locations(MAYO, SOTIRIA, ATTIKON)
+    new = locations(SARAH, MAYO, SOTIRIA, ATTIKON)
+    result = compare(old, new)
+    assert {c.semantic for c in result.changes} == {S.ITEM_ADDED}
+    assert [c.key for c in result.changes] == [f"contacts_locations_module.locations[0].{k}" for k in SARAH]
+    assert result.items() == {"added": 1, "removed": 0}
+    text = render_text(result)
+    assert "list item added (4 fields): Sarah Cannon, Nashville, Tennessee, United States" in text
+    assert "4 study changes (1 list item added)" in text
+    back = compare(new, old, by_snapshot_date=False)
+    assert {c.semantic for c in back.changes} == {S.ITEM_REMOVED}
+    assert back.items() == {"added": 0, "removed": 1}
+
+
+def test_an_item_deleted_from_the_middle_is_one_item_removed() -> None:
+    changes = diff(locations(MAYO, SOTIRIA, ATTIKON), locations(MAYO, ATTIKON))
+    assert [(c.key, c.semantic) for c in changes] == [
+        (f"contacts_locations_module.locations[1].{k}", S.ITEM_REMOVED) for k in SOTIRIA
+    ]
+
+
+def test_an_edit_in_a_shifted_item_is_one_change_with_its_old_key() -> None:
+    old = locations(MAYO, SOTIRIA, ATTIKON)
+    new = locations(SARAH, MAYO, SOTIRIA, {**ATTIKON, "city": "Chaïdári"})
+    changes = diff(old, new)
+    [edit] = [c for c in changes if not c.item]
+    assert (edit.key, edit.old_key, edit.semantic) == (
+        "contacts_locations_module.locations[3].city",
+        "contacts_locations_module.locations[2].city",
+        S.TEXT_EDITED,
+    )
+    back = [c for c in diff(new, old) if not c.item]
+    assert back == [edit.mirrored()]
+    assert back[0].key == "contacts_locations_module.locations[2].city"
+
+
+def test_reordered_items_are_a_removal_and_an_addition_only() -> None:
+    changes = diff(locations(MAYO, SOTIRIA, ATTIKON), locations(SOTIRIA, ATTIKON, MAYO))
+    assert sorted((c.kind, c.key.split(".")[-1]) for c in changes if c.key.endswith("facility")) == [
+        (ChangeKind.ADDED, "facility"),
+        (ChangeKind.REMOVED, "facility"),
+    ]
+    assert {c.semantic for c in changes} == {S.ITEM_ADDED, S.ITEM_REMOVED}
+    assert len(changes) == 2 * len(MAYO)
+
+
+def test_an_item_swapped_for_another_is_not_an_edit() -> None:
+    changes = diff(locations(MAYO, SOTIRIA), locations(MAYO, ATTIKON))
+    assert {c.semantic for c in changes} == {S.ITEM_ADDED, S.ITEM_REMOVED}
+    small_edit = diff(locations(MAYO, SOTIRIA), locations(MAYO, {**SOTIRIA, "city": "Athina"}))
+    assert [(c.key, c.semantic) for c in small_edit] == [
+        ("contacts_locations_module.locations[1].city", S.TEXT_EDITED)
+    ]
+
+
+def test_apply_changes_renumbers_the_items_that_did_not_change() -> None:
+    old = locations(MAYO, SOTIRIA, ATTIKON)
+    new = locations(SARAH, MAYO, {**ATTIKON, "city": "Chaïdári"})
+    applied = apply_changes(old, diff(old, new))
+    assert {i: f.raw for i, f in identities(applied).items()} == {
+        i: f.raw for i, f in identities(new).items()
+    }
+    assert diff(applied, new) == []
+
+
+def test_records_of_different_formats_keep_positional_matching() -> None:
+    old = locations(MAYO, SOTIRIA, fmt=SourceFormat.CTGOV_JSON)
+    new = locations(SOTIRIA, fmt=SourceFormat.IGNITE_TEXT)
+    assert {c.semantic for c in diff(old, new)} <= {S.TEXT_EDITED, S.FIELD_REMOVED}
+
+
+def test_markdown_lists_an_added_item_on_one_row() -> None:
+    result = compare(locations(MAYO), locations(SARAH, MAYO))
+    rows = [line for line in render_markdown(result).splitlines() if line.startswith("| +")]
+    assert len(rows) == 1 and "Sarah Cannon, Nashville" in rows[0]
+
+
+def test_nct04736173_versions_count_what_a_person_would(corpus_dir: Path) -> None:
+    """The sponsor dropped 41 sites and added 5, renamed 2 (Keimyung University, Metro Davao),
+    and 2 countries joined the removed-countries list; with index matching this read as 472
+    field changes, nearly all of them sites "edited" into their neighbours."""
+    folder = corpus_dir / "partrita__clinicaltrial-watch-tigit" / "versions" / "NCT04736173"
+    old, new = (read_one(p) for p in sorted(folder.glob("*.json")))
+    result = compare(old, new)
+    assert result.items() == {"added": 7, "removed": 41}
+    edits = [c for c in result.changes if not c.item]
+    assert [c.key for c in edits] == [
+        "last_update_submit_date",
+        "last_update_post_date",
+        "contacts_locations_module.locations[14].facility",
+        "contacts_locations_module.locations[21].facility",
+        "version_holder",
+    ]
+    assert edits[2].old_key == "contacts_locations_module.locations[23].facility"
+    assert (edits[3].old_raw, edits[3].new_raw) == (
+        "Keimyung University Dongsan Hospital",
+        "Keimyung University",
+    )
+    person_count = len(edits) + sum(result.items().values())
+    assert person_count == 53
+    assert len(result.changes) == 245  # field changes: every field of an added or removed site
+    assert render_text(result).count(": list item ") == 48  # one line per site or country
