@@ -5,6 +5,11 @@ stdout or a file is the CLI's job. ``text`` is for terminals (ANSI colour only w
 ``markdown`` escapes every value for GitHub-flavoured Markdown; ``html`` is one
 self-contained page (inline CSS, no scripts, no external assets) with every value escaped.
 
+A list item added or removed as a whole (classes ``item_added`` / ``item_removed``, see
+:mod:`auditor.changes`) is one line or row in ``text``, ``markdown`` and ``html`` — "list item
+added (4 fields): Sarah Cannon, Nashville, …" — and the totals count the items; ``json`` keeps
+one change per field, and ``summary.items`` counts the items.
+
 JSON schema (``--format json``), version 1 — keys are always present, in this order::
 
     {
