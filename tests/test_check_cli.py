@@ -78,7 +78,7 @@ def test_param_and_select(stale: Path, capsys: pytest.CaptureFixture[str]) -> No
     ("extra", "message"),
     [
         (["--param", "yeers=3"], "no selected rule has such a parameter"),
-        (["--param", "years=three"], "expects a int"),
+        (["--param", "years=three"], "expects a whole number"),
         (["--param", "years"], "expected NAME=VALUE"),
         (["--as-of", "2026-13-01"], "expected a date"),
         (["--select", "no-such-rule"], "no rule or tag named"),

@@ -36,6 +36,9 @@ class CompiledRule:
     mask: Mask = field(repr=False, compare=False)
 
 
+_KINDS: dict[type, str] = {int: "a whole number", float: "a number"}
+
+
 def effective_params(spec: RuleSpec, overrides: Mapping[str, str | int | float] | None) -> dict[str, Any]:
     """The rule's defaults with the overrides that name one of its parameters, typed like the
     default (``--param years=3`` gives the int 3 to a rule whose default is ``2``)."""
@@ -53,7 +56,7 @@ def effective_params(spec: RuleSpec, overrides: Mapping[str, str | int | float] 
                 out[name] = str(value)
         except ValueError:
             raise UsageError(
-                f"--param {name}={value}: rule {spec.id} expects a {type(default).__name__}"
+                f"--param {name}={value}: rule {spec.id} expects {_KINDS.get(type(default), 'text')}"
                 f" (default {default!r})"
             ) from None
     return out
