@@ -70,7 +70,8 @@ def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
     """What one rule checks, its parameters and an example."""
 
     def run() -> int:
-        click.echo(explain_text(_load(rule_paths).get(rule_id)), nl=False)
+        text = explain_text(_load(rule_paths).get(rule_id))
+        click.echo(text, nl=not text.endswith("\n"))
         return EXIT_OK
 
     return _guard(run)
