@@ -122,9 +122,30 @@ def order_findings(
     )
 
 
-def run_pandas(frame: pd.DataFrame, check: TableCheck) -> list[Finding]:
-    """The whole table in one pandas frame: the reference engine."""
-    return order_findings(check(check.narrow(frame)), frame["snapshot"], check.rule_ids)
+#: Below this many rows a records table is checked in this process: starting worker processes
+#: (and importing pandera in them) costs more than the check.
+PARALLEL_CHECK_ROWS = 40_000
+
+
+def run_pandas(
+    frame: pd.DataFrame, check: TableCheck, *, jobs: int | None = None, min_rows: int = PARALLEL_CHECK_ROWS
+) -> list[Finding]:
+    """The whole table in one pandas frame: the reference engine.
+
+    ``jobs`` > 1 and at least ``min_rows`` rows of a records table (record rules judge each row
+    alone): consecutive slices of rows are checked on ``jobs`` processes and their findings
+    joined in slice order — the order one ``check_table`` gives (row, then rule), so the same
+    findings, bit for bit, in about ``1/jobs`` of the time on a registry-sized table."""
+    narrow = check.narrow(frame)
+    pair = any(str(c).startswith("old.") for c in narrow.columns)
+    if jobs is None or jobs <= 1 or len(narrow) < max(min_rows, 2) or pair:
+        return order_findings(check(narrow), frame["snapshot"], check.rule_ids)
+    from auditor.parallel import map_ordered
+
+    bounds = [round(i * len(narrow) / jobs) for i in range(jobs + 1)]
+    slices = (narrow.iloc[a:b] for a, b in itertools.pairwise(bounds) if b > a)
+    findings = [f for found in map_ordered(check, slices, jobs=jobs) for f in found]
+    return order_findings(findings, frame["snapshot"], check.rule_ids)
 
 
 def run_dask(
@@ -161,12 +182,13 @@ def run_engine(
     *,
     scheduler: str | None = None,
     npartitions: int | None = None,
+    jobs: int | None = None,
 ) -> list[Finding]:
-    """The CLI's ``--engine`` switch."""
+    """The CLI's ``--engine`` switch (``jobs``: processes for a large table on pandas)."""
     if engine == "pandas":
         if scheduler is not None:
             raise UsageError("--scheduler needs --engine dask")
-        return run_pandas(frame, check)
+        return run_pandas(frame, check, jobs=jobs)
     if engine == "dask":
         return run_dask(frame, check, scheduler=scheduler, npartitions=npartitions)
     raise UsageError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
@@ -297,7 +319,10 @@ def check_inputs(
         table = pd.concat([check.narrow(table), check.narrow(records_table(extra))], ignore_index=True)
     if not len(selected) or table.empty:
         return [], errors, len(table)
-    return run_engine(engine, table, check, scheduler=scheduler), errors, len(table)
+    from auditor.parallel import default_jobs
+
+    found = run_engine(engine, table, check, scheduler=scheduler, jobs=jobs or default_jobs())
+    return found, errors, len(table)
 
 
 def dask_map_ordered(

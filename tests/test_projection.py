@@ -75,6 +75,8 @@ def test_projected_check_equals_the_full_check_on_the_corpus(
     expected = run_pandas(full.frame, record_check)
     assert len({f.rule_id for f in expected}) >= 5  # the sample exercises the catalogue
     assert run_pandas(projected.frame, record_check) == expected
+    # Slices of rows checked on two processes: the same findings in the same order.
+    assert run_pandas(projected.frame, record_check, jobs=2, min_rows=0) == expected
 
 
 @pytest.mark.corpus
