@@ -699,30 +699,40 @@ def _align(left: dict[Identity, Field], right: dict[Identity, Field]) -> _Alignm
 
 def _pair_alike(old: list[Signature], new: list[Signature]) -> list[tuple[int, int]]:
     """Pairs ``(i, j)`` of alike items in a replaced run, in order: each old item takes the
-    first alike new item after the last one taken. Run in one canonical order (like
-    :func:`_matcher_opcodes`) so that pairing ``new`` with ``old`` gives the same pairs."""
+    first alike new item after the last one taken, looking at most :data:`LOOKAHEAD` items
+    ahead (so a run of thousands of unrelated items stays linear). Run in one canonical order
+    (like :func:`_matcher_opcodes`) so that pairing ``new`` with ``old`` gives the same pairs."""
     if old > new:
         return [(i, j) for j, i in _pair_alike(new, old)]
+    new_values = [_values(sig) for sig in new]
     pairs: list[tuple[int, int]] = []
     start = 0
     for i, sig in enumerate(old):
-        for j in range(start, len(new)):
-            if _alike(sig, new[j]):
+        values = _values(sig)
+        for j in range(start, min(len(new), start + LOOKAHEAD)):
+            if _alike(sig, values, new[j], new_values[j]):
                 pairs.append((i, j))
                 start = j + 1
                 break
     return pairs
 
 
-def _alike(old: Signature, new: Signature) -> bool:
+#: How far ahead in a replaced run an item looks for its edited self.
+LOOKAHEAD = 32
+
+
+def _values(sig: Signature) -> Counter[str]:
+    return Counter(raw for _, _, raw in sig)
+
+
+def _alike(old: Signature, old_values: Counter[str], new: Signature, new_values: Counter[str]) -> bool:
     """Two items at the same place of a replaced run are one edited item, not one removed and
     another added, when they have one field each or at least half of the smaller one's values
     are among the other's."""
     if old == new or (len(old) == 1 and len(new) == 1):
         return True
     # Values, not keys: a record format revision that renames the leaves keeps the items alike.
-    same = Counter(raw for _, _, raw in old) & Counter(raw for _, _, raw in new)
-    return 2 * sum(same.values()) >= min(len(old), len(new))
+    return 2 * sum((old_values & new_values).values()) >= min(len(old), len(new))
 
 
 def _contiguous(items: dict[int, list[Identity]]) -> bool:
