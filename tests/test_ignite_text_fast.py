@@ -22,6 +22,8 @@ KEYS = sorted(REG.by_key)
 RAWS = st.one_of(
     st.text(max_size=20),
     st.sampled_from(sorted(UNTYPED_LITERALS | {"2020-13", "2020-01", "Yes", "No", "12", "x" * 100})),
+    st.sampled_from(sorted(UNTYPED_LITERALS)).map(lambda literal: f" {literal}\t"),
+    st.sampled_from([" x", "x ", "\u2003True", "None\u00a0", "\x1c", "a\nb"]),
     st.sampled_from(sorted({v for s in REG.specs for v in s.enum})),
 )
 

@@ -386,8 +386,9 @@ def _build_fields(
     """The typed fields, exactly as ``make_field(section, label, raw, key=key, line=line)``
     builds them, by shortcuts (the hot part of the reader: hundreds of fields a study):
 
-    * a key without a registry spec and a raw value without surrounding whitespace or a
-      literal is plain text (the shortcut of :func:`auditor.readers.leaf.untyped_field`);
+    * a key without a registry spec is plain text unless its stripped raw value is one of the
+      universal literals (``type_value`` without a declared type; the literals are
+      :data:`auditor.readers.leaf.UNTYPED_LITERALS`);
     * a registered key's typing of a short value is memoised
       (:func:`auditor.readers.leaf.registered_typing`);
     * the frozen :class:`Field` is built through its slots
@@ -410,7 +411,7 @@ def _build_fields(
         spec = by_key.get(key)
         problem = None
         if spec is None:
-            if raw in literals or raw[:1].isspace() or raw[-1:].isspace():
+            if raw.strip() in literals:  # else plain text (type_value's rule without a spec)
                 made, problem = make_field(section, label, raw, key=key, line=line_no)
                 append(made)
             else:
