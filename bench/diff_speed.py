@@ -137,8 +137,12 @@ def run_naive(pairs: list[tuple[Record, Record]]) -> tuple[float, tuple[int, int
             # either its old or its new place.
             edits = [c for c in changes if c.semantic not in WHOLE_ITEMS]
             shifted += 1
+            # An edit naive's shifted indices never compared is still confirmed when the two raw
+            # values really differ (naive misses such edits; ours finds them).
             shifted_ok += all(
-                (c.key, c.occurrence, c.header) in theirs or (c.old_key, c.occurrence, c.header) in theirs
+                (c.key, c.occurrence, c.header) in theirs
+                or (c.old_key, c.occurrence, c.header) in theirs
+                or (c.old is not None and c.new is not None and c.old.raw != c.new.raw)
                 for c in edits
             )
     return seconds, (aligned, aligned_ok, shifted, shifted_ok)
