@@ -83,7 +83,7 @@ from auditor.errors import InputError
 from auditor.fields import PATH_LABEL, label_key, make_field, path_key, registry
 from auditor.readers.leaf import UNTYPED_LITERALS, field_slot_setters, registered_typing
 from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat, is_valid_nct_id
-from auditor.values import ValueType, parse_timestamp
+from auditor.values import Value, ValueType, parse_timestamp
 
 VIEWING_STUDY = "Viewing Study"
 IGNITE_CREATED = "Ignite Creation Date"
@@ -399,14 +399,17 @@ def _build_fields(
     new = object.__new__
     text_type = ValueType.TEXT
     literals = UNTYPED_LITERALS
-    fast = _SETTERS is not None
-    if fast:
-        set_section, set_label, set_key, set_raw, set_type, set_value, set_line = _SETTERS
+    setters = _SETTERS
+    fast = setters is not None
+    if setters is not None:
+        set_section, set_label, set_key, set_raw, set_type, set_value, set_line = setters
     fields: list[Field] = []
     append = fields.append
     seen: dict[str, dict[str, int]] = {}
     seen_here: dict[str, int] = {}
     seen_section: str | None = None
+    type_: ValueType
+    value: Value
     for label, line_no, key, section, raw in zip(labels, line_nos, keys, sections_of, values, strict=True):
         spec = by_key.get(key)
         problem = None
