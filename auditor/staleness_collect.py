@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError, InputError, StoreError
 from auditor.findings import Finding
@@ -182,44 +182,12 @@ def rule_columns(rules: RuleSet) -> frozenset[str]:
 
 
 def narrow_table(records: Sequence[Record], keys: Iterable[str]) -> pd.DataFrame:
-    """:func:`auditor.table.records_table` restricted to the meta columns and ``keys``.
+    """:func:`auditor.table.records_table` restricted to the meta columns and ``keys``: the full
+    table has five columns for each registry key, and building it costs more than the two rules
+    that read it."""
+    from auditor.table import records_table
 
-    The full table has five columns for each of the registry's keys, and building it costs more
-    than the two rules that read it; this builds the same columns, the same way, for the keys
-    the rules use only (a test holds it equal to the full table's columns).
-    """
-    import pandas as pd
-
-    from auditor import table
-    from auditor.values import ValueType
-
-    wanted = set(keys)
-    types = {key: vtype for key, vtype in table.field_types().items() if key in wanted}
-    columns: dict[str, list[Any]] = {name: [] for name in table.META_COLUMNS}
-    for key, vtype in types.items():
-        columns[key] = []
-        columns[f"{key}__missing"] = []
-        if vtype is not ValueType.TEXT:
-            columns[f"{key}__raw"] = []
-        if vtype is ValueType.DATE:
-            columns[f"{key}__latest"] = []
-            columns[f"{key}__precision"] = []
-    for record in records:
-        columns["nct_id"].append(record.nct_id)
-        columns["snapshot"].append(record.source.path)
-        columns["source_format"].append(str(record.source.format))
-        columns["ignite_created"].append(record.ignite_created)
-        columns["ignite_modified"].append(record.ignite_modified)
-        columns["truncated"].append(record.truncated)
-        columns["problems"].append(len(record.problems))
-        for key, vtype in types.items():
-            table._append_field(columns, record, key, vtype)
-    return pd.DataFrame(
-        {
-            name: pd.Series(values, dtype=table._dtype(name, types), name=name)
-            for name, values in columns.items()
-        }
-    )
+    return records_table(records, keys=keys)
 
 
 def check_chunk(records: Sequence[Record], job: Job) -> tuple[list[RecordSummary], list[Finding]]:
