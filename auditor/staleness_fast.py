@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.fields import FieldSpec, registry
+from auditor.readers.ctgov_json import scalar_raw
 from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
 
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -188,21 +189,6 @@ def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec
                 return None
             raw = ""
         else:
-            raw = _raw(value)
+            raw = scalar_raw(value)
         fields.append(registered_field(spec, raw)[0])
     return Record(nct_id=nct, source=Source(name, SourceFormat.CTGOV_JSON, digest), fields=tuple(fields))
-
-
-def _raw(value: Any) -> str:
-    """A JSON scalar as the JSON reader writes it (``True``/``False``, ``None`` for null)."""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "True"
-    if value is False:
-        return "False"
-    if value is None:
-        return "None"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)

@@ -245,7 +245,7 @@ class _Walker:
             for index, child in enumerate(value):
                 self.walk(child, None, f"{label}[{index}]", f"{key}[{index}]", section)
         else:
-            self.leaf(_raw(value), json_path, label, key, section)
+            self.leaf(scalar_raw(value), json_path, label, key, section)
 
     def leaf(self, raw: str, json_path: str | None, label: str, key: str, section: str) -> None:
         spec = None if json_path is None else self.by_json.get(json_path)
@@ -258,8 +258,9 @@ class _Walker:
             self.problems.append(problem)
 
 
-def _raw(value: Any) -> str:
-    """A JSON scalar as the text an Ignite page would show."""
+def scalar_raw(value: Any) -> str:
+    """A JSON scalar as the text an Ignite page would show (``True``/``False``, ``None`` for
+    null); shared with the projection reader so both give the same raw text."""
     if isinstance(value, str):
         return value
     if value is True:
