@@ -2,10 +2,12 @@
 
 Each step after the first is summarised from :func:`auditor.changes.compare` between the
 snapshot before it and the step's snapshot: the number of changes by semantic class, and the
-notable ones listed — status transitions, date changes (shifted, set, cleared, precision) and
-any flagged change. Cosmetic changes (whitespace, same value written differently) are counted
-but never notable. The capture dates (``version_holder``, ``download_date``) change with every
-download, so they are ignored by default and shown as the step's dates instead.
+notable ones listed — status transitions, date changes (shifted, set, cleared, precision), any
+flagged change, and every real change of a registered field (a rewritten summary, a stop reason
+set); changes of unregistered list leaves (sites, references, outcomes) are counted only.
+Cosmetic changes (whitespace, same value written differently) are counted but never notable.
+The capture dates (``version_holder``, ``download_date``) change with every download, so they
+are ignored by default and shown as the step's dates instead.
 
 The timeline also carries the record's history-consistency findings
 (:func:`auditor.store.history_findings`).
@@ -55,13 +57,21 @@ class HistoryStep:
     def notable(self) -> tuple[Change, ...]:
         """Status transitions, date changes and flagged changes, in record order; a change of
         the study page's summary block that repeats a body field's change is listed once."""
+        from auditor.fields import registry
+
+        registered = registry().by_key
         body = {(c.key, c.summary) for c in self.changes if not c.header}
         return tuple(
             c
             for c in self.changes
             if not (c.header and (c.key, c.summary) in body)
             if not c.cosmetic
-            and (c.flagged or str(c.semantic) == "status_transition" or str(c.semantic) in _DATE_CLASSES)
+            and (
+                c.flagged
+                or c.key in registered
+                or str(c.semantic) == "status_transition"
+                or str(c.semantic) in _DATE_CLASSES
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:
