@@ -352,6 +352,14 @@ _PERIOD = {"years": INT, "months": INT, "days": INT}
 _DATES = frozenset({"date", "timestamp"})
 _COMPARE_SUMMARY = "compare a field with a value or another field (false when either is missing)"
 
+#: The four ordered comparisons share one signature.
+_COMPARE_SIGNATURE = Signature(
+    _COMPARE_SUMMARY,
+    {"field": FIELD, "value": VALUE},
+    {},
+    kinds=frozenset({"date", "timestamp", "integer"}),
+)
+
 OPERATORS: dict[str, tuple[Operator, Signature]] = {
     "missing": (
         op_missing,
@@ -385,42 +393,10 @@ OPERATORS: dict[str, tuple[Operator, Signature]] = {
             one_of=(("value", "other"),),
         ),
     ),
-    "lt": (
-        op_lt,
-        Signature(
-            _COMPARE_SUMMARY,
-            {"field": FIELD, "value": VALUE},
-            {},
-            kinds=frozenset({"date", "timestamp", "integer"}),
-        ),
-    ),
-    "le": (
-        op_le,
-        Signature(
-            _COMPARE_SUMMARY,
-            {"field": FIELD, "value": VALUE},
-            {},
-            kinds=frozenset({"date", "timestamp", "integer"}),
-        ),
-    ),
-    "gt": (
-        op_gt,
-        Signature(
-            _COMPARE_SUMMARY,
-            {"field": FIELD, "value": VALUE},
-            {},
-            kinds=frozenset({"date", "timestamp", "integer"}),
-        ),
-    ),
-    "ge": (
-        op_ge,
-        Signature(
-            _COMPARE_SUMMARY,
-            {"field": FIELD, "value": VALUE},
-            {},
-            kinds=frozenset({"date", "timestamp", "integer"}),
-        ),
-    ),
+    "lt": (op_lt, _COMPARE_SIGNATURE),
+    "le": (op_le, _COMPARE_SIGNATURE),
+    "gt": (op_gt, _COMPARE_SIGNATURE),
+    "ge": (op_ge, _COMPARE_SIGNATURE),
     "isin": (
         op_isin,
         Signature("the field's value is one of the values", {"field": FIELD, "values": VALUES}, {}),
