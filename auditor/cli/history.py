@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import click
 
-from auditor.cli.snapshot import DEFAULT_STORE
+from auditor.cli.snapshot import store_option
 from auditor.errors import EXIT_OK
 
 
 @click.command("history")
 @click.argument("nct_ids", nargs=-1, required=True)
-@click.option(
-    "--store",
-    "store_dir",
-    type=click.Path(file_okay=False),
-    default=DEFAULT_STORE,
-    show_default=True,
-    help="The snapshot store folder.",
-)
+@store_option
 @click.option(
     "--format",
     "output_format",
