@@ -1108,12 +1108,14 @@ def apply_changes(record: Record, changes: Iterable[Change]) -> Record:
     for f in kept:
         if f.key == "nct_id" and f.section != HEADER_SECTION and isinstance(f.value, str):
             nct_id = f.value.strip() or nct_id
-    return replace(
-        record,
-        nct_id=nct_id,
-        fields=tuple(kept),
+    return Record(
+        nct_id,
+        record.source,
+        kept,
         ignite_created=stamps["ignite_created"],
         ignite_modified=stamps["ignite_modified"],
+        truncated=record.truncated,
+        problems=record.problems,
     )
 
 

@@ -11,9 +11,6 @@ falls back to ``make_field`` for everything else, so the typing stays defined in
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-
 from auditor.fields import FieldSpec, make_field
 from auditor.records import Field
 from auditor.values import MISSING_KINDS, Value, ValueType, type_value
@@ -90,21 +87,4 @@ def registered_typing(spec: FieldSpec, raw: str) -> tuple[ValueType, Value, str 
 UNTYPED_LITERALS = _LITERALS
 
 
-_FIELD_SLOTS = ("section", "label", "key", "raw", "type", "value", "line")
-
-
-def field_slot_setters() -> tuple[Callable[[object, object], None], ...] | None:
-    """Setters of :class:`Field`'s slots, in ``Field(...)``'s argument order, for a reader that
-    builds hundreds of thousands of fields: ``object.__new__(Field)`` plus these seven calls is
-    the same object as ``Field(...)`` in about half the time (the frozen dataclass ``__init__``
-    goes through ``object.__setattr__`` by name). ``None`` when ``Field`` no longer has exactly
-    these slots and no ``__post_init__``; the caller must then call ``Field(...)``."""
-    names = tuple(f.name for f in dataclasses.fields(Field))
-    if names != _FIELD_SLOTS or getattr(Field, "__slots__", None) != _FIELD_SLOTS:
-        return None
-    if hasattr(Field, "__post_init__"):
-        return None
-    return tuple(Field.__dict__[name].__set__ for name in names)
-
-
-__all__ = ["UNTYPED_LITERALS", "field_slot_setters", "registered_field", "registered_typing", "untyped_field"]
+__all__ = ["UNTYPED_LITERALS", "registered_field", "registered_typing", "untyped_field"]
