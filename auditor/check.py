@@ -79,33 +79,82 @@ def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Par
     The table must have the columns :mod:`auditor.table` documents that the rules read (a
     narrower table is fine). A pair table (one with ``old.`` columns) runs the pair rules of
     ``rules``, any other table the single-record rules. The table's index is ignored.
-    """
-    import pandera.errors as pa_errors
 
+    **How the rules run.** The rules compile to one pandera schema (:func:`to_schema`); each of
+    its checks is run on the columns its rule reads, and the rows where it does not pass are the
+    findings. This calls the schema's checks directly rather than ``schema.validate(lazy=True)``:
+    the lazy validation reshapes every failing row into a failure-case report (a row per failing
+    cell, stacked and unstacked), which cost three times the checks on a registry-sized table
+    with tens of thousands of findings. Same rows, bit for bit (:func:`failing_rows_lazy` is the
+    validation path, and ``tests/test_check_fast.py`` holds the two equal).
+    """
     is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
     rules = rules.scope("pair" if is_pair_table else "record")
     if frame.empty or not len(rules):
         return []
     compiled = compile_rules(list(rules), as_of=as_of, params=params)
     frame = frame.reset_index(drop=True)
-    hits: list[tuple[int, int, Any]] = []
+    failing = failing_rows(frame, compiled)
+    return _findings(frame, compiled, failing)
+
+
+def failing_rows(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]:
+    """Per rule, the positions (ascending numpy array) of the rows of ``frame`` it finds."""
+    import numpy as np
+
+    schema = to_schema(compiled)
     columns = list(frame.columns)
-    for number, rule in enumerate(compiled):
-        # One schema per rule over only the columns it reads: the same checks as
-        # to_schema(compiled), but pandera's failure report stays rows × a few columns.
-        schema = to_schema([rule])
+    out = []
+    for rule, check in zip(compiled, schema.checks, strict=True):
         try:
-            schema.validate(frame[needed_columns(rule.spec, columns)], lazy=True)
+            result = check(frame[needed_columns(rule.spec, columns)])
+            passed = result.check_output.to_numpy(dtype=bool)
+        except Exception as exc:  # the check itself raised: a bug, not a finding
+            raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
+        out.append(np.flatnonzero(~passed))
+    return out
+
+
+def failing_rows_lazy(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]:
+    """:func:`failing_rows` by ``schema.validate(frame, lazy=True)`` and its failure cases: the
+    reference the fast path is tested against."""
+    import numpy as np
+    import pandera.errors as pa_errors
+
+    columns = list(frame.columns)
+    out = []
+    for rule in compiled:
+        # One schema per rule over only the columns it reads: pandera's failure report stays
+        # rows × a few columns.
+        found = np.array([], dtype=np.intp)
+        try:
+            to_schema([rule]).validate(frame[needed_columns(rule.spec, columns)], lazy=True)
         except pa_errors.SchemaErrors as exc:
             cases = exc.failure_cases
-            if cases["index"].isna().any():  # the check itself raised: a bug, not a finding
+            if cases["index"].isna().any():
                 raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
-            failing = cases["index"].drop_duplicates()
-            hits.extend((int(label), number, label) for label in failing)
-    hits.sort(key=lambda hit: (hit[0], hit[1]))
-    rows = _rows(frame, compiled, hits)
-    layouts = {number: _layout(compiled[number].spec) for number in {hit[1] for hit in hits}}
-    return [_finding(rows[(number, label)], compiled[number], layouts[number]) for _, number, label in hits]
+            found = np.unique(cases["index"].astype("int64").to_numpy()).astype(np.intp)
+        out.append(found)
+    return out
+
+
+def reference_check_table(
+    frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params = None
+) -> list[Finding]:
+    """:func:`check_table` the slow way, kept as the reference the fast path is tested against:
+    ``schema.validate(lazy=True)`` and its failure cases, then a dict per failing row and
+    :func:`auditor.table.display` per value."""
+    is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
+    rules = rules.scope("pair" if is_pair_table else "record")
+    if frame.empty or not len(rules):
+        return []
+    compiled = compile_rules(list(rules), as_of=as_of, params=params)
+    frame = frame.reset_index(drop=True)
+    hits = sorted(
+        (int(row), number) for number, rows in enumerate(failing_rows_lazy(frame, compiled)) for row in rows
+    )
+    rows = _rows(frame, compiled, [(row, number, row) for row, number in hits])
+    return [_finding(rows[(number, row)], compiled[number]) for row, number in hits]
 
 
 def _rows(
@@ -124,6 +173,80 @@ def _rows(
         for label, row in zip(labels, frame.loc[labels, names].to_dict("records"), strict=True):
             out[(number, label)] = row
     return out
+
+
+def _findings(frame: pd.DataFrame, compiled: list[CompiledRule], failing: list[Any]) -> list[Finding]:
+    """The findings of each rule's failing rows, in row order then rule order.
+
+    Built a rule at a time: the values a rule shows are formatted a column at a time
+    (:func:`auditor.table.display_column`) and its message template is split once."""
+    import numpy as np
+
+    per_rule: list[list[Finding]] = []
+    for rule, rows in zip(compiled, failing, strict=True):
+        per_rule.append(_rule_findings(frame, rule, rows) if len(rows) else [])
+    if not any(per_rule):
+        return []
+    rows_all = np.concatenate([np.asarray(r, dtype=np.int64) for r in failing])
+    rule_all = np.concatenate([np.full(len(r), n, dtype=np.int64) for n, r in enumerate(failing)])
+    nth_all = np.concatenate([np.arange(len(r), dtype=np.int64) for r in failing])
+    order = np.lexsort((rule_all, rows_all))
+    return [per_rule[n][i] for n, i in zip(rule_all[order].tolist(), nth_all[order].tolist(), strict=True)]
+
+
+def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[Finding]:
+    from auditor.table import display_column
+
+    spec = rule.spec
+    shown, fields = _layout(spec)
+    columns: dict[str, list[str]] = {}
+
+    def column(name: str) -> list[str]:
+        if name not in columns:
+            columns[name] = display_column(frame, name, rows)
+        return columns[name]
+
+    shown_values = [[shorten(v) for v in column(name)] for name in shown]
+    nct_ids = [str(v) for v in frame["nct_id"].take(rows).tolist()]
+    snapshots = [str(v) for v in frame["snapshot"].take(rows).tolist()]
+    values_per_row = list(zip(*shown_values, strict=True)) if shown else [()] * len(rows)
+    if spec.message is None:
+        as_of = f" (as of {rule.as_of.isoformat()})" if _uses_as_of(spec.when) else ""
+        messages = []
+        for row_values in values_per_row:
+            parts = ", ".join(_default_parts(dict(zip(shown, row_values, strict=True))))
+            messages.append(f"{spec.title}: {parts or 'no values'}{as_of}")
+    else:
+        pieces: list[str | list[str]] = []  # per template piece: one text, or a text per row
+        shown_at = {name: i for i, name in enumerate(shown)}
+        for k, piece in enumerate(PLACEHOLDER.split(spec.message)):
+            if k % 2 == 0:
+                pieces.append(piece)
+            elif piece == "as_of":
+                pieces.append(rule.as_of.isoformat())
+            elif piece in rule.params:
+                pieces.append(str(rule.params[piece]))
+            elif piece in shown_at:
+                pieces.append(shown_values[shown_at[piece]])
+            else:
+                pieces.append([shorten(v) for v in column(piece)])
+        messages = ["".join(p if isinstance(p, str) else p[i] for p in pieces) for i in range(len(rows))]
+    return [
+        Finding(
+            rule_id=spec.id,
+            severity=spec.severity,
+            nct_id=nct_id,
+            snapshot=snapshot,
+            fields=fields,
+            message=message,
+            rule_source=spec.location,
+            title=spec.title,
+            values=tuple(zip(shown, row_values, strict=True)),
+        )
+        for nct_id, snapshot, message, row_values in zip(
+            nct_ids, snapshots, messages, values_per_row, strict=True
+        )
+    ]
 
 
 def _with_aux(names: set[str], columns: list[str]) -> list[str]:

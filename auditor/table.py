@@ -245,3 +245,78 @@ def _date_text(value: Any, precision: str) -> str:
     if precision == "month":
         return f"{day.year:04d}-{day.month:02d}"
     return day.isoformat()
+
+
+def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
+    """``[display(row, name) for each row of frame at positions rows]``, a column at a time.
+
+    A large check shows a few values for each of hundreds of thousands of findings; a dict per
+    row and a kind lookup per value (:func:`display`) were most of its cost. The values are
+    the same strings, bit for bit (``tests/test_check_fast.py``); a value the fast path does not
+    know (a date outside years 1–9999) is shown by :func:`display` itself."""
+    import numpy as np
+
+    positions = np.asarray(rows, dtype=np.intp)
+    prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
+    base = name.removeprefix(OLD_PREFIX)
+    companions = [f"{prefix}{base}{suffix}" for suffix in ("__missing", "__raw", "__precision")]
+
+    def slow() -> list[str]:
+        names = [c for c in (name, *companions) if c in frame.columns]
+        records = frame[names].take(positions).to_dict("records") if names else [{}] * len(positions)
+        return [display(row, name) for row in records]
+
+    def objects(column: str) -> list[Any] | None:
+        if column not in frame.columns:
+            return None
+        series = frame[column]
+        if series.dtype.kind == "M":  # datetime64 -> datetime.datetime (None for NaT)
+            return list(series.to_numpy()[positions].astype("datetime64[us]").astype(object))
+        return list(series.take(positions).to_numpy(dtype=object, na_value=None))
+
+    none: list[Any] = [None] * len(positions)
+    values = objects(name)
+    if base in META_COLUMNS:
+        if values is None:
+            return [ABSENT] * len(positions)
+        out = []
+        timely = frame[name].dtype.kind == "M"
+        for value in values:
+            if value is None:
+                out.append(ABSENT)
+            elif timely:
+                if type(value) is not datetime:  # beyond datetime's years: an int
+                    return slow()
+                out.append(value.isoformat(timespec="minutes"))
+            else:
+                out.append(str(value))
+        return out
+    try:
+        kind = column_kind(base)
+    except KeyError:
+        return slow()  # display() says what is wrong with the name
+    missing = objects(companions[0]) or none
+    raw = objects(companions[1]) or none
+    precision = objects(companions[2]) or none
+    values = values or none
+    timely = kind in ("date", "timestamp")
+    out = []
+    for value, empty, text, unit in zip(values, missing, raw, precision, strict=True):
+        if empty is not None:
+            out.append("''" if empty == "" else str(empty))
+        elif value is None:
+            out.append(ABSENT if text is None else f"{text!s} (not a valid value)")
+        elif timely and type(value) is not datetime:
+            return slow()
+        elif kind == "date":
+            if unit == "year":
+                out.append(f"{value.year:04d}")
+            elif unit == "month":
+                out.append(f"{value.year:04d}-{value.month:02d}")
+            else:
+                out.append(value.date().isoformat())
+        elif kind == "timestamp":
+            out.append(value.isoformat(timespec="minutes"))
+        else:
+            out.append(str(value))
+    return out
