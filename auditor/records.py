@@ -266,9 +266,15 @@ def _key_index(keys: tuple[str, ...], sections: tuple[str, ...]) -> dict[str, in
     fields cost as much as a tenth of the text reader's time)."""
     index = dict.fromkeys(keys, 0)
     index.update(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-    if HEADER_SECTION not in sections:
+    in_header = sections.count(HEADER_SECTION)
+    if not in_header:
         return index
-    for key, position in index.items():
+    if sections[:in_header].count(HEADER_SECTION) == in_header:  # a page's summary block
+        header_keys: Iterable[str] = keys[:in_header]
+    else:
+        header_keys = [key for key, section in zip(keys, sections, strict=True) if section == HEADER_SECTION]
+    for key in header_keys:
+        position = index[key]
         if sections[position] != HEADER_SECTION:
             continue
         later = position + 1

@@ -78,8 +78,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import IntEnum
 from functools import lru_cache
-from itertools import compress, pairwise, repeat
-from operator import is_not, itemgetter, or_
+from itertools import compress, pairwise
+from operator import itemgetter
 
 from auditor.errors import InputError
 from auditor.fields import PATH_LABEL, label_key, path_key, registry
@@ -130,10 +130,20 @@ def is_label_looking(label: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 17)
-def classify_label(label: str) -> tuple[Kind, str, bool] | None:
-    """``(kind, key, exact)`` of a candidate label, or ``None`` when it cannot start a field.
+def classify_label(label: str) -> tuple[Kind, str, bool, bool] | None:
+    """``(kind, key, exact, starts_anywhere)`` of a candidate label, or ``None`` when it cannot
+    start a field.
 
-    ``exact``: the label is written exactly as the registry (or a path label) writes it."""
+    ``exact``: the label is written exactly as the registry (or a path label) writes it;
+    ``starts_anywhere``: exact and not an unknown label, so it starts a field wherever it is."""
+    found = _classify(label)
+    if found is None:
+        return None
+    kind, key, exact = found
+    return kind, key, exact, exact and kind is not Kind.UNKNOWN
+
+
+def _classify(label: str) -> tuple[Kind, str, bool] | None:
     if not label[:1].isalpha():
         return None
     if label[0].islower() and ("." in label or "[" in label):
@@ -287,12 +297,13 @@ def _parse_body(
     unknown, single = Kind.UNKNOWN, Kind.SINGLE
     label_end = MAX_LABEL + 1
     # Where fields start, in parallel lists (no tuple per field: fewer objects for the garbage
-    # collector to track): label, 1-based line, key, section, first line of the value.
+    # collector to track): label, 1-based line, key, first line of the value; and where each
+    # section's fields start.
     labels: list[str] = []
     line_nos: list[int] = []
     keys: list[str] = []
-    sections_of: list[str] = []
     values: list[str] = []
+    section_starts: list[tuple[int, str]] = [(0, section)]
     # Continuation lines, by the index of the field they continue.
     more: dict[int, list[str]] = {}
     dates: dict[str, tuple[datetime | None, int]] = {}
@@ -303,14 +314,8 @@ def _parse_body(
     cont: list[str] | None = None
     prev_is_start = False
 
-    add_label, add_line, add_key, add_section, add_value = (
-        labels.append,
-        line_nos.append,
-        keys.append,
-        sections_of.append,
-        values.append,
-    )
-    for index, line in enumerate(lines[first:last], first):
+    add_label, add_line, add_key, add_value = labels.append, line_nos.append, keys.append, values.append
+    for number, line in enumerate(lines[first:last], first + 1):  # number: the 1-based line
         colon = line.find(":", 0, label_end)
         if colon > 0 and line[0].isalpha():  # (so not a blank line)
             candidate = line[:colon]
@@ -319,7 +324,7 @@ def _parse_body(
                 if special is not None:
                     value = line[colon + 1 :].strip()
                     if special in (IGNITE_CREATED, IGNITE_MODIFIED):
-                        _take_date(special, value, index + 1, dates, problems)
+                        _take_date(special, value, number, dates, problems)
                         kind = cont = None
                         prev_is_start = False
                         continue
@@ -328,23 +333,24 @@ def _parse_body(
                         prev_is_start = False
                         continue
             found = classify(candidate)
-            if found is not None:
-                new_kind = found[0]
-                if (new_kind is not unknown and (found[2] or kind is None or kind is single)) or (
+            if found is not None and (
+                found[3]  # a registry label as the registry writes it, or a path label
+                or (found[0] is not unknown and (kind is None or kind is single))
+                or (
                     (in_header or after_heading or not labels or (prev_is_start and kind is single))
                     and (len(line) == colon + 1 or line[colon + 1] == " ")
-                ):
-                    kind = new_kind
-                    cont = None
-                    value = line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
-                    add_label(candidate)
-                    add_line(index + 1)
-                    add_key(found[1])
-                    add_section(section)
-                    add_value(value)
-                    prev_is_start = True
-                    after_heading = False
-                    continue
+                )
+            ):
+                kind = found[0]
+                cont = None
+                after = colon + 1
+                add_label(candidate)
+                add_line(number)
+                add_key(found[1])
+                add_value(line[after + 1 :] if line.startswith(" ", after) else line[after:])
+                prev_is_start = True
+                after_heading = False
+                continue
         if not line or line.isspace():
             if kind is not None:
                 if cont is None:
@@ -356,17 +362,18 @@ def _parse_body(
         if study and len(line) <= heading_max:
             heading = line.strip()
             if heading in sections and (
-                kind is None or kind is single or _heading_confirmed(lines, index + 1, last, kind)
+                kind is None or kind is single or _heading_confirmed(lines, number, last, kind)
             ):
                 kind = cont = None
                 section = heading
+                section_starts.append((len(labels), heading))
                 in_header = special_zone = False
                 after_heading = True
                 prev_is_start = False
                 continue
         prev_is_start = after_heading = False
         if kind is None:
-            problems.append(f"line {index + 1}: text outside any field: {_show(line)}")
+            problems.append(f"line {number}: text outside any field: {_show(line)}")
         elif cont is None:
             cont = more[len(labels) - 1] = [line]
         else:
@@ -377,6 +384,9 @@ def _parse_body(
             extra.pop()
         if extra:
             values[number] = values[number] + "\n" + "\n".join(extra)
+    sections_of: list[str] = []
+    for (start, name), (end, _) in pairwise([*section_starts, (len(labels), "")]):
+        sections_of += [name] * (end - start)
     fields = _build_fields(labels, line_nos, keys, sections_of, values, problems)
     created = dates.get(IGNITE_CREATED, (None, 0))[0]
     modified = dates.get(IGNITE_MODIFIED, (None, 0))[0]
@@ -404,25 +414,24 @@ def _build_fields(
     by_key = registry().by_key
     count = len(keys)
     specs = list(map(by_key.get, keys))
-    # Plain text unless registered or a literal: found for all fields at once, by C-level
-    # iterators (a Python loop over the fields cost a third of the reader's time).
-    needs_typing = map(
-        or_, map(is_not, specs, repeat(None)), map(UNTYPED_LITERALS.__contains__, map(str.strip, values))
-    )
     types: list[ValueType] = [ValueType.TEXT] * count
     typed: list[Value] = list(values)
-    typing_problems: list[tuple[int, str]] = []
-    for i in compress(range(count), needs_typing):
-        spec = specs[i]
-        if spec is None:
+    # Plain text unless registered or a literal: those fields are found by C-level iterators
+    # (a Python loop over all the fields cost a third of the reader's time).
+    literal = map(UNTYPED_LITERALS.__contains__, map(str.strip, values))
+    for i in compress(range(count), literal):
+        if specs[i] is None:
             types[i], typed[i] = _untyped_literal(values[i])
-            continue
+    typing_problems: list[tuple[int, str]] = []
+    for i in compress(range(count), specs):  # a FieldSpec is true, None false
+        spec = specs[i]
+        assert spec is not None
         types[i], typed[i], problem = registered_typing(spec, values[i])
         if problem is not None:
             line_no = line_nos[i]
             typing_problems.append((line_no, f"line {line_no}: {labels[i]}: {problem}"))
     duplicates: list[tuple[int, str]] = []
-    if len(set(zip(sections_of, labels, strict=True))) != len(labels):
+    if len(set(labels)) != count and len(set(zip(sections_of, labels, strict=True))) != count:
         duplicates = _duplicates(labels, line_nos, sections_of)
     # In line order; a field's typing problem before its duplicate-label problem.
     problems.extend(text for _, text in heapq.merge(typing_problems, duplicates, key=itemgetter(0)))
