@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.fields import make_field, registry
-from auditor.readers.ignite_text import _build_fields, read_ignite_text
+from auditor.fields import PATH_LABEL, make_field, path_key, registry
+from auditor.readers.ignite_text import _build_fields, _path_label_key, read_ignite_text
 from auditor.readers.leaf import UNTYPED_LITERALS, registered_typing
 from auditor.records import Field, FieldColumns
 from auditor.values import ValueType
@@ -111,3 +111,18 @@ def test_pages_are_found_whatever_the_line_breaks(newline: str) -> None:
         "line 1: 1 line(s) of text before 'Viewing Study' left out of the record (first: 'stray text')",
     )
     assert last.problems == ("line 9: Has Results: 'maybe' is not True or False",)  # type: ignore[union-attr]
+
+
+PATHISH = st.one_of(
+    st.from_regex(PATH_LABEL, fullmatch=True),
+    st.text(alphabet="aZb_9.[]0١x", max_size=24),
+    st.from_regex(PATH_LABEL, fullmatch=True).map(lambda s: s.replace("[", "[ ", 1)),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PATHISH)
+def test_path_labels_are_read_as_the_registry_reads_them(label: str) -> None:
+    """The reader's cut-at-the-indices reading of a path label is ``PATH_LABEL`` + ``path_key``."""
+    expected = path_key(label) if PATH_LABEL.fullmatch(label) else None
+    assert _path_label_key(label) == expected
