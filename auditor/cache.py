@@ -50,10 +50,11 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from auditor.atomic import atomic_write
 from auditor.errors import InputError, OutputError
@@ -129,9 +130,9 @@ class CacheStats:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One input as the cache last saw it; ``position`` is its first row in the loaded rows."""
+class _Entry(NamedTuple):
+    """One input as the cache last saw it; ``position`` is its first row in the loaded rows.
+    (A named tuple: a warm run makes one per input, and a tuple is the cheapest to make.)"""
 
     size: int
     mtime_ns: int
@@ -158,6 +159,8 @@ class RecordCache:
         self._columns: list[str] | None = None
         #: the columns the loaded cache's segments hold (``None``: every column)
         self._stored: list[str] | None = None
+        self._reading: Future[pd.DataFrame | None] | None = None
+        self._ignore = False  # set when the cache turned out unreadable: this run starts cold
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -165,8 +168,9 @@ class RecordCache:
         import pandas as pd
 
         self._segments, self._entries, self._old_rows, self._stored = [], {}, None, None
+        self._reading = None
         manifest_path = self.folder / MANIFEST
-        if not manifest_path.is_file():
+        if self._ignore or not manifest_path.is_file():
             return
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -181,19 +185,23 @@ class RecordCache:
         ):
             return  # a projected cache without a column this run needs: rebuild it
         try:
+            import pyarrow.parquet as pq
+
             units = pd.read_parquet(self.folder / manifest["units"])
             segments = [int(s) for s in manifest["segments"]]
-            frames = [pd.read_parquet(self._segment_path(s), columns=self._columns) for s in segments]
+            lengths = [pq.ParquetFile(self._segment_path(s)).metadata.num_rows for s in segments]
         except (OSError, KeyError, ValueError):
             return
         offsets: dict[int, int] = {}
         total = 0
-        for seg, frame in zip(segments, frames, strict=True):
+        for seg, length in zip(segments, lengths, strict=True):
             offsets[seg] = total
-            total += len(frame)
+            total += length
         self._segments = segments
         self._stored = None if stored is None else [str(c) for c in stored]
-        self._old_rows = _conform(pd.concat(frames, ignore_index=True)) if frames else None
+        # The rows are read on a thread while the inputs are listed and stat-ed (pyarrow lets
+        # go of the GIL): on a warm run the two took about the same time, one after the other.
+        self._reading = _background(self._read_rows, segments)
         for name, size, mtime, sha, seg, start, rows, errors in zip(
             *(units[c].tolist() for c in _UNIT_COLUMNS), strict=True
         ):
@@ -201,6 +209,25 @@ class RecordCache:
             self._entries[str(name)] = _Entry(
                 int(size), int(mtime), str(sha), int(seg), int(start), position, int(rows), str(errors or "")
             )
+
+    def _read_rows(self, segments: list[int]) -> pd.DataFrame | None:
+        import pandas as pd
+
+        frames = [pd.read_parquet(self._segment_path(s), columns=self._columns) for s in segments]
+        if not frames:
+            return None
+        return _conform(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
+
+    def _wait_rows(self) -> bool:
+        """Take the rows the background read gave; ``False`` if it failed (a damaged segment)."""
+        reading, self._reading = self._reading, None
+        if reading is None:
+            return True
+        try:
+            self._old_rows = reading.result()
+        except (OSError, KeyError, ValueError):
+            return False
+        return True
 
     def _segment_path(self, segment: int) -> Path:
         return self.folder / f"rows-{segment:06d}.parquet"
@@ -238,7 +265,6 @@ class RecordCache:
         empty = records_table([]) if projection is None else records_table([])[list(projection.columns)]
         self._load()
         stats.seconds["load"] = time.perf_counter() - started
-        old = self._old_rows
         # Per input, in order, one slot: ("error", InputError) for an input that could not be
         # listed, ("old", name, entry) for rows in the loaded cache, ("pending", name) until its
         # chunk comes back, then ("new", name, chunk index, row offset in the chunk, result).
@@ -288,11 +314,20 @@ class RecordCache:
                 offset += 0 if result.unchanged else result.rows
                 cursor += 1
         stats.seconds["parse"] = time.perf_counter() - parse_started
+        if not self._wait_rows():  # the cache's rows could not be read after all: start cold
+            self._ignore = True
+            try:
+                return self.table(paths, jobs=jobs, chunk_size=chunk_size, columns=columns, project=project)
+            finally:
+                self._ignore = False
+        old = self._old_rows
 
         assemble_started = time.perf_counter()
         base = 0 if old is None else len(old)
         chunk_starts = np.cumsum([0] + [len(f) for f in fresh])
-        order: list[Any] = []
+        # Where each input's rows are, as (first row, count) runs over ``old`` + ``new_rows``.
+        run_starts: list[int] = []
+        run_rows: list[int] = []
         errors: list[InputError] = []
         # The new units index: name, size, mtime_ns, sha256, rows, errors, (segment, start) —
         # the segment is None for rows parsed now (their start is within ``new_rows``).
@@ -304,7 +339,8 @@ class RecordCache:
                 name, entry = slot[1], slot[2]
                 errors.extend(_errors(entry.errors))
                 if entry.rows:
-                    order.append(np.arange(entry.position, entry.position + entry.rows))
+                    run_starts.append(entry.position)
+                    run_rows.append(entry.rows)
                 units.append(
                     (
                         name,
@@ -322,7 +358,8 @@ class RecordCache:
                 errors.extend(error_from_tuple(e) for e in result.errors)
                 start = int(chunk_starts[chunk_index]) + offset
                 if result.rows:
-                    order.append(np.arange(base + start, base + start + result.rows))
+                    run_starts.append(base + start)
+                    run_rows.append(result.rows)
                 if result.cacheable:
                     text = json.dumps(result.errors) if result.errors else ""
                     units.append(
@@ -330,7 +367,7 @@ class RecordCache:
                     )
 
         new_rows = pd.concat(fresh, ignore_index=True) if fresh else empty
-        positions = np.concatenate(order) if order else np.array([], dtype=np.int64)
+        positions = _runs(run_starts, run_rows)
         fresh_view = new_rows if self._columns is None else new_rows[self._columns]
         if old is not None and not len(new_rows) and np.array_equal(positions, np.arange(len(old))):
             table = old  # a warm night with nothing new: the cached rows are the table, no copy
@@ -352,7 +389,8 @@ class RecordCache:
         stored = _common(projected, old is not None, self._stored)
         if stored is not None:
             new_rows = new_rows[stored]
-        self._write(units, new_rows, positions, stats, stored)
+        if not self._unchanged(slots, stats, stored):
+            self._write(units, new_rows, positions, stats, stored)
         stats.seconds["write"] = time.perf_counter() - write_started
         return table, errors, stats
 
@@ -363,12 +401,25 @@ class RecordCache:
             stats.reused_by_hash += 1
             entry = self._entries[result.name]
             # Same bytes under a new mtime: keep the rows, remember the new stat.
-            return ("old", result.name, replace(entry, size=result.size, mtime_ns=result.mtime_ns))
+            return ("old", result.name, entry._replace(size=result.size, mtime_ns=result.mtime_ns))
         stats.parsed += 1
         stats.rows_parsed += result.rows
         return ("new", result.name, chunk_index, offset, result)
 
     # -- writing ----------------------------------------------------------------------------
+
+    def _unchanged(self, slots: list[tuple[Any, ...]], stats: CacheStats, stored: list[str] | None) -> bool:
+        """True when this run would write back exactly the cache it loaded (every input found
+        unchanged by ``stat``, none gone, no compaction due): a warm night writes nothing."""
+        if self._old_rows is None or stats.parsed or stats.reused_by_hash or stored != self._stored:
+            return False
+        if stats.reused_by_stat != len(self._entries):
+            return False
+        live = sum(entry.rows for entry in self._entries.values())
+        if live * 2 < len(self._old_rows):
+            return False
+        names = {slot[1] for slot in slots if slot[0] == "old"}
+        return len(names) == len(self._entries)
 
     def _write(
         self,
@@ -447,6 +498,30 @@ class RecordCache:
             if path.name not in keep and path.name.startswith(("units-", "rows-")):
                 with contextlib.suppress(OSError):
                     path.unlink()
+
+
+def _background(func: Any, *args: Any) -> Future[Any]:
+    """``func(*args)`` on a thread of its own; the thread ends with the call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-cache-read")
+    try:
+        return pool.submit(func, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _runs(starts: list[int], counts: list[int]) -> Any:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without an array per
+    input (100,000 of them cost a tenth of a second)."""
+    import numpy as np
+
+    counts_array = np.asarray(counts, dtype=np.int64)
+    total = int(counts_array.sum())
+    if not total:
+        return np.array([], dtype=np.int64)
+    firsts = np.cumsum(counts_array) - counts_array  # each run's first index in the output
+    return np.repeat(np.asarray(starts, dtype=np.int64) - firsts, counts_array) + np.arange(total)
 
 
 def _common(new: list[str] | None, has_old: bool, old: list[str] | None) -> list[str] | None:

@@ -298,7 +298,8 @@ def check_inputs(
 ) -> tuple[list[Finding], list[InputError], int]:
     """``audit check`` at scale: parse ``paths`` on ``jobs`` processes (through the Parquet cache
     in ``cache_dir`` if given), add ``extra_records`` (the store's latest snapshots), run the
-    record rules on ``engine``. Returns the findings, the input errors and the rows checked —
+    record rules on ``engine`` (``jobs`` is for the parse; the pandas check runs in this
+    process). Returns the findings, the input errors and the rows checked —
     the same findings, in the same order, as ``check_records(read_paths(paths) + extra)``."""
     import pandas as pd
 
@@ -319,9 +320,10 @@ def check_inputs(
         table = pd.concat([check.narrow(table), check.narrow(records_table(extra))], ignore_index=True)
     if not len(selected) or table.empty:
         return [], errors, len(table)
-    from auditor.parallel import default_jobs
-
-    found = run_engine(engine, table, check, scheduler=scheduler, jobs=jobs or default_jobs())
+    # The check runs in this process: since findings are built a column at a time it takes
+    # about a second per 100,000 records, less than sending its findings back from workers
+    # (measured: 100k warm, 5.6 s in one process, 8.2 s with the check on two).
+    found = run_engine(engine, table, check, scheduler=scheduler)
     return found, errors, len(table)
 
 

@@ -186,25 +186,55 @@ def list_inputs(paths: Iterable[str | Path]) -> Iterator[InputUnit | InputError]
             return InputError(f"cannot read: {exc.strerror or exc}", path=path)
         return InputUnit(name=path, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
 
+    suffixes = RECORD_SUFFIXES + ARCHIVE_SUFFIXES
+
+    def folder(directory: str) -> Iterator[InputUnit | InputError]:
+        """The folder's inputs, sorted by name at every level — the order of sorting the paths
+        by their parts, which is the readers' order — with the ``stat`` the scan already made
+        (plain strings, not Path objects: the listing of 100,000 files is part of a warm run).
+        Like ``os.walk``: an unreadable folder is skipped, a link to a folder is not followed."""
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink():
+                    yield from folder(entry.path)
+                continue
+            if not name.endswith(suffixes):
+                continue
+            item = entry.path
+            if item.endswith(ARCHIVE_SUFFIXES):
+                yield from archive(Path(item))
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                yield file(item)  # the error, worded as for a named file
+                continue
+            yield InputUnit(name=item, path=item, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
     for raw_path in paths:
         path = Path(raw_path)
         if path.is_dir():
-            # Plain strings, not Path objects (a third of the listing's time at 100,000 files);
-            # the names and the order are the readers' (str(Path(folder, name)), sorted by parts).
             root = str(path)
-            found: list[str] = []
-            for folder, dirs, files in os.walk(root):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in files:
-                    if not name.startswith(".") and name.endswith(RECORD_SUFFIXES + ARCHIVE_SUFFIXES):
-                        found.append(os.path.join(folder, name))
             if root == ".":
-                found = [name.removeprefix("./") for name in found]
-            for item in sorted(found, key=lambda name: name.split(os.sep)):
-                if item.endswith(ARCHIVE_SUFFIXES):
-                    yield from archive(Path(item))
-                else:
-                    yield file(item)
+                for item in folder(root):
+                    if isinstance(item, InputUnit) and item.path is not None:
+                        name = item.name.removeprefix("./")
+                        item = InputUnit(name=name, path=name, size=item.size, mtime_ns=item.mtime_ns)
+                    yield item
+            else:
+                yield from folder(root)
         elif path.name.endswith(ARCHIVE_SUFFIXES):
             yield from archive(path)
         else:

@@ -134,3 +134,39 @@ def test_a_narrow_run_reads_some_columns_but_keeps_every_column(tmp_path: Path, 
     assert stats.parsed == 1
     assert_same_as_uncached(inputs, table, errors)
     pdt.assert_frame_equal(narrow, table[columns])
+
+
+def test_a_warm_run_with_nothing_new_writes_nothing(tmp_path: Path, inputs: Path) -> None:
+    (inputs / "seed.txt").unlink()  # Ignite pages are parsed on every run, never cached
+    cache = tmp_path / "cache"
+    cold, cold_errors, _ = run(cache, inputs)
+    written = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    manifest = (cache / MANIFEST).read_text()
+    warm, warm_errors, stats = run(cache, inputs)
+    assert stats.reused_by_stat == stats.inputs and not stats.parsed
+    pdt.assert_frame_equal(warm, cold)
+    assert warm_errors == cold_errors
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == written
+    assert (cache / MANIFEST).read_text() == manifest
+    (inputs / "broken.json").unlink()  # an input gone: the index changes
+    _, errors, _ = run(cache, inputs)
+    assert (cache / MANIFEST).read_text() != manifest
+    assert not any("broken.json" in e for e in errors)
+    assert not any("broken.json" in e for e in run(cache, inputs)[1])
+
+
+def test_rows_that_cannot_be_read_mean_a_cold_run(
+    tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows are read on a thread while the inputs are listed; if that read fails (a damaged
+    segment whose footer still reads), the run starts again without the cache."""
+    cache = tmp_path / "cache"
+    run(cache, inputs)
+
+    def broken(self: RecordCache, segments: list[int]) -> None:
+        raise OSError("damaged segment")
+
+    monkeypatch.setattr(RecordCache, "_read_rows", broken)
+    table, errors, stats = run(cache, inputs)
+    assert stats.parsed == stats.inputs
+    assert_same_as_uncached(inputs, table, errors)
