@@ -39,8 +39,8 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.fields import FieldSpec, registry, snake
-from auditor.readers.leaf import registered_field, untyped_field
-from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
+from auditor.readers.leaf import ColumnBuilder, registered_field
+from auditor.records import FieldColumns, Record, Source, SourceFormat, is_valid_nct_id
 
 #: Section of fields outside any ``…Section`` object and of unknown modules.
 MISC_SECTION = "Misc"
@@ -170,7 +170,7 @@ def _read_study(study: dict[str, Any], name: str, digest: str, decode_problems: 
     return Record(
         nct_id=nct_id,
         source=Source(name, SourceFormat.CTGOV_JSON, digest),
-        fields=fields,
+        columns=fields,
         problems=(*decode_problems, *problems),
     )
 
@@ -193,7 +193,7 @@ def _nct_id(study: dict[str, Any], name: str) -> str:
 # --- flattening -------------------------------------------------------------------------------
 
 
-def flatten_study(study: dict[str, Any]) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+def flatten_study(study: dict[str, Any]) -> tuple[FieldColumns, tuple[str, ...]]:
     """Every leaf of a v2-shaped study as a typed field, and the typing problems met."""
     reg = registry()
     walker = _Walker(reg.by_json, reg.module_sections)
@@ -210,7 +210,7 @@ def flatten_study(study: dict[str, Any]) -> tuple[tuple[Field, ...], tuple[str, 
                     walker.walk(content, json_path, json_path, _path_key(json_path), section)
         else:
             walker.walk(value, top, f"study.{top}", f"study.{_snake(top)}", MISC_SECTION)
-    return tuple(walker.fields), tuple(walker.problems)
+    return walker.fields.columns(), tuple(walker.problems)
 
 
 class _Walker:
@@ -221,7 +221,7 @@ class _Walker:
     def __init__(self, by_json: dict[str, FieldSpec], module_sections: dict[str, str]) -> None:
         self.by_json = by_json
         self.module_sections = module_sections
-        self.fields: list[Field] = []
+        self.fields = ColumnBuilder()
         self.problems: list[str] = []
 
     def walk(self, value: Any, json_path: str | None, label: str, key: str, section: str) -> None:
@@ -250,10 +250,10 @@ class _Walker:
     def leaf(self, raw: str, json_path: str | None, label: str, key: str, section: str) -> None:
         spec = None if json_path is None else self.by_json.get(json_path)
         if spec is None:
-            self.fields.append(untyped_field(section, label, key, raw))
+            self.fields.add_untyped(section, label, key, raw)
             return
         field, problem = registered_field(spec, raw)
-        self.fields.append(field)
+        self.fields.add(field)
         if problem is not None:
             self.problems.append(problem)
 

@@ -33,8 +33,8 @@ from functools import lru_cache
 
 from auditor.errors import InputError
 from auditor.fields import FieldSpec, path_key, registry
-from auditor.readers.leaf import registered_field, untyped_field
-from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
+from auditor.readers.leaf import ColumnBuilder, registered_field
+from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 
 ROOT = "clinical_study"
 
@@ -174,7 +174,7 @@ def read_ctgov_xml(data: bytes, path: str) -> Record:
     return Record(
         nct_id=nct_id,
         source=Source(path, SourceFormat.CTGOV_XML, hashlib.sha256(data).hexdigest()),
-        fields=tuple(walker.fields),
+        columns=walker.fields.columns(),
         problems=tuple(walker.problems),
     )
 
@@ -239,7 +239,7 @@ class _Walker:
 
     def __init__(self, registered: dict[str, FieldSpec]) -> None:
         self.registered = registered
-        self.fields: list[Field] = []
+        self.fields = ColumnBuilder()
         self.problems: list[str] = []
 
     def children(self, element: ET.Element, xml_path: str | None, label: str, section: str | None) -> None:
@@ -289,9 +289,7 @@ class _Walker:
             if text or not child.attrib:
                 spec = None if child_path is None else registered.get(child_path)
                 if spec is None:
-                    self.fields.append(
-                        untyped_field(child_section, child_label, _key(child_label), text or "")
-                    )
+                    self.fields.add_untyped(child_section, child_label, _key(child_label), text or "")
                 else:
                     self.registered_leaf(spec, text or "")
             if child.attrib:
@@ -309,13 +307,13 @@ class _Walker:
     def leaf(self, raw: str, xml_path: str | None, label: str, section: str) -> None:
         spec = None if xml_path is None else self.registered.get(xml_path)
         if spec is None:
-            self.fields.append(untyped_field(section, label, _key(label), raw))
+            self.fields.add_untyped(section, label, _key(label), raw)
         else:
             self.registered_leaf(spec, raw)
 
     def registered_leaf(self, spec: FieldSpec, raw: str) -> None:
         field, problem = registered_field(spec, raw)
-        self.fields.append(field)
+        self.fields.add(field)
         if problem is not None:
             self.problems.append(problem)
 

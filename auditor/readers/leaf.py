@@ -12,7 +12,7 @@ falls back to ``make_field`` for everything else, so the typing stays defined in
 from __future__ import annotations
 
 from auditor.fields import FieldSpec, make_field
-from auditor.records import Field
+from auditor.records import Field, FieldColumns
 from auditor.values import MISSING_KINDS, Value, ValueType, type_value
 
 #: Raw texts whose type is not simply "text" when no registry type is declared.
@@ -25,6 +25,54 @@ def untyped_field(section: str, label: str, key: str, raw: str) -> Field:
     if raw in _LITERALS or raw[:1].isspace() or raw[-1:].isspace():
         return make_field(section, label, raw, key=key)[0]
     return Field(section, label, key, raw, _TEXT, raw)
+
+
+class ColumnBuilder:
+    """The fields of one record collected as columns (:class:`auditor.records.FieldColumns`):
+    a reader walking thousands of leaves appends to six lists instead of building a frozen
+    ``Field`` per leaf that the record would then take apart again."""
+
+    __slots__ = ("keys", "labels", "raws", "sections", "types", "values")
+
+    def __init__(self) -> None:
+        self.sections: list[str] = []
+        self.labels: list[str] = []
+        self.keys: list[str] = []
+        self.raws: list[str] = []
+        self.types: list[ValueType] = []
+        self.values: list[Value] = []
+
+    def add_untyped(self, section: str, label: str, key: str, raw: str) -> None:
+        """The field :func:`untyped_field` builds, as columns."""
+        if raw in _LITERALS or raw[:1].isspace() or raw[-1:].isspace():
+            self.add(make_field(section, label, raw, key=key)[0])
+            return
+        self.sections.append(section)
+        self.labels.append(label)
+        self.keys.append(key)
+        self.raws.append(raw)
+        self.types.append(_TEXT)
+        self.values.append(raw)
+
+    def add(self, field: Field) -> None:
+        self.sections.append(field.section)
+        self.labels.append(field.label)
+        self.keys.append(field.key)
+        self.raws.append(field.raw)
+        self.types.append(field.type)
+        self.values.append(field.value)
+
+    def columns(self) -> FieldColumns:
+        """The columns; no field has a line (JSON and XML fields have none)."""
+        return FieldColumns(
+            tuple(self.sections),
+            tuple(self.labels),
+            tuple(self.keys),
+            tuple(self.raws),
+            tuple(self.types),
+            tuple(self.values),
+            (None,) * len(self.keys),
+        )
 
 
 #: (key, raw) → the registered field and its problem. Registered values repeat a lot across
@@ -87,4 +135,4 @@ def registered_typing(spec: FieldSpec, raw: str) -> tuple[ValueType, Value, str 
 UNTYPED_LITERALS = _LITERALS
 
 
-__all__ = ["UNTYPED_LITERALS", "registered_field", "registered_typing", "untyped_field"]
+__all__ = ["UNTYPED_LITERALS", "ColumnBuilder", "registered_field", "registered_typing", "untyped_field"]
