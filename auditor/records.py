@@ -130,7 +130,15 @@ class FieldColumns:
         return len(self.key)
 
     def field(self, index: int) -> Field:
-        return _new_field(*(column[index] for column in self._all()))
+        return _new_field(
+            self.section[index],
+            self.label[index],
+            self.key[index],
+            self.raw[index],
+            self.type[index],
+            self.value[index],
+            self.line[index],
+        )
 
     def fields(self) -> tuple[Field, ...]:
         return tuple(map(_new_field, *self._all()))

@@ -278,12 +278,12 @@ def order_dates(record: Record) -> tuple[str, str]:
 def content_sha(record: Record) -> str:
     """Hash of what the record says (fields' keys and raw text), not of when it was captured."""
     digest = hashlib.sha256()
-    for f in record.fields:
-        if f.key in CAPTURE_KEYS:
+    for key, raw in zip(record.columns.key, record.columns.raw, strict=True):
+        if key in CAPTURE_KEYS:
             continue
-        digest.update(f.key.encode("utf-8"))
+        digest.update(key.encode("utf-8"))
         digest.update(b"\x1e")
-        digest.update(f.raw.encode("utf-8"))
+        digest.update(raw.encode("utf-8"))
         digest.update(b"\x1f")
     return digest.hexdigest()
 
