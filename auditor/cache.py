@@ -368,9 +368,20 @@ class RecordCache:
 
         new_rows = pd.concat(fresh, ignore_index=True) if fresh else empty
         positions = _runs(run_starts, run_rows)
+        # The cache is written on a thread while the table is put together (pyarrow writes
+        # without the GIL): on a cold run the write was a serial second per 100,000 rows.
+        projected = None if projection is None else list(projection.columns)
+        stored = _common(projected, old is not None, self._stored)
+        kept_rows = new_rows if stored is None else new_rows[stored]
+        writing = None
+        if not self._unchanged(slots, stats, stored):
+            writing = _background(self._write, units, kept_rows, positions, stats, stored)
         fresh_view = new_rows if self._columns is None else new_rows[self._columns]
-        if old is not None and not len(new_rows) and np.array_equal(positions, np.arange(len(old))):
+        in_order = np.array_equal(positions, np.arange(len(positions)))
+        if old is not None and not len(new_rows) and in_order and len(positions) == len(old):
             table = old  # a warm night with nothing new: the cached rows are the table, no copy
+        elif old is None and in_order and len(positions) == len(fresh_view):
+            table = fresh_view  # a cold run: the parsed rows are the table, in order
         else:
             everything = fresh_view if old is None else pd.concat([old, fresh_view], ignore_index=True)
             table = everything.take(positions).reset_index(drop=True)
@@ -385,12 +396,8 @@ class RecordCache:
         stats.seconds["assemble"] = time.perf_counter() - assemble_started
 
         write_started = time.perf_counter()
-        projected = None if projection is None else list(projection.columns)
-        stored = _common(projected, old is not None, self._stored)
-        if stored is not None:
-            new_rows = new_rows[stored]
-        if not self._unchanged(slots, stats, stored):
-            self._write(units, new_rows, positions, stats, stored)
+        if writing is not None:
+            writing.result()  # its OutputError, if any, is raised here
         stats.seconds["write"] = time.perf_counter() - write_started
         return table, errors, stats
 

@@ -139,13 +139,16 @@ def command(
         if scheduler is not None and engine != "dask":
             raise UsageError("--scheduler needs --engine dask")
         scale = {"engine": engine, "scheduler": scheduler, "jobs": jobs, "cache_dir": cache_dir}
-    findings, errors, checked = _run(paths, ruleset, overrides, day, store_path, history, scale)
-    suppressed = 0
-    if known is not None:
-        from auditor.baseline import new_findings
+    from auditor.parallel import paused_gc
 
-        findings, suppressed = new_findings(findings, known)
-    _emit(findings, output_format, output)
+    with paused_gc():  # a registry-sized run keeps millions of objects alive: see paused_gc
+        findings, errors, checked = _run(paths, ruleset, overrides, day, store_path, history, scale)
+        suppressed = 0
+        if known is not None:
+            from auditor.baseline import new_findings
+
+            findings, suppressed = new_findings(findings, known)
+        _emit(findings, output_format, output)
     note = f"audit: checked {checked} snapshots with {len(ruleset)} rules as of {day.isoformat()}"
     if suppressed:
         note += f"; {suppressed} findings already in the baseline"
