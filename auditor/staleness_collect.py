@@ -246,9 +246,24 @@ def collect(
     jobs: int = 1,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: Callable[[int], None] | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> Collected:
-    """Parse and check ``units`` on ``jobs`` processes (``1``: in this process)."""
+    """Parse and check ``units`` on ``jobs`` processes (``1``: in this process).
+
+    ``engine="dask"``: the same chunks run as tasks on a ``dask.distributed`` cluster instead
+    (:func:`auditor.engines.dask_map_ordered`): the one at ``scheduler`` (``tcp://host:8786``),
+    or a local cluster of ``jobs`` workers started for the run; ``"synchronous"`` runs them
+    in this process through Dask (tests). Each task parses its files and checks their records
+    on the worker, so the workers must be able to read the inputs (a shared file system). The
+    result is the same, bit for bit, whichever engine and however many workers."""
+    from auditor.errors import UsageError
     from auditor.parallel import map_ordered
+
+    if engine not in ("pandas", "dask"):
+        raise UsageError(f"unknown engine {engine!r} (expected one of: pandas, dask)")
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
 
     summaries: dict[str, RecordSummary] = {}
     findings: dict[str, list[Finding]] = {}
@@ -267,7 +282,15 @@ def collect(
                 findings[summary.nct_id] = grouped.get((summary.nct_id, summary.snapshot), [])
 
     tasks = ((chunk, job) for chunk in _chunks(units, max(1, chunk_size)))
-    for result in map_ordered(work, tasks, jobs=jobs):
+    if engine == "dask":
+        from auditor.engines import dask_map_ordered
+
+        results: Iterator[ChunkResult] = dask_map_ordered(
+            work, tasks, scheduler=scheduler, workers=max(1, jobs)
+        )
+    else:
+        results = map_ordered(work, tasks, jobs=jobs)
+    for result in results:
         keep(result.summaries, result.findings)
         errors.extend(result.errors)
         ignite.extend(result.ignite)

@@ -90,6 +90,19 @@ def command() -> None:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the CPUs available]."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "dask"]),
+    default="pandas",
+    show_default=True,
+    help="Parse and check on local processes, or as tasks on a Dask cluster (same report).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster"
+    " of --jobs workers. The workers must be able to read the inputs.",
+)
 def staleness(
     paths: tuple[str, ...],
     store_path: str,
@@ -103,6 +116,8 @@ def staleness(
     nights: int,
     history_pages: bool,
     jobs: int | None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> int:
     """Which records are stale, newly stale or fixed since the previous report, as a page.
 
@@ -130,6 +145,8 @@ def staleness(
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
     params = parse_params(param_items, rules.param_names())
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
@@ -146,6 +163,8 @@ def staleness(
             nights=nights,
             with_history=history_pages,
             progress=progress,
+            engine=engine,
+            scheduler=scheduler,
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)

@@ -127,8 +127,13 @@ def run_staleness(
     chunk_size: int | None = None,
     with_history: bool = False,
     progress: Progress | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> Outcome:
-    """Read, check, compare with the previous report, and write ``out/<as_of>/``."""
+    """Read, check, compare with the previous report, and write ``out/<as_of>/``.
+
+    ``engine`` / ``scheduler``: where the chunks are parsed and checked (see
+    :func:`auditor.staleness_collect.collect`)."""
     from auditor.parallel import default_jobs
     from auditor.reports.staleness_folder import load_history, load_previous, previous_folder, write_folder
     from auditor.staleness_collect import DEFAULT_CHUNK_SIZE, Job, collect, path_units, store_units
@@ -144,9 +149,11 @@ def run_staleness(
     collected = collect(
         units,
         job,
-        jobs=(jobs or default_jobs()) if len(units) > chunk_size else 1,
+        jobs=(jobs or default_jobs()) if len(units) > chunk_size or engine == "dask" else 1,
         chunk_size=chunk_size,
         on_progress=None if progress is None else progress.update,
+        engine=engine,
+        scheduler=scheduler,
     )
     found = previous_folder(out, as_of)
     previous = load_previous(*found, rules.ids) if found else None
