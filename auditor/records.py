@@ -110,8 +110,15 @@ class FieldColumns:
     line: tuple[int | None, ...]
 
     def __post_init__(self) -> None:
-        n = len(self.key)
-        if any(len(column) != n for column in self._all()):
+        if not (
+            len(self.section)
+            == len(self.label)
+            == len(self.key)
+            == len(self.raw)
+            == len(self.type)
+            == len(self.value)
+            == len(self.line)
+        ):
             raise ValueError("field columns of different lengths")
 
     @classmethod
@@ -119,8 +126,7 @@ class FieldColumns:
         fields = tuple(fields)
         if not fields:
             return _NO_COLUMNS
-        get = attrgetter(*_FIELD_ATTRIBUTES)
-        section, label, key, raw, type_, value, line = zip(*map(get, fields), strict=True)
+        section, label, key, raw, type_, value, line = zip(*map(_FIELD_ROW, fields), strict=True)
         return cls(section, label, key, raw, type_, value, line)
 
     def _all(self) -> tuple[tuple[Any, ...], ...]:
@@ -145,6 +151,7 @@ class FieldColumns:
 
 
 _FIELD_ATTRIBUTES = ("section", "label", "key", "raw", "type", "value", "line")
+_FIELD_ROW = attrgetter(*_FIELD_ATTRIBUTES)
 
 
 def _field_maker() -> Callable[..., Field]:
@@ -272,8 +279,10 @@ def _key_index(keys: tuple[str, ...], sections: tuple[str, ...]) -> dict[str, in
     it: the header repeats a few body fields (Status, Brief Title) as a summary, and the body is
     the authoritative copy. Built with dict operations over whole columns (a loop over the
     fields cost as much as a tenth of the text reader's time)."""
-    index = dict.fromkeys(keys, 0)
-    index.update(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    index = dict(zip(keys, range(len(keys)), strict=True))
+    if len(index) != len(keys):  # a repeated key: its first position, in first-seen order
+        index = dict.fromkeys(keys, 0)
+        index.update(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
     in_header = sections.count(HEADER_SECTION)
     if not in_header:
         return index
