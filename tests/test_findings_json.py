@@ -51,3 +51,26 @@ def test_a_report_is_the_indented_document() -> None:
     document = {"schema": SCHEMA, "count": 2, "findings": [f.to_dict() for f in findings]}
     assert render_json(findings) == json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     assert render_json([]) == json.dumps({"schema": SCHEMA, "count": 0, "findings": []}, indent=1) + "\n"
+
+
+TEXT = st.text(max_size=12)
+FINDINGS = st.builds(
+    Finding,
+    rule_id=st.sampled_from(["r", "s", 'q"\\']),
+    severity=st.sampled_from(list(Severity)),
+    nct_id=TEXT,
+    snapshot=TEXT,
+    fields=st.lists(TEXT, max_size=3).map(tuple),
+    message=TEXT,
+    rule_source=st.sampled_from(["rules/x.yaml:3", "é\u2028"]),
+    title=TEXT,
+    values=st.lists(st.tuples(st.sampled_from(["a", "b", "é", ""]), TEXT), max_size=3).map(tuple),
+    line=st.none() | st.integers(min_value=0),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FINDINGS, max_size=6))
+def test_any_findings_give_the_indented_document(findings: list[Finding]) -> None:
+    document = {"schema": SCHEMA, "count": len(findings), "findings": [f.to_dict() for f in findings]}
+    assert render_json(findings) == json.dumps(document, ensure_ascii=False, indent=1) + "\n"
