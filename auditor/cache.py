@@ -165,6 +165,7 @@ class RecordCache:
     # -- reading ----------------------------------------------------------------------------
 
     def _load(self) -> None:
+        import numpy as np
         import pandas as pd
 
         self._segments, self._entries, self._old_rows, self._stored = [], {}, None, None
@@ -202,13 +203,23 @@ class RecordCache:
         # The rows are read on a thread while the inputs are listed and stat-ed (pyarrow lets
         # go of the GIL): on a warm run the two took about the same time, one after the other.
         self._reading = _background(self._read_rows, segments)
-        for name, size, mtime, sha, seg, start, rows, errors in zip(
-            *(units[c].tolist() for c in _UNIT_COLUMNS), strict=True
-        ):
-            position = offsets.get(int(seg), 0) + int(start)
-            self._entries[str(name)] = _Entry(
-                int(size), int(mtime), str(sha), int(seg), int(start), position, int(rows), str(errors or "")
-            )
+        # One entry per input, made column-wise (a loop of conversions per input was a second
+        # of a warm run over 560,000 inputs).
+        segs = units["segment"].to_numpy(dtype="int64")
+        starts = units["row_start"].to_numpy(dtype="int64")
+        base = np.array([offsets.get(seg, 0) for seg in segs.tolist()], dtype="int64")
+        made = map(
+            _Entry,
+            units["size"].to_numpy(dtype="int64").tolist(),
+            units["mtime_ns"].to_numpy(dtype="int64").tolist(),
+            units["sha256"].astype(object).tolist(),
+            segs.tolist(),
+            starts.tolist(),
+            (base + starts).tolist(),
+            units["rows"].to_numpy(dtype="int64").tolist(),
+            units["errors"].fillna("").astype(object).tolist(),
+        )
+        self._entries = dict(zip(units["name"].astype(object).tolist(), made, strict=True))
 
     def _read_rows(self, segments: list[int]) -> pd.DataFrame | None:
         import pandas as pd
