@@ -215,7 +215,9 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
     n = len(rows)
     # Each finding's (name, value) pairs, made a column at a time and zipped into rows in C.
     pairs: list[tuple[tuple[str, str], ...]] = (
-        list(zip(*[[(name, v) for v in values] for name, values in zip(shown, shown_values, strict=True)]))
+        list(
+            zip(*[[(name, v) for v in vs] for name, vs in zip(shown, shown_values, strict=True)], strict=True)
+        )
         if shown
         else [()] * n
     )
@@ -239,7 +241,7 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
                 pieces.append(shown_values[shown_at[piece]])
             else:
                 pieces.append([shorten(v) for v in column(piece)])
-        messages = list(map("".join, zip(*pieces)))
+        messages = list(map("".join, zip(*pieces, strict=True)))
     make = _finding_maker()
     rule_id, severity, location, title = spec.id, spec.severity, spec.location, spec.title
     return [
