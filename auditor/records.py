@@ -73,21 +73,28 @@ class Field:
         return isinstance(self.value, Missing)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "section": self.section,
-            "label": self.label,
-            "key": self.key,
-            "raw": self.raw,
-            "type": str(self.type),
-            "value": value_to_json(self.value),
-        }
-        if isinstance(self.value, PartialDate):
-            out["precision"] = str(self.value.precision)
-        if isinstance(self.value, Missing):
-            out["missing"] = self.value.kind
-        if self.line is not None:
-            out["line"] = self.line
-        return out
+        return _field_dict(self.section, self.label, self.key, self.raw, self.type, self.value, self.line)
+
+
+def _field_dict(
+    section: str, label: str, key: str, raw: str, type_: ValueType, value: Value, line: int | None
+) -> dict[str, Any]:
+    """A field in ``audit parse``'s JSON shape (from a Field or straight from a record's columns)."""
+    out: dict[str, Any] = {
+        "section": section,
+        "label": label,
+        "key": key,
+        "raw": raw,
+        "type": str(type_),
+        "value": value_to_json(value),
+    }
+    if isinstance(value, PartialDate):
+        out["precision"] = str(value.precision)
+    if isinstance(value, Missing):
+        out["missing"] = value.kind
+    if line is not None:
+        out["line"] = line
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,7 @@ class FieldColumns:
         return cls(section, label, key, raw, type_, value, line)
 
     def _all(self) -> tuple[tuple[Any, ...], ...]:
+        """The seven columns in ``Field(...)``'s argument order."""
         return (self.section, self.label, self.key, self.raw, self.type, self.value, self.line)
 
     def __len__(self) -> int:
@@ -268,7 +276,7 @@ class Record:
             "ignite_modified": _stamp(self.ignite_modified),
             "truncated": self.truncated,
             "problems": list(self.problems),
-            "fields": [f.to_dict() for f in self.fields],
+            "fields": list(map(_field_dict, *self.columns._all())),
         }
 
 
