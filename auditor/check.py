@@ -2,9 +2,10 @@
 
 Single-record rules run over :func:`auditor.table.records_table` (one row per snapshot); pair
 rules over :func:`auditor.table.pairs_table` (one row per consecutive pair). Both go through
-:func:`check_table`, which validates the frame lazily against the compiled pandera schema so that
+:func:`check_table`, which runs the checks of the compiled pandera schema over the frame so that
 every failing row of every rule is collected, then turns each into a frozen
-:class:`~auditor.findings.Finding` whose message shows the actual values.
+:class:`~auditor.findings.Finding` whose message shows the actual values (built a rule and a
+column at a time: a registry-sized run has hundreds of thousands of findings).
 
 ``as_of`` is always a parameter: "today" is decided by the command line, never in here.
 """
