@@ -161,6 +161,8 @@ class RecordCache:
         self._stored: list[str] | None = None
         self._reading: Future[pd.DataFrame | None] | None = None
         self._ignore = False  # set when the cache turned out unreadable: this run starts cold
+        self._writing: Future[None] | None = None
+        self._last_stats = CacheStats()
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -253,6 +255,7 @@ class RecordCache:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         columns: Sequence[str] | None = None,
         project: bool = False,
+        wait: bool = True,
     ) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
         """The records table of every input under ``paths`` (as :func:`auditor.parallel.parse_table`
         gives it), re-parsing only inputs that changed since the cache last saw them; then
@@ -262,7 +265,11 @@ class RecordCache:
         are read from the cache — a warm run's biggest cost — while the cache itself keeps
         every column, so a run with other rules still finds everything — unless ``project``:
         then new inputs are parsed by projection when the columns allow it, and the cache keeps
-        only ``columns`` (see "Projected caches")."""
+        only ``columns`` (see "Projected caches").
+
+        ``wait=False``: return while the cache is still being written (on a thread: pyarrow
+        writes without the GIL), so that the caller's check runs meanwhile; the caller must
+        then call :meth:`wait`, which raises the write's :class:`OutputError` if it failed."""
         import numpy as np
         import pandas as pd
 
@@ -406,11 +413,19 @@ class RecordCache:
         stats.rows = len(table)
         stats.seconds["assemble"] = time.perf_counter() - assemble_started
 
-        write_started = time.perf_counter()
-        if writing is not None:
-            writing.result()  # its OutputError, if any, is raised here
-        stats.seconds["write"] = time.perf_counter() - write_started
+        self._writing = writing
+        self._last_stats = stats
+        if wait:
+            self.wait()
         return table, errors, stats
+
+    def wait(self) -> None:
+        """Wait for the cache write of the last :meth:`table` run (raises its error)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            started = time.perf_counter()
+            writing.result()
+            self._last_stats.seconds["write"] = time.perf_counter() - started
 
     def _resolve(
         self, result: UnitResult, chunk_index: int, offset: int, stats: CacheStats

@@ -170,3 +170,19 @@ def test_rows_that_cannot_be_read_mean_a_cold_run(
     table, errors, stats = run(cache, inputs)
     assert stats.parsed == stats.inputs
     assert_same_as_uncached(inputs, table, errors)
+
+
+def test_the_write_can_finish_after_the_table_is_returned(tmp_path: Path, inputs: Path) -> None:
+    from auditor.errors import OutputError
+
+    cache = RecordCache(tmp_path / "cache")
+    table, _, _ = cache.table([inputs], jobs=1, wait=False)
+    cache.wait()
+    warm, _, stats = run(tmp_path / "cache", inputs)
+    assert stats.reused_by_stat == stats.inputs - 1  # all but the Ignite page
+    pdt.assert_frame_equal(warm, table)
+    (tmp_path / "blocked").write_text("a file where the cache folder should be")
+    blocked = RecordCache(tmp_path / "blocked")
+    blocked.table([inputs], jobs=1, wait=False)
+    with pytest.raises(OutputError, match="cannot write the cache"):
+        blocked.wait()
