@@ -60,8 +60,10 @@ from auditor.atomic import atomic_write
 from auditor.errors import InputError, OutputError
 from auditor.parallel import (
     DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_BYTES,
     InputUnit,
     UnitResult,
+    chunk_limit,
     default_jobs,
     error_from_tuple,
     list_inputs,
@@ -292,6 +294,8 @@ class RecordCache:
 
         def plan() -> Iterator[list[InputUnit]]:
             pending: list[InputUnit] = []
+            held = 0  # archive bytes in ``pending``
+            emitted = 0
             for item in list_inputs(paths):
                 if isinstance(item, InputError):
                     slots.append(("error", item))
@@ -312,9 +316,11 @@ class RecordCache:
                     item = replace(item, expected_sha256=entry.sha256)
                 slots.append(("pending", item.name))
                 pending.append(item)
-                if len(pending) >= chunk_size:
+                held += len(item.data) if item.data is not None else 0
+                if len(pending) >= chunk_limit(emitted, chunk_size) or held >= MAX_CHUNK_BYTES:
                     yield pending
-                    pending = []
+                    pending, held = [], 0
+                    emitted += 1
             if pending:
                 yield pending
 
