@@ -139,7 +139,10 @@ def run_pandas(
     narrow = check.narrow(frame)
     pair = any(str(c).startswith("old.") for c in narrow.columns)
     if jobs is None or jobs <= 1 or len(narrow) < max(min_rows, 2) or pair:
-        return order_findings(check(narrow), frame["snapshot"], check.rule_ids)
+        found = check(narrow)
+        if frame["snapshot"].is_unique:  # then check's order (row, rule) is the canonical one
+            return found
+        return order_findings(found, frame["snapshot"], check.rule_ids)
     from auditor.parallel import map_ordered
 
     bounds = [round(i * len(narrow) / jobs) for i in range(jobs + 1)]
