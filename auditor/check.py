@@ -225,9 +225,21 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
     if spec.message is None:
         as_of = f" (as of {rule.as_of.isoformat()})" if _uses_as_of(spec.when) else ""
         messages = []
-        for row_pairs in pairs:
-            parts = ", ".join(_default_parts(dict(row_pairs)))
-            messages.append(f"{spec.title}: {parts or 'no values'}{as_of}")
+        head = f"{spec.title}: "
+        if len(set(shown)) == len(shown) and not any(name.startswith(OLD_PREFIX) for name in shown):
+            # No old./new pairs and no repeated name: _default_parts is "name value" for each
+            # value the record has, made a column at a time.
+            texts = [
+                [None if v == ABSENT else f"{name} {v}" for v in values]
+                for name, values in zip(shown, shown_values, strict=True)
+            ]
+            for row_texts in zip(*texts, strict=True) if texts else [()] * n:
+                parts = ", ".join([t for t in row_texts if t is not None])
+                messages.append(f"{head}{parts or 'no values'}{as_of}")
+        else:
+            for row_pairs in pairs:
+                parts = ", ".join(_default_parts(dict(row_pairs)))
+                messages.append(f"{head}{parts or 'no values'}{as_of}")
     else:
         pieces: list[Iterable[str]] = []  # per template piece: its text for every row
         shown_at = {name: i for i, name in enumerate(shown)}
