@@ -105,6 +105,31 @@ class InputUnit:
     expected_sha256: str | None = None
 
 
+def _unit_maker() -> Callable[[str, int, int], InputUnit]:
+    """``InputUnit(name=path, path=path, size=size, mtime_ns=mtime_ns)``'s equal, twice as fast
+    (``object.__new__`` and the slot setters): the listing makes one per file, 560,000 a night."""
+    names = ("name", "path", "data", "size", "mtime_ns", "expected_sha256")
+    if InputUnit.__slots__ != names or hasattr(InputUnit, "__post_init__"):
+        return lambda path, size, mtime_ns: InputUnit(path, path, None, size, mtime_ns)  # pragma: no cover
+    s_name, s_path, s_data, s_size, s_mtime, s_sha = (InputUnit.__dict__[n].__set__ for n in names)
+    new = object.__new__
+
+    def make(path: str, size: int, mtime_ns: int) -> InputUnit:
+        unit = new(InputUnit)
+        s_name(unit, path)
+        s_path(unit, path)
+        s_data(unit, None)
+        s_size(unit, size)
+        s_mtime(unit, mtime_ns)
+        s_sha(unit, None)
+        return unit
+
+    return make
+
+
+_file_unit = _unit_maker()
+
+
 @dataclass(frozen=True, slots=True)
 class UnitResult:
     """What became of one input: its content hash, how many rows it gave (in its chunk's
@@ -240,7 +265,7 @@ def list_inputs(paths: Iterable[str | Path]) -> Iterator[InputUnit | InputError]
             except OSError:
                 yield file(item)  # the error, worded as for a named file
                 continue
-            yield InputUnit(name=item, path=item, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            yield _file_unit(item, st.st_size, st.st_mtime_ns)
 
     for raw_path in paths:
         path = Path(raw_path)
