@@ -289,6 +289,8 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
         if column not in frame.columns:
             return None
         series = frame[column]
+        if not series.notna().any():  # all missing (most __missing columns): nothing to take
+            return None
         if series.dtype.kind == "M":  # datetime64 -> datetime.datetime (None for NaT)
             return list(series.to_numpy()[positions].astype("datetime64[us]").astype(object))
         return list(series.take(positions).to_numpy(dtype=object, na_value=None))
