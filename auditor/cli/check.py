@@ -139,6 +139,8 @@ def command(
         if scheduler is not None and engine != "dask":
             raise UsageError("--scheduler needs --engine dask")
         scale = {"engine": engine, "scheduler": scheduler, "jobs": jobs, "cache_dir": cache_dir}
+        if cache_dir is not None:
+            _system_allocator()
     from auditor.parallel import paused_gc
 
     with paused_gc():  # a registry-sized run keeps millions of objects alive: see paused_gc
@@ -158,6 +160,21 @@ def command(
         return EXIT_INPUT
     threshold = Severity(fail_on).rank
     return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in findings) else EXIT_OK
+
+
+def _system_allocator() -> None:
+    """Give pyarrow the C library's allocator in this process, unless the user chose one
+    (``ARROW_DEFAULT_MEMORY_POOL``). Its default (mimalloc) kept the buffers a Parquet read of
+    the cache had freed: a warm run over 560,000 inputs peaked at 3.4 GB instead of 2.4 GB and
+    spent two more seconds in the kernel getting that memory (measured: 15.2-15.6 s against
+    13.2-13.6 s wall)."""
+    import os
+
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _run(
