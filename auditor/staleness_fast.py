@@ -29,7 +29,7 @@ from typing import Any
 
 from auditor.fields import FieldSpec, registry
 from auditor.readers.ctgov_json import scalar_raw
-from auditor.records import Field, Record, Source, SourceFormat, is_valid_nct_id
+from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_ELEMENT = re.compile(rb"<[A-Za-z_]")
@@ -87,7 +87,7 @@ def project(
 
 
 def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None = None) -> Record | None:
-    from auditor.readers.leaf import registered_field
+    from auditor.readers.leaf import ColumnBuilder, registered_field
 
     root_start = _ROOT_ELEMENT.search(data)
     if root_start is None or _DECLARATION.search(data, 0, root_start.start()):
@@ -104,7 +104,7 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None 
     nct_id = (ids[0].text or "").strip()
     if not is_valid_nct_id(nct_id):
         return None
-    fields: list[Field] = []
+    fields = ColumnBuilder()
     for spec in specs:
         # the first alternative present wins, as in the full reader's _registered_paths
         for path in spec.xml:
@@ -123,9 +123,9 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None 
             raw = (element.text or "").strip()
             if not raw and element.attrib:
                 continue  # the full reader keeps only the attributes of such an element
-        fields.append(registered_field(spec, raw)[0])
+        fields.add(registered_field(spec, raw)[0])
     source = Source(name, SourceFormat.CTGOV_XML, sha256 or hashlib.sha256(data).hexdigest())
-    return Record(nct_id=nct_id, source=source, fields=tuple(fields))
+    return Record(nct_id=nct_id, source=source, columns=fields.columns())
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def _json_paths(specs: tuple[FieldSpec, ...]) -> tuple[tuple[FieldSpec, tuple[st
 
 
 def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec, ...]) -> Record | None:
-    from auditor.readers.leaf import registered_field
+    from auditor.readers.leaf import ColumnBuilder, registered_field
 
     protocol = study.get("protocolSection")
     if not isinstance(protocol, dict):
@@ -191,7 +191,7 @@ def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec
     nct = ident.get("nctId") if isinstance(ident, dict) else None
     if not isinstance(nct, str) or not is_valid_nct_id(nct):
         return None
-    fields: list[Field] = []
+    fields = ColumnBuilder()
     for spec, parts in _json_paths(specs):
         value: Any = study
         for part in parts:
@@ -208,5 +208,5 @@ def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec
             raw = ""
         else:
             raw = scalar_raw(value)
-        fields.append(registered_field(spec, raw)[0])
-    return Record(nct_id=nct, source=Source(name, SourceFormat.CTGOV_JSON, digest), fields=tuple(fields))
+        fields.add(registered_field(spec, raw)[0])
+    return Record(nct_id=nct, source=Source(name, SourceFormat.CTGOV_JSON, digest), columns=fields.columns())
