@@ -44,7 +44,7 @@ def decode_text(data: bytes, path: str) -> tuple[str, list[str]]:
     that no data is dropped). Binary and empty inputs are :class:`InputError`.
     """
     problems: list[str] = []
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the input, unlike strip)
         raise InputError("empty file", path=path)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -53,7 +53,7 @@ def decode_text(data: bytes, path: str) -> tuple[str, list[str]]:
             raise InputError(f"invalid UTF-16 at byte {exc.start}", path=path) from exc
         problems.append("decoded as UTF-16")
     else:
-        if b"\x00" in data[:8192]:
+        if data.find(b"\x00", 0, 8192) >= 0:
             raise InputError("binary file (NUL bytes), not a study record", path=path)
         try:
             text = data.decode("utf-8-sig")
@@ -95,7 +95,7 @@ def read_bytes(data: bytes, path: str) -> list[Record | InputError]:
     """
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"file too large ({len(data)} bytes; limit {MAX_INPUT_BYTES})", path=path)
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the input, unlike strip)
         raise InputError("empty file", path=path)
     fmt = sniff(data)
     if fmt is SourceFormat.CTGOV_JSON:
