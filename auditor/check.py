@@ -12,7 +12,6 @@ column at a time: a registry-sized run has hundreds of thousands of findings).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -25,6 +24,7 @@ from auditor.records import Record
 from auditor.rules import RuleSet
 from auditor.rules.compile import AUX_SUFFIXES, CompiledRule, compile_rules, needed_columns, to_schema
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
+from auditor.slots import slot_setters
 from auditor.table import ABSENT, OLD_PREFIX, display
 
 if TYPE_CHECKING:
@@ -263,17 +263,29 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
     ]
 
 
+_FINDING_FIELDS = (
+    "rule_id",
+    "severity",
+    "nct_id",
+    "snapshot",
+    "fields",
+    "message",
+    "rule_source",
+    "title",
+    "values",
+    "line",
+)
+
+
 @cache
 def _finding_maker() -> Callable[..., Finding]:
     """``Finding(...)``'s equal (positional, every field), about twice as fast: ``object.__new__``
-    plus the slot setters, as :mod:`auditor.records` makes fields. A large check makes hundreds
-    of thousands of findings."""
-    names = tuple(f.name for f in dataclasses.fields(Finding))
-    if Finding.__slots__ != names or hasattr(Finding, "__post_init__"):
+    plus the slot setters (:mod:`auditor.slots`). A large check makes hundreds of thousands of
+    findings."""
+    setters = slot_setters(Finding, _FINDING_FIELDS)
+    if setters is None:
         return Finding  # pragma: no cover - Finding changed; stay correct
-    if len(names) != 10:
-        return Finding  # pragma: no cover - Finding changed; stay correct
-    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = (Finding.__dict__[name].__set__ for name in names)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = setters
     new = object.__new__
 
     def make(a: Any, b: Any, c: Any, d: Any, e: Any, f: Any, g: Any, h: Any, i: Any, j: Any) -> Finding:

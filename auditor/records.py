@@ -15,6 +15,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
+from auditor.slots import slot_setters
 from auditor.values import Missing, PartialDate, Value, ValueType, value_to_json
 
 NCT_ID = re.compile(r"NCT\d{8}")
@@ -163,11 +164,10 @@ _FIELD_ROW = attrgetter(*_FIELD_ATTRIBUTES)
 
 
 def _field_maker() -> Callable[..., Field]:
-    """``Field(...)``'s equal, about twice as fast: ``object.__new__`` plus the slot setters (a
-    frozen dataclass's ``__init__`` goes through ``object.__setattr__`` by name)."""
-    if Field.__slots__ != _FIELD_ATTRIBUTES or hasattr(Field, "__post_init__"):
+    """``Field(...)``'s equal, about twice as fast (:mod:`auditor.slots`)."""
+    setters = slot_setters(Field, _FIELD_ATTRIBUTES)
+    if setters is None:
         return Field  # pragma: no cover - Field changed; stay correct
-    setters = tuple(Field.__dict__[name].__set__ for name in _FIELD_ATTRIBUTES)
     s0, s1, s2, s3, s4, s5, s6 = setters
     new = object.__new__
 
