@@ -92,14 +92,25 @@ def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Par
     with tens of thousands of findings. Same rows, bit for bit (:func:`failing_rows_lazy` is the
     validation path, and ``tests/test_check_fast.py`` holds the two equal).
     """
+    prepared = _prepare(frame, rules, as_of=as_of, params=params)
+    if prepared is None:
+        return []
+    frame, compiled = prepared
+    return _findings(frame, compiled, failing_rows(frame, compiled))
+
+
+def _prepare(
+    frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params
+) -> tuple[pd.DataFrame, list[CompiledRule]] | None:
+    """The table with a fresh 0..n-1 index and the compiled rules it takes (pair rules for a
+    pair table, else the record rules); ``None`` when there is nothing to run."""
     is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
     rules = rules.scope("pair" if is_pair_table else "record")
     if frame.empty or not len(rules):
-        return []
+        return None
     compiled = compile_rules(list(rules), as_of=as_of, params=params)
     frame = frame.reset_index(drop=True)
-    failing = failing_rows(frame, compiled)
-    return _findings(frame, compiled, failing)
+    return frame, compiled
 
 
 def failing_rows(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]:
@@ -148,12 +159,10 @@ def reference_check_table(
     """:func:`check_table` the slow way, kept as the reference the fast path is tested against:
     ``schema.validate(lazy=True)`` and its failure cases, then a dict per failing row and
     :func:`auditor.table.display` per value."""
-    is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
-    rules = rules.scope("pair" if is_pair_table else "record")
-    if frame.empty or not len(rules):
+    prepared = _prepare(frame, rules, as_of=as_of, params=params)
+    if prepared is None:
         return []
-    compiled = compile_rules(list(rules), as_of=as_of, params=params)
-    frame = frame.reset_index(drop=True)
+    frame, compiled = prepared
     hits = sorted(
         (int(row), number) for number, rows in enumerate(failing_rows_lazy(frame, compiled)) for row in rows
     )
