@@ -188,13 +188,19 @@ def run_engine(
     jobs: int | None = None,
 ) -> list[Finding]:
     """The CLI's ``--engine`` switch (``jobs``: processes for a large table on pandas)."""
+    validate_engine(engine, scheduler)
     if engine == "pandas":
-        if scheduler is not None:
-            raise UsageError("--scheduler needs --engine dask")
         return run_pandas(frame, check, jobs=jobs)
-    if engine == "dask":
-        return run_dask(frame, check, scheduler=scheduler, npartitions=npartitions)
-    raise UsageError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
+    return run_dask(frame, check, scheduler=scheduler, npartitions=npartitions)
+
+
+def validate_engine(engine: str, scheduler: str | None) -> None:
+    """``engine`` is one of :data:`ENGINES`, and a ``scheduler`` comes only with the Dask engine
+    (``audit check`` and ``audit report`` take the same two options)."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
 
 
 def _is_pandas(table: Any) -> bool:

@@ -257,13 +257,10 @@ def collect(
     in this process through Dask (tests). Each task parses its files and checks their records
     on the worker, so the workers must be able to read the inputs (a shared file system). The
     result is the same, bit for bit, whichever engine and however many workers."""
-    from auditor.errors import UsageError
+    from auditor.engines import validate_engine
     from auditor.parallel import map_ordered
 
-    if engine not in ("pandas", "dask"):
-        raise UsageError(f"unknown engine {engine!r} (expected one of: pandas, dask)")
-    if scheduler is not None and engine != "dask":
-        raise UsageError("--scheduler needs --engine dask")
+    validate_engine(engine, scheduler)
 
     summaries: dict[str, RecordSummary] = {}
     findings: dict[str, list[Finding]] = {}

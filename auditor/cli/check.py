@@ -136,8 +136,9 @@ def command(
         known = load_baseline(baseline)
     scale = None
     if engine != "pandas" or scheduler is not None or jobs is not None or cache_dir is not None:
-        if scheduler is not None and engine != "dask":
-            raise UsageError("--scheduler needs --engine dask")
+        from auditor.engines import validate_engine
+
+        validate_engine(engine, scheduler)
         scale = {"engine": engine, "scheduler": scheduler, "jobs": jobs, "cache_dir": cache_dir}
         if cache_dir is not None:
             _system_allocator()

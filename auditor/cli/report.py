@@ -125,6 +125,7 @@ def staleness(
     given as PATHS, and writes OUT/<as-of>/ (index.html, report.md, findings.json,
     findings.csv, summary.json, stale.json) atomically.
     """
+    from auditor.engines import validate_engine
     from auditor.findings import Severity
     from auditor.progress import Progress
     from auditor.reports.staleness_run import run_staleness
@@ -145,8 +146,7 @@ def staleness(
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
     params = parse_params(param_items, rules.param_names())
-    if scheduler is not None and engine != "dask":
-        raise UsageError("--scheduler needs --engine dask")
+    validate_engine(engine, scheduler)
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
