@@ -24,3 +24,20 @@ def corpus_dir() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"corpus not found at {CORPUS} (../shared/corpus is missing)")
     return CORPUS
+
+
+#: Every format and sets with several versions per study: enough for the shipped rules to fire,
+#: small enough for a fast test that runs two engines or two paths over it.
+MIXED_SETS = (
+    "partrita__clinicaltrial-watch-tigit/versions",
+    "ctti-clinicaltrials__aact/xml_versions/NCT02028676",
+    "ctti-clinicaltrials__aact/json_versions",
+    "UserZetsu__dtx-analysis",
+    "dgg32__clinical-trials-public",
+)
+
+
+@pytest.fixture(scope="session")
+def mixed_corpus_paths(corpus_dir: Path) -> list[Path]:
+    """The :data:`MIXED_SETS` of the corpus (JSON versions, XML versions, JSON arrays)."""
+    return [corpus_dir / name for name in MIXED_SETS]

@@ -22,18 +22,11 @@ from auditor.rules.spec import parse_rule_text
 from auditor.table import display, display_column, pairs_table, records_table
 
 AS_OF = date(2026, 11, 25)
-SUBSET = (
-    "partrita__clinicaltrial-watch-tigit/versions",
-    "ctti-clinicaltrials__aact/xml_versions/NCT02028676",
-    "ctti-clinicaltrials__aact/json_versions",
-    "UserZetsu__dtx-analysis",
-    "dgg32__clinical-trials-public",
-)
 
 
 @pytest.fixture(scope="module")
-def corpus_records(corpus_dir: Path) -> list[Record]:
-    return [r for r in read_paths([corpus_dir / name for name in SUBSET]) if isinstance(r, Record)]
+def corpus_records(mixed_corpus_paths: list[Path]) -> list[Record]:
+    return [r for r in read_paths(mixed_corpus_paths) if isinstance(r, Record)]
 
 
 @pytest.fixture(scope="module")

@@ -11,33 +11,25 @@ from auditor.cli import main
 from auditor.staleness_collect import Job, collect, path_units
 
 AS_OF = "2026-11-25"
-SUBSET = (
-    "partrita__clinicaltrial-watch-tigit/versions",
-    "ctti-clinicaltrials__aact/xml_versions/NCT02028676",
-    "ctti-clinicaltrials__aact/json_versions",
-    "UserZetsu__dtx-analysis",
-    "dgg32__clinical-trials-public",
-)
 DATA_FILES = ("findings.json", "findings.csv", "summary.json", "stale.json", "report.md", "index.html")
 
 
-def _report(corpus_dir: Path, out: Path, *extra: str) -> dict[str, bytes]:
-    inputs = [str(corpus_dir / name) for name in SUBSET]
-    code = main(["report", "staleness", *inputs, "--as-of", AS_OF, "--out", str(out), *extra])
+def _report(inputs: list[Path], out: Path, *extra: str) -> dict[str, bytes]:
+    code = main(["report", "staleness", *map(str, inputs), "--as-of", AS_OF, "--out", str(out), *extra])
     assert code in (0, 1)
     return {name: (out / AS_OF / name).read_bytes() for name in DATA_FILES}
 
 
-def test_dask_engine_writes_the_pandas_engines_report(corpus_dir: Path, tmp_path: Path) -> None:
-    expected = _report(corpus_dir, tmp_path / "pandas", "--jobs", "2")
+def test_dask_engine_writes_the_pandas_engines_report(mixed_corpus_paths: list[Path], tmp_path: Path) -> None:
+    expected = _report(mixed_corpus_paths, tmp_path / "pandas", "--jobs", "2")
     assert b'"nct_id"' in expected["findings.json"] and expected["stale.json"].count(b'"nct_id"') > 5
     got = _report(
-        corpus_dir, tmp_path / "dask", "--engine", "dask", "--scheduler", "synchronous", "--jobs", "2"
+        mixed_corpus_paths, tmp_path / "dask", "--engine", "dask", "--scheduler", "synchronous", "--jobs", "2"
     )
     assert got == expected
 
 
-def test_collect_on_a_local_dask_cluster_is_collect(corpus_dir: Path) -> None:
+def test_collect_on_a_local_dask_cluster_is_collect(mixed_corpus_paths: list[Path]) -> None:
     """Two worker processes of a real LocalCluster, small chunks so that several tasks are in
     flight and finish in any order."""
     from datetime import date
@@ -45,7 +37,7 @@ def test_collect_on_a_local_dask_cluster_is_collect(corpus_dir: Path) -> None:
     from auditor.rules import load_rules
     from auditor.staleness import STALENESS_RULES
 
-    units, errors = path_units([corpus_dir / SUBSET[0], corpus_dir / SUBSET[3]])
+    units, errors = path_units([mixed_corpus_paths[0], mixed_corpus_paths[3]])
     assert not errors and len(units) > 20
     job = Job(rules=load_rules().select(STALENESS_RULES).scope("record"), params={}, as_of=date(2026, 11, 25))
     expected = collect(units, job, jobs=1, chunk_size=7)
