@@ -14,8 +14,8 @@ from auditor.errors import InputError
 from auditor.fields import make_field, registry
 from auditor.readers import read_bytes
 from auditor.readers.ctgov_json import read_ctgov_json
-from auditor.readers.leaf import registered_field, untyped_field
-from auditor.records import Record, SourceFormat
+from auditor.readers.leaf import ColumnBuilder, registered_field
+from auditor.records import Field, Record, SourceFormat
 from auditor.values import Missing, PartialDate, Precision, ValueType
 
 AACT = "ctti-clinicaltrials__aact"
@@ -231,19 +231,27 @@ def test_typing_problems_go_to_record_problems() -> None:
     assert record.problems == ("Status Verified Date: '2020-13' is not a valid date",)
 
 
+def _untyped_field(section: str, label: str, key: str, raw: str) -> Field:
+    """The field the JSON and XML readers add for a key without a spec."""
+    builder = ColumnBuilder()
+    builder.add_untyped(section, label, key, raw)
+    (field,) = builder.columns().fields()
+    return field
+
+
 @given(st.text(max_size=12))
 def test_fast_untyped_field_matches_make_field(raw: str) -> None:
     label = "designModule.someLeaf[0]"
     key = "design_module.some_leaf[0]"
     expected, problem = make_field("Study Design", label, raw, key=key)
     assert problem is None
-    assert untyped_field("Study Design", label, key, raw) == expected
+    assert _untyped_field("Study Design", label, key, raw) == expected
 
 
 @pytest.mark.parametrize("literal", ["", "None", "N/A", "True", "False", " True ", "x "])
 def test_fast_untyped_field_literals(literal: str) -> None:
     expected, _ = make_field("Misc", "study.x", literal, key="study.x")
-    assert untyped_field("Misc", "study.x", "study.x", literal) == expected
+    assert _untyped_field("Misc", "study.x", "study.x", literal) == expected
 
 
 @pytest.mark.parametrize(

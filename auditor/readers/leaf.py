@@ -4,9 +4,9 @@ A registry study has hundreds of unregistered leaves (locations, results tables)
 dozen registered ones, and the readers run over millions of records. For a key the registry
 does not know, :func:`auditor.fields.make_field` types by the universal literals only
 (``True``/``False``, ``None``/``N/A``/empty); any other text without surrounding whitespace is
-plain text. :func:`untyped_field` builds exactly that field without the general machinery and
-falls back to ``make_field`` for everything else, so the typing stays defined in one place
-(``tests/test_ctgov_json.py`` checks the two agree on arbitrary text).
+plain text. :meth:`ColumnBuilder.add_untyped` adds exactly that field without the general
+machinery and falls back to ``make_field`` for everything else, so the typing stays defined in
+one place (``tests/test_ctgov_json.py`` checks the two agree on arbitrary text).
 """
 
 from __future__ import annotations
@@ -18,13 +18,6 @@ from auditor.values import MISSING_KINDS, Value, ValueType, type_value
 #: Raw texts whose type is not simply "text" when no registry type is declared.
 _LITERALS = frozenset((*MISSING_KINDS, "True", "False"))
 _TEXT = ValueType.TEXT
-
-
-def untyped_field(section: str, label: str, key: str, raw: str) -> Field:
-    """The field ``make_field(section, label, raw, key=key)`` builds for a key without a spec."""
-    if raw in _LITERALS or raw[:1].isspace() or raw[-1:].isspace():
-        return make_field(section, label, raw, key=key)[0]
-    return Field(section, label, key, raw, _TEXT, raw)
 
 
 class ColumnBuilder:
@@ -43,7 +36,8 @@ class ColumnBuilder:
         self.values: list[Value] = []
 
     def add_untyped(self, section: str, label: str, key: str, raw: str) -> None:
-        """The field :func:`untyped_field` builds, as columns."""
+        """The field ``make_field(section, label, raw, key=key)`` builds for a key without a
+        spec, as columns."""
         if raw in _LITERALS or raw[:1].isspace() or raw[-1:].isspace():
             self.add(make_field(section, label, raw, key=key)[0])
             return
@@ -130,9 +124,9 @@ def registered_typing(spec: FieldSpec, raw: str) -> tuple[ValueType, Value, str 
     return hit
 
 
-#: The raw texts :func:`untyped_field` does not take its shortcut on (besides surrounding
+#: The raw texts :meth:`ColumnBuilder.add_untyped` does not take its shortcut on (besides surrounding
 #: whitespace), for readers that inline the shortcut.
 UNTYPED_LITERALS = _LITERALS
 
 
-__all__ = ["UNTYPED_LITERALS", "ColumnBuilder", "registered_field", "registered_typing", "untyped_field"]
+__all__ = ["UNTYPED_LITERALS", "ColumnBuilder", "registered_field", "registered_typing"]
