@@ -411,10 +411,10 @@ def _parse_body(
     sections_of: list[str] = []
     for (start, name), (end, _) in pairwise([*section_starts, (len(labels), "")]):
         sections_of += [name] * (end - start)
-    fields = _build_fields(labels, line_nos, keys, sections_of, values, problems)
+    columns = _build_fields(labels, line_nos, keys, sections_of, values, problems)
     created = dates.get(IGNITE_CREATED, (None, 0))[0]
     modified = dates.get(IGNITE_MODIFIED, (None, 0))[0]
-    return fields, created, modified
+    return columns, created, modified
 
 
 def _build_fields(
@@ -567,12 +567,12 @@ def _read_study_page(
     header_nct = viewing if is_valid_nct_id(viewing) else None
     if header_nct is None:
         problems.append(f"line {first + 1}: '{VIEWING_STUDY}' line has no valid NCT ID: {_show(viewing)}")
-    fields, created, modified = _parse_body(
+    columns, created, modified = _parse_body(
         lines, first + 1, last, HEADER_SECTION, study=True, problems=problems
     )
     nct_id = header_nct
-    for position in _positions(fields.key, "nct_id"):
-        value, line, label = fields.raw[position].strip(), fields.line[position], fields.label[position]
+    for position in _positions(columns.key, "nct_id"):
+        value, line, label = columns.raw[position].strip(), columns.line[position], columns.label[position]
         if nct_id is None and is_valid_nct_id(value):
             nct_id = value
         elif header_nct is not None and value != header_nct:
@@ -584,7 +584,7 @@ def _read_study_page(
     return Record(
         nct_id=nct_id,
         source=Source(path, SourceFormat.IGNITE_TEXT, digest),
-        columns=fields,
+        columns=columns,
         ignite_created=created,
         ignite_modified=modified,
         truncated=cut,
@@ -619,11 +619,11 @@ def _read_module_page(
             name = line.rsplit("->", 1)[1].strip()
         elif not name and line.strip():
             name = line.strip()
-    fields, created, modified = _parse_body(
+    columns, created, modified = _parse_body(
         lines, body, len(lines), module_section(name), study=False, problems=problems
     )
     nct_fields = [
-        (fields.raw[i].strip(), fields.line[i], fields.label[i]) for i in _positions(fields.key, "nct_id")
+        (columns.raw[i].strip(), columns.line[i], columns.label[i]) for i in _positions(columns.key, "nct_id")
     ]
     valid = [value for value, _, _ in nct_fields if is_valid_nct_id(value)]
     if not valid:
@@ -636,7 +636,7 @@ def _read_module_page(
     return Record(
         nct_id=valid[0],
         source=Source(path, SourceFormat.IGNITE_MODULE, digest),
-        columns=fields,
+        columns=columns,
         ignite_created=created,
         ignite_modified=modified,
         truncated=cut,
