@@ -1,9 +1,9 @@
 """Rules users write in YAML files, validated before any data is read, run as pandera checks.
 
-``load_rules()`` reads the shipped catalogue, the ``rules/`` folder at the top of the project
-(found next to the installed package: ``Path(auditor.__file__).parents[1] / "rules"``, which is
-the source checkout for the editable install we use). A wheel would need the folder shipped as
-package data; until then, ``--rules DIR`` or ``load_rules([paths])`` names any folder.
+``load_rules()`` reads the shipped catalogue, ``auditor/rules/catalogue/*.yaml``, package data
+found with :mod:`importlib.resources` so that a wheel installed anywhere has it; ``--rules DIR``
+or ``load_rules([paths])`` names other files and folders. The rule language itself is
+documented in the repository's ``rules/README.md``.
 
 Modules: :mod:`.spec` (YAML → validated specs), :mod:`.operators` (the vocabulary),
 :mod:`.compile` (specs → masks → pandera schema).
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-import auditor
 from auditor.errors import RuleError, UsageError
 from auditor.rules.spec import RuleErrors, RuleSpec, load_rule_file
 
@@ -23,13 +23,15 @@ RULE_SUFFIXES = (".yaml", ".yml")
 
 
 def default_rules_dir() -> Path:
-    """The shipped catalogue: ``rules/`` beside the ``auditor`` package."""
-    return Path(auditor.__file__).resolve().parents[1] / "rules"
+    """The shipped catalogue: package data of :mod:`auditor.rules` (a real folder: the package
+    is installed unzipped, as pip does)."""
+    return Path(str(resources.files("auditor.rules") / "catalogue"))
 
 
 def display_name(file: Path) -> str:
-    """Shipped rules are named ``rules/<file>`` wherever the project lives (stable
-    ``rule_source`` values in reports); other files as given."""
+    """Shipped rules are named ``rules/<file>`` wherever the package is installed (stable
+    ``rule_source`` values in reports, the same from a checkout and from a wheel); other files
+    as given."""
     shipped = default_rules_dir()
     try:
         return (Path("rules") / file.resolve().relative_to(shipped.resolve())).as_posix()
