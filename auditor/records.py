@@ -18,7 +18,9 @@ from typing import Any
 from auditor.slots import slot_setters
 from auditor.values import Missing, PartialDate, Value, ValueType, value_to_json
 
-NCT_ID = re.compile(r"NCT\d{8}")
+#: ASCII digits only: ``\d`` would take Arabic-Indic or fullwidth digits, and one study would
+#: become several histories under non-ASCII folder names.
+NCT_ID = re.compile(r"NCT[0-9]{8}")
 
 #: Section of the fields above the first heading of an Ignite study page (its summary block).
 HEADER_SECTION = "Header"
