@@ -47,7 +47,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from auditor.store import Store, history_findings, snapshot_name  # noqa: E402
+from auditor.history import history_findings  # noqa: E402
+from auditor.store import Store, snapshot_name  # noqa: E402
 from auditor.values import format_timestamp  # noqa: E402
 
 TEMPLATE = (REPO / "examples" / "2026-11-24" / "NCT09900003.txt").read_text(encoding="utf-8")

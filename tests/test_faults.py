@@ -253,7 +253,7 @@ def test_write_failure_injected_in_process(
         patch.setattr("auditor.atomic.os.replace", denied)
         code, _, err = run(["check", "--as-of", AS_OF, "-o", str(target), str(GOOD)], capsys)
         assert code == 3 and "Permission denied" in err and str(target) in err
-        patch.setattr("auditor.store.os.replace", denied)
+        patch.setattr("auditor.store.writer.os.replace", denied)
         code, _, err = run(["snapshot", "add", "--store", str(store), str(GOOD)], capsys)
         assert code == 3 and "Permission denied" in err
     assert target.read_text(encoding="utf-8") == "previous"

@@ -217,7 +217,7 @@ def _run(
         for error in errors:
             click.echo(f"audit: error: {error.one_line()}", err=True)
     if history and store is not None:
-        from auditor.store import history_findings
+        from auditor.history import history_findings
 
         findings.extend(check_pairs(store.pairs(), ruleset, params=overrides, as_of=day))
         findings.extend(history_findings(store))

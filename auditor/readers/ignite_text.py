@@ -277,7 +277,7 @@ def _page_starts(text: str, lines: list[str]) -> list[int]:
     while start >= 0:
         index += text.count("\n", position, start)
         position = start
-        if _is_viewing_line(lines[index]):
+        if is_viewing_line(lines[index]):
             starts.append(index)
         start = _next_viewing(text, start)
     return starts
@@ -289,7 +289,9 @@ def _next_viewing(text: str, begin: int) -> int:
     return found + 1 if found >= 0 else -1
 
 
-def _is_viewing_line(line: str) -> bool:
+def is_viewing_line(line: str) -> bool:
+    """Whether ``line`` starts a study page: ``Viewing Study`` followed by at most one word
+    (public: the store cuts one page out of a file of several by the same test)."""
     if not line.startswith(VIEWING_STUDY):
         return False
     rest = line[len(VIEWING_STUDY) :]

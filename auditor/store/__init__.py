@@ -1,0 +1,83 @@
+"""The snapshot store: every snapshot of every study, kept safely and indexed.
+
+Layout (``<store>`` is ``snapshots/`` unless ``--store DIR`` says otherwise)::
+
+    <store>/index.sqlite                         the index (SQLite, standard library)
+    <store>/.lock                                fcntl lock taken by every writer
+    <store>/<NCT ID>/<modified>_<tiebreak>_<sha256[:12]>.<txt|json|xml>
+
+Each snapshot file holds the snapshot's original bytes. A study that came out of a
+multi-study JSON file (a list, ``{"studies": [...]}``) is stored as that study's own JSON
+element, re-serialised deterministically (``json.dumps(element, ensure_ascii=False, indent=2)``
+plus a newline, keys in their original order), so that every file holds one study; one page of
+a text file holding several Ignite study pages is likewise stored on its own (as UTF-8). Ignite
+*module* pages are refused with an input error: they are parts of a snapshot, not snapshots.
+The stamps are the two ordering dates below with ``-`` and ``:`` removed (``undated`` when
+unknown).
+
+Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
+
+* Ignite pages: ``modified`` = Ignite Modification Date, ``tiebreak`` = Ignite Creation Date.
+* ClinicalTrials.gov JSON and XML have no Ignite dates; they are ordered by the registry's own
+  dates: ``modified`` = Last Update Submitted (else Last Update Posted), ``tiebreak`` = the
+  capture date — API v2 ``versionHolder`` or the XML ``download_date``.
+* The content hash breaks the remaining ties, so the order is total and reproducible.
+  Dates are compared as ISO text, so ``2020-09`` sorts before ``2020-09-01``.
+
+Content identity: the *content* of a snapshot is its fields (key and raw text), excluding the
+capture dates (``version_holder``, ``download_date``) and the Ignite timestamps, which are
+not fields. Adding a snapshot is a no-op when the record already has one with the same bytes,
+or with the same content and the same dates. A snapshot with the same dates as an existing
+one but other content is a *conflict*: it is kept beside the first, never over it, and reported.
+
+Safety: NCT IDs are validated before they become paths; a record folder that is a symlink is
+refused and no path read from the index may leave the store. Writes are batched under a lock
+with pending rows confirmed only once the files are durable (:mod:`.writer`), so every snapshot
+is either fully in the store or not at all, and readers never see pending rows. The files are
+the truth: an index that was deleted or is unreadable is rebuilt from them by ``verify``
+(:mod:`.verify`) and by the next ``add`` (readers say to run ``verify``); SQLite's own write
+failures (disk full) are output errors (exit 3); a store on a read-only mount is still
+readable (the index is opened read-only, :mod:`.index`).
+
+Modules: :mod:`.layout` (names, dates, hashes, safe paths, one study's bytes cut out of a file
+of several), :mod:`.index` (the SQLite index), :mod:`.writer` (adding), :mod:`.verify`
+(checking and repairing), :mod:`.store` (the :class:`Store` that ties them together).
+"""
+
+from auditor.store.index import INDEX_NAME, SCHEMA_VERSION
+from auditor.store.layout import (
+    CAPTURE_KEYS,
+    IGNITE_FORMATS,
+    SNAPSHOT_NAME,
+    SnapshotEntry,
+    content_sha,
+    iso_minutes,
+    order_dates,
+    registry_updated,
+    snapshot_name,
+)
+from auditor.store.store import Store
+from auditor.store.verify import VerifyProblem, VerifyResult
+from auditor.store.writer import BATCH_SIZE, LOCK_NAME, AddResult, Conflict, sync_filesystem
+
+__all__ = [
+    "BATCH_SIZE",
+    "CAPTURE_KEYS",
+    "IGNITE_FORMATS",
+    "INDEX_NAME",
+    "LOCK_NAME",
+    "SCHEMA_VERSION",
+    "SNAPSHOT_NAME",
+    "AddResult",
+    "Conflict",
+    "SnapshotEntry",
+    "Store",
+    "VerifyProblem",
+    "VerifyResult",
+    "content_sha",
+    "iso_minutes",
+    "order_dates",
+    "registry_updated",
+    "snapshot_name",
+    "sync_filesystem",
+]
