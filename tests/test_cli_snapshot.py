@@ -77,7 +77,7 @@ def test_list_and_verify_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     victim.unlink()
     code, out, _ = run(capsys, "snapshot", "verify", "--no-repair", "--store", str(tmp_path / "s"))
     assert code == 1 and "missing-file" in out and "NOT clean" in out
-    code, out, _ = run(capsys, "snapshot", "verify", "--store", str(tmp_path / "s"))
+    code, out, _ = run(capsys, "snapshot", "verify", "--repair", "--store", str(tmp_path / "s"))
     assert code == 0 and "(repaired)" in out
 
 
@@ -109,7 +109,7 @@ def test_killed_add_leaves_a_store_that_verifies_clean(tmp_path: Path) -> None:
     proc.wait()
 
     check = subprocess.run(
-        [*ENTRY, "snapshot", "verify", "--store", str(store)], capture_output=True, text=True
+        [*ENTRY, "snapshot", "verify", "--repair", "--store", str(store)], capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "store clean" in check.stdout

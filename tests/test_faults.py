@@ -105,7 +105,7 @@ def test_store_add_on_a_full_disk_loses_nothing(
         assert err.startswith("audit: error: ") and len(err.splitlines()) == 1 and "full" in err
         assert not leftovers(fs)
         remount(fs, "size=8m")
-        code, out, _ = run(["snapshot", "verify", "--store", str(store)], capsys)
+        code, out, _ = run(["snapshot", "verify", "--repair", "--store", str(store)], capsys)
         assert code == 0, out
         code, out, err = run(
             ["snapshot", "add", "--store", str(store), "--format", "json", str(tmp_path / "in")], capsys
@@ -354,7 +354,7 @@ def test_rows_pointing_at_missing_files_are_dropped_not_shown(
         (path,) = conn.execute("SELECT path FROM snapshots").fetchone()
     (store / path).unlink()
     capsys.readouterr()
-    code, out, _ = run(["snapshot", "verify", "--store", str(store)], capsys)
+    code, out, _ = run(["snapshot", "verify", "--repair", "--store", str(store)], capsys)
     assert code == 0 and "missing" in out.lower()
     code, _, err = run(["history", "--store", str(store), "NCT09000001"], capsys)
     assert code == 2 and "no snapshots of NCT09000001" in err

@@ -223,7 +223,7 @@ def test_index_row_pointing_outside_the_store_is_refused_and_repaired(
         conn.execute("UPDATE snapshots SET path = '../secret.txt'")
     code, out, err = run(["history", "--store", str(store), "NCT09000001"], capsys)
     assert code == 2 and "unexpected path" in err and "not for you" not in out
-    code, _, _ = run(["snapshot", "verify", "--store", str(store)], capsys)
+    code, _, _ = run(["snapshot", "verify", "--repair", "--store", str(store)], capsys)
     assert code == 0
     code, out, _ = run(["history", "--store", str(store), "NCT09000001"], capsys)
     assert code == 0 and "not for you" not in out

@@ -129,3 +129,68 @@ def test_interrupted_batch_is_rolled_back(store: Store, tmp_path: Path) -> None:
     assert result.clean and kinds(result) == ["interrupted-add"]
     assert not target.parent.exists()
     assert snapshot_paths(store) == before
+
+
+def tree(root: Path) -> dict[str, tuple[str, int, bytes]]:
+    """Everything under ``root``: kind, mode and bytes of each entry (what "untouched" means)."""
+    out: dict[str, tuple[str, int, bytes]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        kind = "dir" if path.is_dir() else "file"
+        out[path.relative_to(root).as_posix()] = (
+            kind,
+            info.st_mode,
+            path.read_bytes() if kind == "file" else b"",
+        )
+    return out
+
+
+def damage(store: Store, how: str) -> str:
+    """Break the store in one way; the path the problem line must name."""
+    store.close()
+    if how == "corrupt":
+        victim = store.list("NCT09900004")[1].path
+        path = store.root / victim
+        path.write_bytes(path.read_bytes().replace(b"Status", b"Statvs", 1))
+        store.close()
+        return victim
+    if how == "temp-file":
+        folder = store.root / "NCT09900001"
+        name = f".{next(folder.iterdir()).name}.abc123.tmp"
+        (folder / name).write_bytes(b"half a file")
+        return f"NCT09900001/{name}"
+    (store.root / INDEX_NAME).write_bytes(b"this is not a database" * 100)
+    return INDEX_NAME
+
+
+@pytest.mark.parametrize("how", ["corrupt", "temp-file", "garbage-index"])
+def test_verify_only_checks_and_verify_repair_repairs(
+    store: Store, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from auditor.cli import main
+
+    named = damage(store, how)
+    before = tree(store.root)
+    code = main(["snapshot", "verify", "--store", str(store.root)])
+    out, err = capsys.readouterr()
+    assert code == 1 and err == ""
+    problems = out.splitlines()[:-1]
+    assert len(problems) == 1 and problems[0].startswith(f"{named}: ") and "(not repaired)" in problems[0]
+    assert "NOT clean" in out.splitlines()[-1] and "--repair" in out.splitlines()[-1]
+    assert tree(store.root) == before  # byte for byte, modes included; nothing created
+
+    code = main(["snapshot", "verify", "--repair", "--store", str(store.root)])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "store clean" in out
+    if how == "corrupt":
+        assert f"(repaired: moved to .quarantine/{named})" in out
+        assert (store.root / ".quarantine" / named).read_bytes() == before[named][2]
+    assert main(["snapshot", "verify", "--store", str(store.root)]) == 0
+    assert "0 problems, store clean" in capsys.readouterr().out
+
+
+def test_check_only_verify_of_an_empty_folder_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    result = Store(tmp_path / "s").verify()
+    assert result.clean and result.checked == 0
+    assert list((tmp_path / "s").iterdir()) == []

@@ -3,7 +3,9 @@
 Exit codes: ``add`` returns 0 when every input was stored or already there, 1 when a
 snapshot conflicted with an existing one (same dates, other content: both are kept, see
 :mod:`auditor.store`), 2 when an input could not be read (the good ones are still added);
-``verify`` returns 0 when the store is clean (or was repaired to clean), 1 when problems remain.
+``verify`` only checks — it never changes the store — and returns 0 when the store is clean,
+1 when anything is wrong (one line per problem); ``verify --repair`` repairs what can be and
+returns 0 when the store is clean after the repair.
 """
 
 from __future__ import annotations
@@ -115,14 +117,17 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
 @format_option
 @click.option(
     "--repair/--no-repair",
-    default=True,
+    default=False,
     show_default=True,
-    help="Rebuild the index from the files (files never deleted: bad ones go to .quarantine/).",
+    help="Repair: rebuild the index from the files, roll back an interrupted add, move corrupt "
+    "files to .quarantine/ (never deleted). Without it, nothing in the store changes.",
 )
 def verify(store_dir: str, output_format: str, repair: bool) -> int:
-    """Check the store against its index and the files' hashes; repair the index from the files.
+    """Check the store against its index and the files' hashes (changing nothing); with
+    --repair, repair it.
 
-    Exit 0 when the store is clean (or was repaired to clean), 1 when problems remain."""
+    Exit 0 when the store is clean (or, with --repair, clean after the repair), 1 when a
+    problem is found (or remains)."""
     from auditor.store import Store
 
     with Store(store_dir) as store:
@@ -133,5 +138,8 @@ def verify(store_dir: str, output_format: str, repair: bool) -> int:
         for problem in result.problems:
             click.echo(problem.one_line())
         state = "clean" if result.clean else "NOT clean"
-        click.echo(f"{result.checked} snapshot files checked, {len(result.problems)} problems, store {state}")
+        hint = "" if result.clean or repair else " (audit snapshot verify --repair repairs what can be)"
+        click.echo(
+            f"{result.checked} snapshot files checked, {len(result.problems)} problems, store {state}{hint}"
+        )
     return EXIT_OK if result.clean else EXIT_FINDINGS

@@ -11,7 +11,8 @@ works as a previous report: NCT IDs come from the findings of the staleness rule
 Writing is all or nothing: the files are built in a hidden temp folder beside the target
 (``reports/.2026-11-25.tmp-XXXX``), then renamed into place; an existing folder for the same date
 is renamed away first and deleted after. A failure (disk full, permission denied) removes the
-temp folder, puts the old folder back and raises :class:`~auditor.errors.OutputError`.
+temp folder, puts the old folder back and raises :class:`~auditor.errors.OutputError`. Files
+and folders get the umask's modes (:mod:`auditor.atomic`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.atomic import fsync_dir
+from auditor.atomic import create_temp_folder, fsync_dir
 from auditor.errors import InputError, OutputError
 from auditor.staleness import (
     NightCounts,
@@ -131,7 +132,7 @@ def write_folder(out: Path, name: str, files: Mapping[str, bytes]) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(out)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
+        tmp = create_temp_folder(out, f".{name}.tmp-")  # the umask's mode, not mkdtemp's 0700
         for file_name, data in files.items():
             parts = file_name.split("/")
             if any(part in ("", ".", "..") for part in parts) or len(parts) > 2:
@@ -143,7 +144,6 @@ def write_folder(out: Path, name: str, files: Mapping[str, bytes]) -> Path:
                 handle.flush()
                 os.fsync(handle.fileno())
         for folder in {tmp, *(tmp / name.split("/")[0] for name in files if "/" in name)}:
-            os.chmod(folder, 0o755)
             fsync_dir(folder)
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=out))

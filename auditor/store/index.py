@@ -13,11 +13,13 @@ is still readable: the index is then opened read-only (:meth:`Index.connect`).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.atomic import NEW_FILE_MODE, existing_mode
 from auditor.errors import OutputError, StoreError
 from auditor.records import SourceFormat, is_valid_nct_id
 from auditor.store.layout import SnapshotEntry, iso_minutes
@@ -101,6 +103,8 @@ class Index:
         self.root = root
         self.path = root / INDEX_NAME
         self._conn: sqlite3.Connection | None = None
+        #: the mode of an index set aside, for the one rebuilt in its place
+        self._replaced_mode: int | None = None
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -115,6 +119,8 @@ class Index:
             self._check_exists()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            if create:
+                self._create_file()
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -126,7 +132,7 @@ class Index:
             read_only = None if create else self.connect_read_only()
             if read_only is None:
                 raise StoreError(
-                    f"unreadable index ({exc}); run 'audit snapshot verify'", path=self.path
+                    f"unreadable index ({exc}); run 'audit snapshot verify --repair'", path=self.path
                 ) from exc
             conn = read_only
         except OSError as exc:
@@ -134,13 +140,34 @@ class Index:
         self._conn = conn
         return conn
 
+    def _create_file(self) -> None:
+        """Create a missing index as an empty file (SQLite takes it as an empty database) with
+        the umask's mode — SQLite's own would be 0644 whatever the umask — or the mode of the
+        index it replaces; its WAL files take the same mode."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, NEW_FILE_MODE)
+        except FileExistsError:
+            return
+        try:
+            if self._replaced_mode is not None:
+                os.fchmod(fd, self._replaced_mode)
+        finally:
+            os.close(fd)
+
+    def open_read_only(self) -> sqlite3.Connection | None:
+        """Use the index read-only from now on (until :meth:`close`): a check that must not
+        change the store. ``None`` when it cannot be opened."""
+        self.close()
+        self._conn = self.connect_read_only()
+        return self._conn
+
     def _check_exists(self) -> None:
         if not self.root.is_dir():
             raise StoreError(NO_STORE, path=self.root)
         if not self.path.is_file():
             if has_record_folders(self.root):
                 raise StoreError(
-                    "the store has no index; rebuild it with 'audit snapshot verify'", path=self.root
+                    "the store has no index; rebuild it with 'audit snapshot verify --repair'", path=self.root
                 )
             raise StoreError(NO_STORE, path=self.root)
 
@@ -174,11 +201,13 @@ class Index:
             self.close()
             raise OutputError(f"cannot write the store index: {exc}", path=self.path) from exc
 
-    def integrity_problem(self) -> str | None:
+    def integrity_problem(self, *, read_only: bool = False) -> str | None:
         """What SQLite's quick check finds wrong with the index (``None``: nothing); an index
-        that cannot even be opened is a problem too."""
+        that cannot even be opened is a problem too. ``read_only`` opens it without writing."""
         try:
-            conn = self.connect(create=True)
+            conn = self.open_read_only() if read_only else self.connect(create=True)
+            if conn is None:
+                raise sqlite3.DatabaseError("cannot open it read-only")
             result = conn.execute("PRAGMA quick_check").fetchone()
             if result is not None and result[0] == "ok":
                 return None
@@ -190,6 +219,7 @@ class Index:
     def set_aside(self) -> None:
         """Rename a broken index (and its WAL files) to ``index.sqlite.bad-<time>``, never delete it."""
         self.close()
+        self._replaced_mode = existing_mode(self.path)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         for suffix in ("", "-wal", "-shm"):
             side = self.root / (INDEX_NAME + suffix)

@@ -113,11 +113,15 @@ class Store:
             verify_store(self.index, repair=True)
             self.index.connect(create=True)
 
-    def verify(self, repair: bool = True) -> VerifyResult:
-        """Check the index against the files and the files against the index; with
-        ``repair``, repair what can be (see :mod:`auditor.store.verify`)."""
+    def verify(self, repair: bool = False) -> VerifyResult:
+        """Check the index against the files and the files against the index, changing
+        nothing; with ``repair``, repair what can be (see :mod:`auditor.store.verify`)."""
         if not self.root.is_dir():
             raise StoreError("no snapshot store here", path=self.root)
         # Even a check-only run waits for a running add: its pending rows are not "interrupted".
-        with write_lock(self.root), self.index.write_errors():
-            return verify_store(self.index, repair=repair)
+        try:
+            with write_lock(self.root, create=repair), self.index.write_errors():
+                return verify_store(self.index, repair=repair)
+        finally:
+            if not repair:
+                self.close()  # the read-only connection is not for later writers

@@ -8,6 +8,9 @@ longer match, or that no longer read as one record, are moved to ``<store>/.quar
 (never deleted) and their rows dropped; files without a row are read and indexed; an
 interrupted add is rolled back; an unreadable index is set aside (``index.sqlite.bad-<time>``)
 and rebuilt from the files. Strangers in record folders are reported and left alone.
+
+Checking and repairing are separate on purpose (``audit snapshot verify`` only checks,
+``--repair`` repairs): a check run by a monitoring job must never move a file.
 """
 
 from __future__ import annotations
@@ -36,9 +39,13 @@ class VerifyProblem:
     path: str
     message: str
     repaired: bool = False
+    #: where a repair put the file (``.quarantine/…``), when it moved one
+    moved_to: str = ""
 
     def one_line(self) -> str:
         state = "repaired" if self.repaired else "not repaired"
+        if self.repaired and self.moved_to:
+            state = f"repaired: moved to {self.moved_to}"
         return f"{self.path}: {self.kind}: {self.message} ({state})"
 
 
@@ -57,7 +64,13 @@ class VerifyResult:
             "checked": self.checked,
             "clean": self.clean,
             "problems": [
-                {"kind": p.kind, "path": p.path, "message": p.message, "repaired": p.repaired}
+                {
+                    "kind": p.kind,
+                    "path": p.path,
+                    "message": p.message,
+                    "repaired": p.repaired,
+                    "moved_to": p.moved_to or None,
+                }
                 for p in self.problems
             ],
         }
@@ -72,7 +85,10 @@ class _Repairs:
 
 
 def verify_store(index: Index, *, repair: bool) -> VerifyResult:
-    """Check (and with ``repair``, repair) the store of ``index``; the caller holds the lock."""
+    """Check (and with ``repair``, repair) the store of ``index``; the caller holds the lock.
+
+    Without ``repair`` nothing in the store changes: the index is opened read-only and no
+    file is created, moved or deleted."""
     problems: list[VerifyProblem] = []
     if not _open_index(index, problems, repair):
         return VerifyResult(0, tuple(problems))
@@ -94,10 +110,12 @@ def verify_store(index: Index, *, repair: bool) -> VerifyResult:
             repairs.drop.append(rel)
     for rel in sorted(files):
         problem = _check_file(index.root, rel, rows.get(rel), repairs)
-        if problem is not None:
-            problems.append(VerifyProblem(problem[0], rel, problem[1], repair))
-            if repair and problem[0] != "unindexed-file":
-                quarantine(index.root, rel)
+        if problem is None:
+            continue
+        moved_to = ""
+        if repair and problem[0] != "unindexed-file":
+            moved_to = quarantine(index.root, rel)
+        problems.append(VerifyProblem(problem[0], rel, problem[1], repair, moved_to))
     if repair and (repairs.drop or repairs.add):
         with index.transaction():
             index.delete(repairs.drop)
@@ -109,7 +127,7 @@ def _open_index(index: Index, problems: list[VerifyProblem], repair: bool) -> bo
     """Whether there is an index to check against; a broken one is set aside when repairing,
     and a missing one is created (then filled from the files)."""
     if index.path.is_file():
-        trouble = index.integrity_problem()
+        trouble = index.integrity_problem(read_only=not repair)
         if trouble is None:
             return True
         problems.append(VerifyProblem("bad-index", INDEX_NAME, trouble, repair))
@@ -120,6 +138,8 @@ def _open_index(index: Index, problems: list[VerifyProblem], repair: bool) -> bo
         problems.append(VerifyProblem("missing-index", INDEX_NAME, "the store has no index", repair))
         if not repair:
             return False
+    elif not repair:
+        return False  # an empty store folder: nothing to check, and nothing is created
     index.connect(create=True)
     return True
 
@@ -172,11 +192,14 @@ def _scan(root: Path, problems: list[VerifyProblem], repair: bool) -> set[str]:
     return found
 
 
-def quarantine(root: Path, rel: str) -> None:
-    """Move a bad snapshot file to ``<store>/.quarantine/<same path>`` (never delete it)."""
-    target = root / QUARANTINE / rel
+def quarantine(root: Path, rel: str) -> str:
+    """Move a bad snapshot file to ``<store>/.quarantine/<same path>`` (never delete it); the
+    path it went to, relative to the store."""
+    moved_to = f"{QUARANTINE}/{rel}"
+    target = root / moved_to
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(root / rel, target)
+    return moved_to
 
 
 def _mtime(path: Path) -> str:

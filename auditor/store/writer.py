@@ -16,11 +16,12 @@ import ctypes
 import fcntl
 import hashlib
 import os
-import tempfile
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.atomic import NEW_FILE_MODE, create_beside
 from auditor.errors import InputError, OutputError, StoreError
 from auditor.readers import iter_inputs, read_bytes
 from auditor.records import Record
@@ -77,19 +78,33 @@ class Candidate:
 
 
 @contextlib.contextmanager
-def write_lock(root: Path) -> Iterator[None]:
-    """Exclusive lock on ``<store>/.lock``: one writer at a time, across processes."""
+def write_lock(root: Path, *, create: bool = True) -> Iterator[None]:
+    """Exclusive lock on ``<store>/.lock``: one writer at a time, across processes.
+
+    ``create=False`` (a check that must not change the store) opens an existing lock file
+    read-only and takes no lock when there is none (no writer ever ran)."""
+    path = root / LOCK_NAME
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    flags |= (os.O_RDWR | os.O_CREAT) if create else os.O_RDONLY
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        handle = open(root / LOCK_NAME, "a+b")  # noqa: SIM115 - held for the block
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, NEW_FILE_MODE)
+    except FileNotFoundError:
+        if create:
+            raise OutputError("cannot lock the store: no such folder", path=root) from None
+        fd = -1
     except OSError as exc:
-        raise OutputError(f"cannot lock the store: {exc.strerror or exc}", path=root) from exc
+        raise OutputError(f"cannot lock the store: {exc.strerror or exc}", path=path) from exc
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if fd >= 0:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StoreError("the lock file is not a regular file; refusing to use it", path=path)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        handle.close()
+        if fd >= 0:
+            os.close(fd)  # releases the lock
 
 
 # --------------------------------------------------------------------------- inputs → candidates
@@ -217,7 +232,7 @@ def stage(target: Path, data: bytes) -> str | None:
             return None
         raise StoreError("a different snapshot already has this name; not overwriting", path=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, temp = create_beside(target)  # the umask's mode (mkstemp's would be 0600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return temp
