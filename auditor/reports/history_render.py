@@ -1,7 +1,8 @@
 """Render record timelines (``audit history``) as terminal text, JSON, Markdown or HTML.
 
 Pure functions ``list[RecordHistory] → str``, one per format, listed in :data:`RENDERERS`.
-Every value in HTML is escaped. Text, Markdown and HTML list at most
+Every value in HTML is escaped. A snapshot with no ordering date is shown as "position
+unknown: no date in the snapshot" (the store puts it last). Text, Markdown and HTML list at most
 :data:`NOTABLE_SHOWN` notable changes per step and say how many more there are; JSON lists all.
 
 JSON shape (``"schema": 1``)::
@@ -12,6 +13,8 @@ JSON shape (``"schema": 1``)::
                              "ignite_created", "ignite_modified",   # ISO minutes or null
                              "modified", "tiebreak",                # the ordering dates
                              "registry_updated", "content_sha", "status",
+                             "position_known",                      # false: no ordering date,
+                                                                    # put last by when added
                              "changes": null                        # the first snapshot
                                  | {"total", "cosmetic", "by_class": {class: n},
                                     "notable": [{"key", "label", "class", "flag", "days",
@@ -34,6 +37,10 @@ NOTABLE_SHOWN = 12
 
 def _dates(step: HistoryStep) -> str:
     e = step.entry
+    unknown = step.position_note
+    if unknown is not None:
+        kind = "created" if e.format in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE) else "captured"
+        return unknown + (f" ({kind} {e.tiebreak.replace('T', ' ')})" if e.tiebreak else "")
     if e.format in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE):
         created = f" (created {e.tiebreak.replace('T', ' ')})" if e.tiebreak else ""
         return f"Ignite modified {e.modified.replace('T', ' ') or 'unknown'}{created}"

@@ -23,6 +23,12 @@ Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
   capture date — API v2 ``versionHolder`` or the XML ``download_date``.
 * The content hash breaks the remaining ties, so the order is total and reproducible.
   Dates are compared as ISO text, so ``2020-09`` sorts before ``2020-09-01``.
+* *Undated* snapshots — no ``modified`` date (a v2 JSON export of a few fields with no
+  last-update date and no versionHolder) — have no known place among the others. They go
+  last, after every dated snapshot of the study, ordered by when they were added to the store
+  (the index's ``added``), then ``tiebreak`` and hash; ``audit history`` marks their position
+  as unknown. They never conflict with each other (no dates to share), and the study's
+  *latest* snapshot (``Store.summary``/``latest``) is its last dated one when it has one.
 
 Content identity: the *content* of a snapshot is its fields (key and raw text), excluding the
 capture dates (``version_holder``, ``download_date``) and the Ignite timestamps, which are

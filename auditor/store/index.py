@@ -32,7 +32,16 @@ _COLUMNS = (
     "path, nct_id, sha256, content_sha, format, ignite_created, ignite_modified, "
     "order_date, order_tiebreak, registry_updated, size, added"
 )
-_TIMELINE_ORDER = "order_date, order_tiebreak, sha256"
+#: Dated snapshots by their dates, then the undated ones (no ``modified`` date: their place
+#: among the others is unknown) by when they were added (see :mod:`auditor.store`).
+_TIMELINE_ORDER = (
+    "order_date = '', CASE WHEN order_date = '' THEN added ELSE '' END, order_date, order_tiebreak, sha256"
+)
+#: The latest snapshot: the last dated one; the last undated one only when none is dated.
+_LATEST_FIRST = (
+    "order_date = '', order_date DESC, CASE WHEN order_date = '' THEN added END DESC, "
+    "order_tiebreak DESC, sha256 DESC"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -248,12 +257,14 @@ class Index:
         return [str(r[0]) for r in rows]
 
     def summary(self) -> list[tuple[str, int, SnapshotEntry]]:
-        """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID."""
+        """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID;
+        the latest is the last *dated* snapshot when there is one (an undated one's place is
+        unknown, so it is not taken for the newest)."""
         rows = (
             self.connect(create=False)
             .execute(
                 f"SELECT n, {_COLUMNS} FROM (SELECT {_COLUMNS}, COUNT(*) OVER w AS n, "
-                "ROW_NUMBER() OVER (w ORDER BY order_date DESC, order_tiebreak DESC, sha256 DESC) AS k "
+                f"ROW_NUMBER() OVER (w ORDER BY {_LATEST_FIRST}) AS k "
                 "FROM snapshots WHERE pending = 0 WINDOW w AS (PARTITION BY nct_id)) "
                 "WHERE k = 1 ORDER BY nct_id"
             )

@@ -64,6 +64,12 @@ class SnapshotEntry:
         """Ignite creation date, else the capture date (versionHolder / download date)."""
         return self.order_key[1]
 
+    @property
+    def dated(self) -> bool:
+        """Whether the snapshot has its ordering date; an undated one's place in the timeline
+        is unknown (it is put last, by when it was added)."""
+        return self.order_key[0] != ""
+
     def to_dict(self) -> dict[str, object]:
         return {
             "nct_id": self.nct_id,

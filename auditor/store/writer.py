@@ -35,7 +35,8 @@ BATCH_SIZE = 500
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """A snapshot kept beside an existing one that has the same dates but other content."""
+    """A snapshot kept beside an existing one that has the same dates but other content.
+    Undated snapshots never conflict: they have no date to share (they go last, by when added)."""
 
     entry: SnapshotEntry
     existing: SnapshotEntry
@@ -178,7 +179,7 @@ def add_candidates(index: Index, found: Iterable[Candidate | InputError], batch_
         if same is not None:
             unchanged.append(same)
             continue
-        clash = next((k for k in known if k.order_key[:2] == entry.order_key[:2]), None)
+        clash = next((k for k in known if entry.dated and k.order_key[:2] == entry.order_key[:2]), None)
         if clash is not None:
             conflicts.append(Conflict(entry, clash))
         batch.append(candidate)
