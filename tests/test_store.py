@@ -236,19 +236,6 @@ def test_records_can_be_added_directly(tmp_path: Path) -> None:
     assert store.add([NIGHT1]).added == ()
 
 
-def test_module_pages_are_refused_with_a_reason(tmp_path: Path) -> None:
-    module = tmp_path / "module.txt"
-    module.write_text(
-        "Status Module\n\nStudy -> Protocol Section -> Status Module\n"
-        "Ignite Creation Date: 2025-12-24 @ 6:59 PM\nIgnite Modification Date: 2026-01-05 @ 4:48 PM\n"
-        "NCT ID: NCT09900002\nOverall Status: RECRUITING\n",
-        encoding="utf-8",
-    )
-    result = Store(tmp_path / "s").add([module])
-    assert result.added == () and len(result.errors) == 1
-    assert "module page" in result.errors[0].one_line() and "module.txt" in result.errors[0].one_line()
-
-
 @pytest.mark.corpus
 def test_classic_api_search_response_is_split_into_readable_studies(tmp_path: Path, corpus_dir: Path) -> None:
     source = corpus_dir / "ctti-clinicaltrials__aact" / "other" / "covid-19-search.json"

@@ -4,16 +4,19 @@ Layout (``<store>`` is ``snapshots/`` unless ``--store DIR`` says otherwise)::
 
     <store>/index.sqlite                         the index (SQLite, standard library)
     <store>/.lock                                fcntl lock taken by every writer
-    <store>/<NCT ID>/<modified>_<tiebreak>_<sha256[:12]>.<txt|json|xml>
+    <store>/<NCT ID>/<modified>_<tiebreak>_<sha256[:12]>.<txt|pages.txt|json|xml>
 
 Each snapshot file holds the snapshot's original bytes. A study that came out of a
 multi-study JSON file (a list, ``{"studies": [...]}``) is stored as that study's own JSON
 element, re-serialised deterministically (``json.dumps(element, ensure_ascii=False, indent=2)``
 plus a newline, keys in their original order), so that every file holds one study; one page of
-a text file holding several Ignite study pages is likewise stored on its own (as UTF-8). Ignite
-*module* pages are refused with an input error: they are parts of a snapshot, not snapshots.
-The stamps are the two ordering dates below with ``-`` and ``:`` removed (``undated`` when
-unknown).
+a text file holding several Ignite study pages is likewise stored on its own (as UTF-8).
+Ignite *module* pages given in the same add as a study page of the same study with the same
+Ignite creation and modification dates are stored with that page as one snapshot, a
+``.pages.txt`` file (the pages separated by a line holding only U+001E, read back as
+``read_paths`` merges them); module pages without such a study page are one snapshot per
+(study, Ignite dates) — see :mod:`.candidates` and :mod:`.layout`. The stamps are the two
+ordering dates below with ``-`` and ``:`` removed (``undated`` when unknown).
 
 Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
 
@@ -46,8 +49,9 @@ failures (disk full) are output errors (exit 3); a store on a read-only mount is
 readable (the index is opened read-only, :mod:`.index`).
 
 Modules: :mod:`.layout` (names, dates, hashes, safe paths, one study's bytes cut out of a file
-of several), :mod:`.index` (the SQLite index), :mod:`.writer` (adding), :mod:`.verify`
-(checking and repairing), :mod:`.store` (the :class:`Store` that ties them together).
+of several, Ignite pages stored together), :mod:`.candidates` (inputs → what to store),
+:mod:`.index` (the SQLite index), :mod:`.writer` (adding), :mod:`.verify` (checking and
+repairing), :mod:`.store` (the :class:`Store` that ties them together).
 """
 
 from auditor.store.index import INDEX_NAME, SCHEMA_VERSION

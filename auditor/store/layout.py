@@ -6,6 +6,14 @@
 * The ordering dates (:func:`order_dates`) and the content identity (:func:`content_sha`).
 * Paths inside the store (:func:`safe_path`): nothing read from the index may leave it.
 * How one study's bytes are cut out of a file that holds several (:func:`snapshot_bytes`).
+* Ignite pages stored together (:func:`join_pages`, :func:`read_snapshot`): a study page and
+  the module pages of the same study with the same Ignite dates, or module pages alone, are one
+  snapshot, a ``.pages.txt`` file — the pages as UTF-8 text, in the order they were given,
+  separated by a line holding only U+001E (RECORD SEPARATOR, the separator of JSON text
+  sequences, RFC 7464). Reading it back splits it there, reads each page as the Ignite reader
+  does and merges them with :func:`auditor.readers.ignite_text.merge_module_pages`, so the
+  record is the one :func:`auditor.readers.read_paths` gives for the same files. A page that
+  itself holds U+001E cannot be stored with others (an input error names it).
 """
 
 from __future__ import annotations
@@ -18,10 +26,10 @@ from datetime import datetime
 from pathlib import Path
 
 from auditor.errors import InputError, StoreError
-from auditor.readers import decode_text, iter_inputs, read_bytes
+from auditor.readers import decode_text, iter_inputs, read_bytes, sha256
 from auditor.readers.ctgov_json import replace_lone_surrogates
-from auditor.readers.ignite_text import is_viewing_line, split_lines
-from auditor.records import Record, SourceFormat, is_valid_nct_id
+from auditor.readers.ignite_text import is_viewing_line, merge_module_pages, split_lines
+from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 from auditor.values import PartialDate, parse_date
 
 #: Fields that say when a snapshot was captured rather than what the registry holds.
@@ -33,8 +41,11 @@ EXTENSIONS = {
     SourceFormat.CTGOV_JSON: "json",
     SourceFormat.CTGOV_XML: "xml",
 }
+#: Extension of a snapshot made of several Ignite pages (see the module docstring).
+PAGES_EXTENSION = "pages.txt"
+PAGE_SEPARATOR = "\n\x1e\n"
 _STAMP = r"(?:\d{4}(?:\d{2}(?:\d{2}(?:T\d{4})?)?)?|undated)"
-SNAPSHOT_NAME = re.compile(rf"{_STAMP}_{_STAMP}_[0-9a-f]{{12}}\.(?:txt|json|xml)")
+SNAPSHOT_NAME = re.compile(rf"{_STAMP}_{_STAMP}_[0-9a-f]{{12}}\.(?:txt|pages\.txt|json|xml)")
 _WORDY_DATE = re.compile(r"[A-Za-z]+\.?\s+\d{1,2},\s*\d{4}|[A-Za-z]+\.?\s+\d{4}|\d{4}-\d{2}(?:-\d{2})?")
 
 
@@ -142,15 +153,19 @@ def snapshot_name(entry_dates: tuple[str, str], sha: str, ext: str) -> str:
     return f"{_compact(entry_dates[0])}_{_compact(entry_dates[1])}_{sha[:12]}.{ext}"
 
 
-def entry_for(record: Record, data: bytes, *, added: str, path: str | None = None) -> SnapshotEntry:
+def entry_for(
+    record: Record, data: bytes, *, added: str, path: str | None = None, pages: bool = False
+) -> SnapshotEntry:
     """The index row of ``record`` stored as ``data`` (named after its dates and hash unless
-    ``path`` is given); the NCT ID is validated before it becomes a path."""
+    ``path`` is given; ``pages``: a ``.pages.txt`` file of several Ignite pages); the NCT ID is
+    validated before it becomes a path."""
     if not is_valid_nct_id(record.nct_id):
         raise InputError(f"invalid NCT ID {record.nct_id!r}", path=record.source.path)
     sha = hashlib.sha256(data).hexdigest()
     dates = order_dates(record)
     if path is None:
-        path = f"{record.nct_id}/{snapshot_name(dates, sha, EXTENSIONS[record.source.format])}"
+        ext = PAGES_EXTENSION if pages else EXTENSIONS[record.source.format]
+        path = f"{record.nct_id}/{snapshot_name(dates, sha, ext)}"
     return SnapshotEntry(
         nct_id=record.nct_id,
         path=path,
@@ -182,13 +197,61 @@ def safe_path(root: Path, rel: str, index_path: Path) -> Path:
     return folder / parts[1]
 
 
-def read_snapshot(data: bytes, name: str) -> Record:
+def read_snapshot(data: bytes, name: str, *, pages: bool | None = None) -> Record:
     """The one record a stored snapshot file holds: :class:`InputError` when it does not read,
-    :class:`StoreError` when it holds another number of records."""
+    :class:`StoreError` when it holds another number of records. A ``.pages.txt`` file (or
+    ``pages=True``) is read with :func:`read_pages`."""
+    if name.endswith("." + PAGES_EXTENSION) if pages is None else pages:
+        return read_pages(data, name)
     records = [r for r in read_bytes(data, name) if isinstance(r, Record)]
     if len(records) != 1:
         raise StoreError(f"snapshot file holds {len(records)} records, expected 1", path=name)
     return records[0]
+
+
+# --------------------------------------------------------------------------- Ignite pages together
+
+
+def join_pages(pages: list[tuple[str, bytes]]) -> bytes:
+    """The ``.pages.txt`` bytes of ``(name, bytes)`` Ignite pages, first page first."""
+    texts: list[str] = []
+    for name, data in pages:
+        text, _ = decode_text(data, name)
+        if "\x1e" in text:
+            raise InputError(
+                "holds U+001E, the separator of Ignite pages stored together; cannot store it "
+                "with the other pages of its snapshot",
+                path=name,
+            )
+        texts.append(text)
+    return PAGE_SEPARATOR.join(texts).encode("utf-8")
+
+
+def read_pages(data: bytes, name: str) -> Record:
+    """The record of a ``.pages.txt`` snapshot: its pages read one by one (the first named
+    ``name``, the next ``name#1``, …) and merged as :func:`auditor.readers.read_paths` merges
+    pages; the record's source is the whole file."""
+    text, _ = decode_text(data, name)
+    records: list[Record] = []
+    for number, page in enumerate(text.split(PAGE_SEPARATOR)):
+        part = name if number == 0 else f"{name}#{number}"
+        found = [r for r in read_bytes(page.encode("utf-8"), part) if isinstance(r, Record)]
+        if len(found) != 1 or found[0].source.format not in IGNITE_FORMATS:
+            raise StoreError(f"page {number + 1} is not one Ignite page", path=name)
+        records.append(found[0])
+    merged = merge_module_pages(records)
+    if len(merged) != 1:
+        raise StoreError(f"the pages make {len(merged)} records, expected 1", path=name)
+    first = merged[0]
+    return Record(
+        nct_id=first.nct_id,
+        source=Source(name, first.source.format, sha256(data)),
+        columns=first.columns,
+        ignite_created=first.ignite_created,
+        ignite_modified=first.ignite_modified,
+        truncated=first.truncated,
+        problems=first.problems,
+    )
 
 
 # --------------------------------------------------------------------------- input → bytes
@@ -199,16 +262,13 @@ def snapshot_bytes(
 ) -> bytes:
     """The bytes to store for ``record`` read from ``data`` (see :mod:`auditor.store`).
 
-    A file of one study is stored as it is; one study page of a file of several is cut out
+    A file of one study (or one Ignite module page) is stored as it is; one study page of a
+    file of several is cut out
     (:func:`ignite_page`); one study of a multi-study JSON file is its own element,
     re-serialised (:func:`json_study_bytes`). ``cache`` holds the parsed JSON document between
     the records of one input."""
     if record.source.format is SourceFormat.IGNITE_MODULE:
-        raise InputError(
-            "an Ignite module page is part of a snapshot, not a snapshot; the store keeps "
-            "whole study pages (Viewing Study ...)",
-            path=record.source.path,
-        )
+        return data  # a module page is always a file of its own
     index = _element_index(record.source.path)
     if record.source.format is SourceFormat.IGNITE_TEXT:
         if index is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from auditor.errors import InputError, StoreError
 from auditor.records import Record, is_valid_nct_id
+from auditor.store.candidates import candidates
 from auditor.store.index import Index, has_record_folders
 from auditor.store.layout import SnapshotEntry, read_snapshot, safe_path
 from auditor.store.verify import VerifyResult, verify_store
@@ -17,7 +18,6 @@ from auditor.store.writer import (
     BATCH_SIZE,
     AddResult,
     add_candidates,
-    candidates,
     roll_back_pending,
     write_lock,
 )

@@ -18,15 +18,14 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.atomic import NEW_FILE_MODE, create_beside
 from auditor.errors import InputError, OutputError, StoreError
-from auditor.readers import iter_inputs, read_bytes
-from auditor.records import Record
+from auditor.store.candidates import Candidate
 from auditor.store.index import Index
-from auditor.store.layout import SnapshotEntry, entry_for, read_source, safe_path, snapshot_bytes
+from auditor.store.layout import SnapshotEntry, safe_path
 
 LOCK_NAME = ".lock"
 #: Snapshots written per index transaction; an interrupted add loses at most one batch.
@@ -70,14 +69,6 @@ class AddResult:
         }
 
 
-@dataclass(slots=True)
-class Candidate:
-    """A snapshot about to be stored: the bytes to write and its index row."""
-
-    entry: SnapshotEntry
-    data: bytes = field(repr=False)
-
-
 @contextlib.contextmanager
 def write_lock(root: Path, *, create: bool = True) -> Iterator[None]:
     """Exclusive lock on ``<store>/.lock``: one writer at a time, across processes.
@@ -106,49 +97,6 @@ def write_lock(root: Path, *, create: bool = True) -> Iterator[None]:
     finally:
         if fd >= 0:
             os.close(fd)  # releases the lock
-
-
-# --------------------------------------------------------------------------- inputs → candidates
-
-
-def candidates(items: Iterable[str | Path | Record], added: str) -> Iterator[Candidate | InputError]:
-    """Each input snapshot as the bytes and row to store, or the error of one that failed."""
-    for item in items:
-        if isinstance(item, Record):
-            yield _record_candidate(item, added)
-            continue
-        for got in iter_inputs([item]):
-            if isinstance(got, InputError):
-                yield got
-                continue
-            yield from _input_candidates(*got, added)
-
-
-def _record_candidate(record: Record, added: str) -> Candidate | InputError:
-    try:
-        payload = snapshot_bytes(record, read_source(record), 1)
-        return Candidate(entry_for(record, payload, added=added), payload)
-    except InputError as exc:
-        return exc
-
-
-def _input_candidates(name: str, data: bytes, added: str) -> Iterator[Candidate | InputError]:
-    try:
-        records = read_bytes(data, name)
-    except InputError as exc:
-        yield exc
-        return
-    good = sum(1 for r in records if isinstance(r, Record))
-    cache: dict[str, object] = {}
-    for record in records:
-        if isinstance(record, InputError):
-            yield record
-            continue
-        try:
-            payload = snapshot_bytes(record, data, good, cache)
-            yield Candidate(entry_for(record, payload, added=added), payload)
-        except InputError as exc:
-            yield exc
 
 
 # --------------------------------------------------------------------------- candidates → store
