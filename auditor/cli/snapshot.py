@@ -11,10 +11,14 @@ returns 0 when the store is clean after the repair.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+
+if TYPE_CHECKING:
+    from auditor.store import Store
 
 DEFAULT_STORE = "snapshots"
 
@@ -59,22 +63,50 @@ def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: 
     (the others are still added)."""
     from auditor.store import Store
 
-    with Store(store_dir, batch_size=batch_size) as store:
-        result = store.add(paths)
-    for error in result.errors:
-        click.echo(f"audit: error: {error.one_line()}", err=True)
-    for conflict in result.conflicts:
-        click.echo(f"audit: conflict: {conflict.message()}", err=True)
     if output_format == "json":
+        with Store(store_dir, batch_size=batch_size) as store:
+            result = store.add(paths)
+        for error in result.errors:
+            click.echo(f"audit: error: {error.one_line()}", err=True)
+        for conflict in result.conflicts:
+            click.echo(f"audit: conflict: {conflict.message()}", err=True)
         click.echo(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))
+        counts = {
+            "added": len(result.added),
+            "conflicts": len(result.conflicts),
+            "errors": len(result.errors),
+        }
     else:
+        counts = _add_counting(Store(store_dir, batch_size=batch_size), paths)
         click.echo(
-            f"{len(result.added)} added, {len(result.unchanged)} unchanged, "
-            f"{len(result.conflicts)} conflicts, {len(result.errors)} errors ({store_dir})"
+            f"{counts['added']} added, {counts['unchanged']} unchanged, "
+            f"{counts['conflicts']} conflicts, {counts['errors']} errors ({store_dir})"
         )
-    if result.errors:
+    if counts["errors"]:
         return EXIT_INPUT
-    return EXIT_FINDINGS if result.conflicts else EXIT_OK
+    return EXIT_FINDINGS if counts["conflicts"] else EXIT_OK
+
+
+def _add_counting(store: Store, paths: tuple[str, ...]) -> dict[str, int]:
+    """Add, printing each error and conflict as it comes and keeping only counts: a registry
+    bulk download is 600,000 snapshots, whose entries need not stay in memory."""
+    from auditor.errors import InputError
+    from auditor.store import Added
+
+    counts = dict.fromkeys(("added", "unchanged", "conflicts", "errors"), 0)
+    with store:
+        for outcome in store.add_each(paths):
+            if isinstance(outcome, InputError):
+                counts["errors"] += 1
+                click.echo(f"audit: error: {outcome.one_line()}", err=True)
+            elif isinstance(outcome, Added):
+                counts["added"] += 1
+                if outcome.conflict is not None:
+                    counts["conflicts"] += 1
+                    click.echo(f"audit: conflict: {outcome.conflict.message()}", err=True)
+            else:
+                counts["unchanged"] += 1
+    return counts
 
 
 @command.command("list")

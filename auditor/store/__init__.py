@@ -63,12 +63,23 @@ from auditor.store.layout import (
     content_sha,
     iso_minutes,
     order_dates,
+    read_snapshot,
+    read_stored,
     registry_updated,
     snapshot_name,
 )
 from auditor.store.store import Store
 from auditor.store.verify import VerifyProblem, VerifyResult
-from auditor.store.writer import BATCH_SIZE, LOCK_NAME, AddResult, Conflict, sync_filesystem
+from auditor.store.writer import (
+    BATCH_SIZE,
+    LOCK_NAME,
+    Added,
+    AddOutcome,
+    AddResult,
+    Conflict,
+    Unchanged,
+    sync_filesystem,
+)
 
 __all__ = [
     "BATCH_SIZE",
@@ -78,15 +89,20 @@ __all__ = [
     "LOCK_NAME",
     "SCHEMA_VERSION",
     "SNAPSHOT_NAME",
+    "AddOutcome",
     "AddResult",
+    "Added",
     "Conflict",
     "SnapshotEntry",
     "Store",
+    "Unchanged",
     "VerifyProblem",
     "VerifyResult",
     "content_sha",
     "iso_minutes",
     "order_dates",
+    "read_snapshot",
+    "read_stored",
     "registry_updated",
     "snapshot_name",
     "sync_filesystem",

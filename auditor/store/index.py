@@ -22,7 +22,7 @@ from pathlib import Path
 from auditor.atomic import NEW_FILE_MODE, existing_mode
 from auditor.errors import OutputError, StoreError
 from auditor.records import SourceFormat, is_valid_nct_id
-from auditor.store.layout import SnapshotEntry, iso_minutes
+from auditor.store.layout import SnapshotEntry, file_kind, iso_minutes
 
 INDEX_NAME = "index.sqlite"
 SCHEMA_VERSION = 1
@@ -62,7 +62,23 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE INDEX IF NOT EXISTS snapshots_timeline
     ON snapshots (nct_id, order_date, order_tiebreak, sha256);
 CREATE UNIQUE INDEX IF NOT EXISTS snapshots_content ON snapshots (nct_id, sha256);
+CREATE INDEX IF NOT EXISTS snapshots_pending ON snapshots (path) WHERE pending = 1;
 """
+
+
+#: SQLite primary result codes that mean the index itself is damaged (SQLITE_CORRUPT,
+#: SQLITE_NOTADB): it is rebuilt from the files. Any other failure of a writer (SQLITE_READONLY,
+#: SQLITE_CANTOPEN, SQLITE_FULL, …) is the folder's or the disk's: an output error (exit 3).
+_DAMAGED = frozenset({11, 26})
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _DAMAGED
+
+
+def _reason(exc: OSError | sqlite3.Error) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
 def entry_from_row(row: Sequence[object]) -> SnapshotEntry:
@@ -126,11 +142,15 @@ class Index:
             return self._conn
         if not create:
             self._check_exists()
+        self._check_regular()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             if create:
                 self._create_file()
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise OutputError(f"cannot create the store: {_reason(exc)}", path=self.root) from exc
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
@@ -138,16 +158,28 @@ class Index:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
         except sqlite3.DatabaseError as exc:
+            conn.close()
+            if create and not _damaged(exc):  # a read-only folder, a full disk: not the index's fault
+                raise OutputError(f"cannot write the store index: {exc}", path=self.path) from exc
             read_only = None if create else self.connect_read_only()
             if read_only is None:
                 raise StoreError(
                     f"unreadable index ({exc}); run 'audit snapshot verify --repair'", path=self.path
                 ) from exc
             conn = read_only
-        except OSError as exc:
-            raise OutputError(f"cannot create the store: {exc.strerror or exc}", path=self.root) from exc
         self._conn = conn
         return conn
+
+    def _check_regular(self) -> None:
+        """A FIFO or device where the index should be would hang SQLite's reads: refused."""
+        try:
+            kind = file_kind(os.lstat(self.path).st_mode)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"index unreadable ({exc.strerror or exc})", path=self.path) from exc
+        if kind is not None:
+            raise StoreError(f"{kind} is where the index should be; refusing to open it", path=self.path)
 
     def _create_file(self) -> None:
         """Create a missing index as an empty file (SQLite takes it as an empty database) with
@@ -187,10 +219,11 @@ class Index:
         wal = self.root / (INDEX_NAME + "-wal")
         query = "mode=ro" if wal.exists() else "immutable=1"
         try:
+            self._check_regular()
             uri = f"{self.path.resolve().as_uri()}?{query}"
             conn = sqlite3.connect(uri, uri=True, isolation_level=None)
             conn.execute("SELECT 1 FROM snapshots LIMIT 1").fetchall()
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError):
             return None
         return conn
 

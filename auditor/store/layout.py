@@ -4,7 +4,8 @@
   folder (:func:`snapshot_name`); the stamps are the two ordering dates with ``-`` and ``:``
   removed, ``undated`` when unknown.
 * The ordering dates (:func:`order_dates`) and the content identity (:func:`content_sha`).
-* Paths inside the store (:func:`safe_path`): nothing read from the index may leave it.
+* Paths inside the store (:func:`safe_path`): nothing read from the index may leave it, and
+  no stored file is read unless it is a regular file (:func:`read_stored`).
 * How one study's bytes are cut out of a file that holds several (:func:`snapshot_bytes`).
 * Ignite pages stored together (:func:`join_pages`, :func:`read_snapshot`): a study page and
   the module pages of the same study with the same Ignite dates, or module pages alone, are one
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -195,6 +198,48 @@ def safe_path(root: Path, rel: str, index_path: Path) -> Path:
     if (folder / parts[1]).is_symlink():
         raise StoreError("snapshot file is a symlink; refusing to follow it", path=folder / parts[1])
     return folder / parts[1]
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symlink"),
+)
+
+
+def file_kind(mode: int) -> str | None:
+    """What a non-regular file is (``"a FIFO"``, ``"a socket"`` …); ``None`` for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_stored(path: Path) -> bytes:
+    """The bytes of a file in the store, never blocking and never following a link.
+
+    A FIFO, socket or device put in place of a stored file would hang a plain ``open`` or
+    never end; the file is looked at first (``lstat``), opened with ``O_NONBLOCK|O_NOFOLLOW``
+    and checked again on the open descriptor (``fstat``), and anything but a regular file is a
+    :class:`StoreError` naming it."""
+    try:
+        kind = file_kind(os.lstat(path).st_mode)
+        if kind is None:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                kind = file_kind(os.fstat(fd).st_mode)
+                if kind is None:
+                    with os.fdopen(fd, "rb", closefd=False) as handle:
+                        return handle.read()
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        raise StoreError(
+            f"snapshot file unreadable ({exc.strerror or exc}); run 'audit snapshot verify'", path=path
+        ) from exc
+    raise StoreError(f"{kind} is where a snapshot file should be; refusing to read it", path=path)
 
 
 def read_snapshot(data: bytes, name: str, *, pages: bool | None = None) -> Record:

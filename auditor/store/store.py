@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.errors import InputError, StoreError
+from auditor.errors import InputError, OutputError, StoreError
 from auditor.records import Record, is_valid_nct_id
-from auditor.store.candidates import candidates
+from auditor.store.candidates import Candidate, candidates
 from auditor.store.index import Index, has_record_folders
-from auditor.store.layout import SnapshotEntry, read_snapshot, safe_path
+from auditor.store.layout import SnapshotEntry, read_snapshot, read_stored, safe_path
 from auditor.store.verify import VerifyResult, verify_store
 from auditor.store.writer import (
     BATCH_SIZE,
+    Added,
+    AddOutcome,
     AddResult,
-    add_candidates,
+    Unchanged,
     roll_back_pending,
+    store_batch,
     write_lock,
 )
 
@@ -63,12 +67,7 @@ class Store:
     def load(self, entry: SnapshotEntry) -> Record:
         """Read one stored snapshot back into a record, checking its hash first."""
         path = safe_path(self.root, entry.path, self.index.path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise StoreError(
-                f"snapshot file unreadable ({exc.strerror or exc}); run 'audit snapshot verify'", path=path
-            ) from exc
+        data = read_stored(path)
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise StoreError("snapshot file does not match its hash; run 'audit snapshot verify'", path=path)
         return read_snapshot(data, str(path))
@@ -93,13 +92,50 @@ class Store:
     def add(self, items: Iterable[str | Path | Record], *, now: datetime | None = None) -> AddResult:
         """Add snapshot files, folders, archives or records; see :mod:`auditor.store`.
 
-        Input errors do not stop the other inputs; they are returned in ``errors``.
+        Input errors do not stop the other inputs; they are returned in ``errors``. At
+        registry scale use :meth:`add_each`, which keeps nothing of what it stored.
         """
+        return AddResult.collect(self.add_each(items, now=now))
+
+    def add_each(
+        self, items: Iterable[str | Path | Record], *, now: datetime | None = None
+    ) -> Iterator[AddOutcome]:
+        """Add as :meth:`add` does, yielding what happened to each input snapshot as soon as
+        its batch is stored (memory: one batch, whatever the number of inputs).
+
+        The lock is held only while a batch is written (see :mod:`auditor.store.writer`); it is
+        taken once before any input is read, so that a store that cannot be written fails
+        before the inputs are read, and a lost index is rebuilt first."""
         added_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-        with write_lock(self.root), self.index.write_errors():
+        self._store_batch([])
+        batch: builtins.list[Candidate] = []
+        for candidate in candidates(items, added_at):
+            if isinstance(candidate, InputError):
+                yield candidate
+                continue
+            batch.append(candidate)
+            if len(batch) >= self.batch_size:
+                yield from self._store_batch(batch)
+                batch = []
+        yield from self._store_batch(batch)
+
+    def _store_batch(self, batch: builtins.list[Candidate]) -> builtins.list[Added | Unchanged]:
+        """Take the lock, make the index ready (rebuilt if lost, a dead writer's batch rolled
+        back) and store ``batch``; a failing write is an :class:`OutputError`."""
+        with self._writing("cannot write the store"), write_lock(self.root), self.index.write_errors():
             self._writable_index()
             roll_back_pending(self.index)
-            return add_candidates(self.index, candidates(items, added_at), self.batch_size)
+            return store_batch(self.index, batch)
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A file the store cannot create, move or delete (a read-only folder, a full disk) is
+        an :class:`OutputError` (exit 3) naming it, never a traceback."""
+        try:
+            yield
+        except OSError as exc:
+            self.close()
+            raise OutputError(f"{what}: {exc.strerror or exc}", path=exc.filename or self.root) from exc
 
     def _writable_index(self) -> None:
         """Open the index for a writer; a deleted or unreadable one is first rebuilt from the
@@ -120,7 +156,8 @@ class Store:
             raise StoreError("no snapshot store here", path=self.root)
         # Even a check-only run waits for a running add: its pending rows are not "interrupted".
         try:
-            with write_lock(self.root, create=repair), self.index.write_errors():
+            lock = write_lock(self.root, create=repair)
+            with self._writing("cannot repair the store"), lock, self.index.write_errors():
                 return verify_store(self.index, repair=repair)
         finally:
             if not repair:

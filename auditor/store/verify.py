@@ -25,7 +25,14 @@ from pathlib import Path
 from auditor.errors import InputError, StoreError
 from auditor.records import is_valid_nct_id
 from auditor.store.index import INDEX_NAME, Index, has_record_folders
-from auditor.store.layout import SNAPSHOT_NAME, SnapshotEntry, entry_for, read_snapshot
+from auditor.store.layout import (
+    SNAPSHOT_NAME,
+    SnapshotEntry,
+    entry_for,
+    file_kind,
+    read_snapshot,
+    read_stored,
+)
 from auditor.store.writer import roll_back_pending
 
 QUARANTINE = ".quarantine"
@@ -102,11 +109,16 @@ def verify_store(index: Index, *, repair: bool) -> VerifyResult:
             VerifyProblem("interrupted-add", rel, "an add was interrupted") for rel in index.pending_paths()
         )
     rows = index.confirmed()
-    files = _scan(index.root, problems, repair)
+    files, strangers = _scan(index.root, problems, repair)
     repairs = _Repairs([], [])
     for rel in sorted(rows):
         if rel not in files:
-            problems.append(VerifyProblem("missing-file", rel, "indexed but the file is gone", repair))
+            gone = (
+                f"indexed, but {strangers[rel]} is in its place"
+                if rel in strangers
+                else "indexed but the file is gone"
+            )
+            problems.append(VerifyProblem("missing-file", rel, gone, repair))
             repairs.drop.append(rel)
     for rel in sorted(files):
         problem = _check_file(index.root, rel, rows.get(rel), repairs)
@@ -150,7 +162,7 @@ def _check_file(
     """``(kind, message)`` of what is wrong with one snapshot file, or ``None``. A file
     without a row is read, and its row queued in ``repairs``; a bad file's row is dropped."""
     path = root / rel
-    data = path.read_bytes()
+    data = read_stored(path)
     sha = hashlib.sha256(data).hexdigest()
     name_sha = rel.rsplit("_", 1)[1].split(".")[0]
     if not sha.startswith(name_sha) or (entry is not None and entry.sha256 != sha):
@@ -169,9 +181,11 @@ def _check_file(
     return "unindexed-file", "file not in the index"
 
 
-def _scan(root: Path, problems: list[VerifyProblem], repair: bool) -> set[str]:
-    """Relative paths of the snapshot files present; reports everything else in record folders."""
+def _scan(root: Path, problems: list[VerifyProblem], repair: bool) -> tuple[set[str], dict[str, str]]:
+    """Relative paths of the snapshot files present, and what the other entries of record
+    folders are (``"a FIFO"`` …, by path); each stranger is reported, none is opened."""
     found: set[str] = set()
+    strangers: dict[str, str] = {}
     for folder in sorted(root.iterdir()):
         if not is_valid_nct_id(folder.name):
             continue
@@ -180,16 +194,22 @@ def _scan(root: Path, problems: list[VerifyProblem], repair: bool) -> set[str]:
             continue
         for path in sorted(folder.iterdir()):
             rel = f"{folder.name}/{path.name}"
-            if path.name.startswith(".") and path.name.endswith(".tmp") and not path.is_symlink():
+            kind = file_kind(path.lstat().st_mode)
+            if path.name.startswith(".") and path.name.endswith(".tmp") and kind is None:
                 problems.append(VerifyProblem("temp-file", rel, "left by an interrupted write", repair))
                 if repair:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
-            elif path.is_symlink() or not path.is_file() or not SNAPSHOT_NAME.fullmatch(path.name):
+            elif kind is not None:
+                strangers[rel] = kind
+                problems.append(
+                    VerifyProblem("unexpected-entry", rel, f"{kind}, not a snapshot file; left alone")
+                )
+            elif not SNAPSHOT_NAME.fullmatch(path.name):
                 problems.append(VerifyProblem("unexpected-entry", rel, "not a snapshot file; left alone"))
             else:
                 found.add(rel)
-    return found
+    return found, strangers
 
 
 def quarantine(root: Path, rel: str) -> str:

@@ -1,6 +1,9 @@
 """Adding snapshots: the lock, batches, staging, pending rows and their confirmation, conflicts.
 
-Writers hold ``<store>/.lock``. Snapshots are added in batches: the batch's index rows are
+Writers hold ``<store>/.lock`` while they write a batch, never while they read inputs (an input
+that blocks — a FIFO, a stalled network mount — must not stop every later add): the inputs of
+a batch are read and parsed first, then the lock is taken, pending rows of a writer that died
+are rolled back, the batch is stored and the lock released. In each batch the index rows are
 first committed as *pending*; each file is written to a temp file beside its target; the
 filesystem is synced (one ``syncfs`` for the whole batch instead of an fsync per file, see
 :func:`sync_filesystem`); the temp files are renamed to their names and the filesystem synced
@@ -25,7 +28,7 @@ from auditor.atomic import NEW_FILE_MODE, create_beside
 from auditor.errors import InputError, OutputError, StoreError
 from auditor.store.candidates import Candidate
 from auditor.store.index import Index
-from auditor.store.layout import SnapshotEntry, safe_path
+from auditor.store.layout import SnapshotEntry, read_stored, safe_path
 
 LOCK_NAME = ".lock"
 #: Snapshots written per index transaction; an interrupted add loses at most one batch.
@@ -48,6 +51,25 @@ class Conflict:
 
 
 @dataclass(frozen=True, slots=True)
+class Added:
+    """A snapshot the add stored; ``conflict`` when a stored one has its dates but other content."""
+
+    entry: SnapshotEntry
+    conflict: Conflict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """An input the store already held: ``entry`` is the stored snapshot it matched."""
+
+    entry: SnapshotEntry
+
+
+#: What happened to one input snapshot (``Store.add_each`` yields these as it goes).
+AddOutcome = Added | Unchanged | InputError
+
+
+@dataclass(frozen=True, slots=True)
 class AddResult:
     """What ``Store.add`` did. ``added`` includes the snapshots that are also ``conflicts``;
     ``unchanged`` lists the existing entries an input matched."""
@@ -56,6 +78,23 @@ class AddResult:
     unchanged: tuple[SnapshotEntry, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     errors: tuple[InputError, ...] = ()
+
+    @classmethod
+    def collect(cls, outcomes: Iterable[AddOutcome]) -> AddResult:
+        added: list[SnapshotEntry] = []
+        unchanged: list[SnapshotEntry] = []
+        conflicts: list[Conflict] = []
+        errors: list[InputError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Added):
+                added.append(outcome.entry)
+                if outcome.conflict is not None:
+                    conflicts.append(outcome.conflict)
+            elif isinstance(outcome, Unchanged):
+                unchanged.append(outcome.entry)
+            else:
+                errors.append(outcome)
+        return cls(tuple(added), tuple(unchanged), tuple(conflicts), tuple(errors))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -71,7 +110,8 @@ class AddResult:
 
 @contextlib.contextmanager
 def write_lock(root: Path, *, create: bool = True) -> Iterator[None]:
-    """Exclusive lock on ``<store>/.lock``: one writer at a time, across processes.
+    """Exclusive lock on ``<store>/.lock``: one writer at a time, across processes. Opened
+    without following a link or blocking, and refused unless it is a regular file.
 
     ``create=False`` (a check that must not change the store) opens an existing lock file
     read-only and takes no lock when there is none (no writer ever ran)."""
@@ -109,34 +149,26 @@ def same_snapshot(known: SnapshotEntry, new: SnapshotEntry) -> bool:
     )
 
 
-def add_candidates(index: Index, found: Iterable[Candidate | InputError], batch_size: int) -> AddResult:
-    """Store ``found`` in batches (the caller holds the lock and has rolled back pending rows)."""
-    added: list[SnapshotEntry] = []
-    unchanged: list[SnapshotEntry] = []
-    conflicts: list[Conflict] = []
-    errors: list[InputError] = []
-    batch: list[Candidate] = []
+def store_batch(index: Index, batch: list[Candidate]) -> list[Added | Unchanged]:
+    """Store one batch of candidates: each is new (and maybe a conflict) or already there.
+    The caller holds the lock and has rolled back pending rows."""
+    outcomes: list[Added | Unchanged] = []
+    new: list[Candidate] = []
     in_batch: dict[str, list[SnapshotEntry]] = {}
-    for candidate in found:
-        if isinstance(candidate, InputError):
-            errors.append(candidate)
-            continue
+    for candidate in batch:
         entry = candidate.entry
         known = in_batch.get(entry.nct_id, []) + index.known(entry.nct_id)
         same = next((k for k in known if same_snapshot(k, entry)), None)
         if same is not None:
-            unchanged.append(same)
+            outcomes.append(Unchanged(same))
             continue
+        # Undated snapshots have no dates to share: never a conflict.
         clash = next((k for k in known if entry.dated and k.order_key[:2] == entry.order_key[:2]), None)
-        if clash is not None:
-            conflicts.append(Conflict(entry, clash))
-        batch.append(candidate)
+        outcomes.append(Added(entry, None if clash is None else Conflict(entry, clash)))
+        new.append(candidate)
         in_batch.setdefault(entry.nct_id, []).append(entry)
-        if len(batch) >= batch_size:
-            added.extend(commit_batch(index, batch))
-            batch, in_batch = [], {}
-    added.extend(commit_batch(index, batch))
-    return AddResult(tuple(added), tuple(unchanged), tuple(conflicts), tuple(errors))
+    commit_batch(index, new)
+    return outcomes
 
 
 def commit_batch(index: Index, batch: list[Candidate]) -> list[SnapshotEntry]:
@@ -161,7 +193,9 @@ def commit_batch(index: Index, batch: list[Candidate]) -> list[SnapshotEntry]:
             index.confirm(e.path for e in entries)
     except OSError as exc:
         roll_back_pending(index)
-        raise OutputError(f"cannot write the store: {exc.strerror or exc}", path=index.root) from exc
+        raise OutputError(
+            f"cannot write the store: {exc.strerror or exc}", path=exc.filename or index.root
+        ) from exc
     except BaseException:
         roll_back_pending(index)
         raise
@@ -173,15 +207,16 @@ def stage(target: Path, data: bytes) -> str | None:
     recovery finds it); ``None`` when ``target`` already holds exactly these bytes."""
     if target.parent.is_symlink():
         raise StoreError("record folder is a symlink; refusing to follow it", path=target.parent)
-    if target.is_symlink():
-        raise StoreError("snapshot file is a symlink; refusing to follow it", path=target)
-    if target.exists():
+    if os.path.lexists(target):
         # Left by a repaired crash, or a 48-bit hash prefix collision: never overwrite.
-        if hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest():
+        if hashlib.sha256(read_stored(target)).hexdigest() == hashlib.sha256(data).hexdigest():
             return None
         raise StoreError("a different snapshot already has this name; not overwriting", path=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = create_beside(target)  # the umask's mode (mkstemp's would be 0600)
+    try:
+        fd, temp = create_beside(target)  # the umask's mode (mkstemp's would be 0600)
+    except OSError as exc:  # named by its folder: the temp file's random name means nothing
+        raise OSError(exc.errno, exc.strerror, str(target.parent)) from exc
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return temp
