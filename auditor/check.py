@@ -22,10 +22,17 @@ from typing import TYPE_CHECKING, Any
 from auditor.findings import Finding
 from auditor.records import Record
 from auditor.rules import RuleSet
-from auditor.rules.compile import AUX_SUFFIXES, CompiledRule, compile_rules, needed_columns, to_schema
+from auditor.rules.compile import (
+    IDENTITY_COLUMNS,
+    CompiledRule,
+    columns_read,
+    compile_rules,
+    condition_columns,
+    to_schema,
+)
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
 from auditor.slots import slot_setters
-from auditor.table import ABSENT, OLD_PREFIX, display
+from auditor.table import ABSENT, OLD_PREFIX, display, with_derived
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,7 +129,7 @@ def failing_rows(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]
     out = []
     for rule, check in zip(compiled, schema.checks, strict=True):
         try:
-            result = check(frame[needed_columns(rule.spec, columns)])
+            result = check(frame[condition_columns(rule.spec, columns)])
             passed = result.check_output.to_numpy(dtype=bool)
         except Exception as exc:  # the check itself raised: a bug, not a finding
             raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
@@ -143,7 +150,7 @@ def failing_rows_lazy(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list
         # rows × a few columns.
         found = np.array([], dtype=np.intp)
         try:
-            to_schema([rule]).validate(frame[needed_columns(rule.spec, columns)], lazy=True)
+            to_schema([rule]).validate(frame[condition_columns(rule.spec, columns)], lazy=True)
         except pa_errors.SchemaErrors as exc:
             cases = exc.failure_cases
             if cases["index"].isna().any():
@@ -181,8 +188,7 @@ def _rows(
     columns = list(frame.columns)
     for number, labels in by_rule.items():
         spec = compiled[number].spec
-        wanted = {"nct_id", "snapshot", *spec.fields, *PLACEHOLDER.findall(spec.message or "")}
-        names = list(dict.fromkeys([*needed_columns(spec, columns), *_with_aux(wanted, columns)]))
+        names = with_derived({*IDENTITY_COLUMNS, *columns_read(spec)}, columns)
         for label, row in zip(labels, frame.loc[labels, names].to_dict("records"), strict=True):
             out[(number, label)] = row
     return out
@@ -312,11 +318,6 @@ def _finding_maker() -> Callable[..., Finding]:
         return made
 
     return make
-
-
-def _with_aux(names: set[str], columns: list[str]) -> list[str]:
-    present = set(columns)
-    return [n + s for n in names for s in ("", *AUX_SUFFIXES) if n + s in present]
 
 
 def _layout(spec: RuleSpec) -> tuple[list[str], tuple[str, ...]]:

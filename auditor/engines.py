@@ -54,7 +54,6 @@ DEFAULT_LOCAL_WORKERS = 2
 #: How long to wait for a ``--scheduler`` address to answer.
 CONNECT_TIMEOUT = "10s"
 _ROW = "__auditor_row"
-_DERIVED = ("__missing", "__raw", "__latest", "__precision")
 
 Check = Callable[["pd.DataFrame"], list[Finding]]
 
@@ -79,28 +78,16 @@ class TableCheck:
     def rule_ids(self) -> tuple[str, ...]:
         return self.rules.ids
 
-    def columns(self, available: Iterable[str]) -> list[str]:
-        """The columns of ``available`` the rules can read, in table order: ``nct_id``,
-        ``snapshot``, ``source_format`` and, for every key a rule names (condition, ``fields``,
-        message template), the key and its derived ``__missing`` / ``__raw`` / ``__latest`` /
-        ``__precision`` columns. Other meta columns only when a rule names them: ``problems``
-        can only be had from the full reader, so naming it turns the projection off."""
-        from auditor.rules.spec import PLACEHOLDER
-        from auditor.table import OLD_PREFIX
+    def columns(self, available: Sequence[str]) -> list[str]:
+        """The columns of ``available`` the rules read (:func:`auditor.rules.compile.table_columns`)."""
+        from auditor.rules.compile import table_columns
 
-        keys: set[str] = set()
-        for rule in self.rules:
-            for name in (*rule.referenced_fields(), *rule.fields, *PLACEHOLDER.findall(rule.message or "")):
-                keys.add(name.removeprefix(OLD_PREFIX))
-        wanted = {"nct_id", "snapshot", "source_format"} | keys
-        wanted |= {f"{key}{suffix}" for key in keys for suffix in _DERIVED}
-        old = {f"{OLD_PREFIX}{name}" for name in wanted}
-        return [name for name in available if name in wanted or name in old]
+        return table_columns(self.rules, available)
 
     def narrow(self, frame: Any) -> Any:
         """``frame`` with only :meth:`columns`: pandera copies whole failing rows while it
         collects failure cases, so the ~190 columns no rule reads would cost more than the rules."""
-        return frame[self.columns(frame.columns)]
+        return frame[self.columns(list(frame.columns))]
 
 
 def order_findings(
@@ -316,7 +303,7 @@ def check_inputs(
 
     selected = rules.scope("record")
     check = TableCheck(selected, as_of, params)
-    columns = check.columns(records_table([]).columns)
+    columns = check.columns(list(records_table([]).columns))
     if cache_dir is not None:
         from auditor.cache import RecordCache
 

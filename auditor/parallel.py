@@ -172,7 +172,6 @@ class Projection:
 #: Meta columns a projected record has exactly as the full JSON/XML readers give them
 #: (``problems`` counts the typing problems of every leaf, so only the full reader knows it).
 _PROJECTABLE_META = ("nct_id", "snapshot", "source_format", "ignite_created", "ignite_modified", "truncated")
-_DERIVED_SUFFIXES = ("__missing", "__raw", "__latest", "__precision")
 
 
 def projection_for(columns: Sequence[str] | None) -> Projection | None:
@@ -181,18 +180,14 @@ def projection_for(columns: Sequence[str] | None) -> Projection | None:
     if columns is None:
         return None
     from auditor.staleness_fast import plan
-    from auditor.table import field_types
+    from auditor.table import base_column, field_types
 
     types = field_types()
     keys: set[str] = set()
     for name in columns:
         if name in _PROJECTABLE_META:
             continue
-        base = name
-        for suffix in _DERIVED_SUFFIXES:
-            if name.endswith(suffix):
-                base = name.removesuffix(suffix)
-                break
+        base = base_column(name)
         if base not in types:
             return None
         keys.add(base)

@@ -168,17 +168,11 @@ def _read(unit: Unit) -> bytes:
 
 
 def rule_columns(rules: RuleSet) -> frozenset[str]:
-    """The registry keys the rules read: their conditions, their ``fields`` and the names in
-    their message templates. Only these columns are built (see :func:`narrow_table`)."""
-    from auditor.rules.spec import PLACEHOLDER
+    """The registry keys the rules read (:func:`auditor.rules.compile.keys_read`). Only these
+    columns are built (see :func:`narrow_table`)."""
+    from auditor.rules.compile import keys_read
 
-    names: set[str] = set()
-    for rule in rules:
-        names.update(rule.referenced_fields())
-        names.update(rule.fields)
-        placeholders = set(PLACEHOLDER.findall(rule.message or ""))
-        names.update(placeholders - {"as_of"} - set(rule.params))
-    return frozenset(names)
+    return keys_read(rules)
 
 
 def narrow_table(records: Sequence[Record], keys: Iterable[str]) -> pd.DataFrame:
