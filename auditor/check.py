@@ -49,23 +49,39 @@ def check_records(
         return []
     records = list(records)
     findings = check_table(records_table(records), selected, as_of=as_of, params=params)
-    return with_lines(findings, records)
+    return with_lines(findings, field_lines(records))
 
 
-def with_lines(findings: list[Finding], records: list[Record]) -> list[Finding]:
-    """Findings with the source line of their first field that has one (Ignite text keeps
-    lines), so that SARIF and the terminal can point at it."""
-    by_snapshot = {(r.source.path, r.nct_id): r for r in records}
+#: ``(snapshot, nct_id)`` → key → line: where the fields of Ignite records were written.
+FieldLines = dict[tuple[str, str], dict[str, int]]
+
+
+def field_lines(records: Iterable[Record]) -> FieldLines:
+    """Where the fields of each record were written (Ignite text keeps lines; JSON/XML none),
+    by key: the line of the field :meth:`~auditor.records.Record.get` gives for a repeated key."""
+    out: FieldLines = {}
+    for record in records:
+        if all(line is None for line in record.columns.line):
+            continue
+        lines = {}
+        for key in dict.fromkeys(record.columns.key):
+            found = record.get(key)
+            if found is not None and found.line is not None:
+                lines[key] = found.line
+        if lines:
+            out[(record.source.path, record.nct_id)] = lines
+    return out
+
+
+def with_lines(findings: list[Finding], lines: FieldLines) -> list[Finding]:
+    """Findings with the source line of their first field that has one, so that SARIF and the
+    terminal can point at it."""
+    if not lines:
+        return findings
     out = []
     for finding in findings:
-        record = by_snapshot.get((finding.snapshot, finding.nct_id))
-        line = None
-        if record is not None:
-            for key in finding.fields:
-                field = record.get(key)
-                if field is not None and field.line is not None:
-                    line = field.line
-                    break
+        where = lines.get((finding.snapshot, finding.nct_id))
+        line = None if where is None else next((where[k] for k in finding.fields if k in where), None)
         out.append(finding if line is None else replace(finding, line=line))
     return out
 

@@ -449,10 +449,10 @@ def _split_source(path: str) -> tuple[str, str | None]:
 
 def _read_source(record: Record) -> bytes:
     """The input bytes a record was read from (for records handed to ``add`` directly)."""
-    from auditor.readers import iter_inputs
+    from auditor.inputs import read_inputs
 
     outer, member = _split_source(record.source.path)
-    for item in iter_inputs([outer]):
+    for item in read_inputs([outer]):
         if isinstance(item, InputError):
             raise item
         name, data = item
@@ -673,7 +673,8 @@ class Store:
         self, items: Iterable[str | Path | Record], added: str
     ) -> Iterator[_Candidate | InputError]:
         """Each input snapshot as the bytes and row to store, or the error of one that failed."""
-        from auditor.readers import iter_inputs, read_bytes
+        from auditor.inputs import read_inputs
+        from auditor.readers import read_bytes
 
         for item in items:
             if isinstance(item, Record):
@@ -684,7 +685,7 @@ class Store:
                 except InputError as exc:
                     yield exc
                 continue
-            for got in iter_inputs([item]):
+            for got in read_inputs([item]):
                 if isinstance(got, InputError):
                     yield got
                     continue
