@@ -55,6 +55,13 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
     help="Requests per second at most.",
 )
 @click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds: the first retry waits up to this (jittered), each next one up to twice as long.",
+)
+@click.option(
     "--retries", type=click.IntRange(min=0), default=5, show_default=True, help="Retries per request."
 )
 @click.option(
