@@ -128,6 +128,11 @@ def test_history_is_stored_in_the_versions_own_order_and_reads_like_any_store(
     registry.log.clear()  # a re-run fetches the change lists again, and no stored version
     assert fetch(api_url, store, "--history", "NCT03690141") == 0
     assert registry.paths() == ["/api/int/studies/NCT03690141/history"]
+    registry.log.clear()  # with --since, the listed studies are first narrowed by the API
+    assert fetch(api_url, store, "--history", "NCT03690141", "--since", "2026-01-01") == 0
+    listing = registry.log[0][1]
+    assert listing["filter.ids"] == ["NCT03690141"] and listing["fields"] == ["NCTId"]
+    assert listing["filter.advanced"] == ["AREA[LastUpdatePostDate]RANGE[2026-01-01,MAX]"]
 
 
 def test_history_of_unknown_shape_stores_nothing_for_that_study(

@@ -129,10 +129,15 @@ class FetchRun:
     def run(self) -> FetchSummary:
         started = self._clock()
         try:
-            if self.request.nct_ids or self.request.history:
-                ids = list(self.request.nct_ids) or self._listed_ids()
+            if self.request.nct_ids and not (self.request.history and self.request.since):
+                self._fetch_ids(list(self.request.nct_ids))
+            elif self.request.history:
+                ids = self._listed_ids()
                 if ids is not None:
                     self._fetch_ids(ids)
+                    self.summary.not_updated = (
+                        len(self.request.nct_ids) - len(ids) if self.request.nct_ids else 0
+                    )
             else:
                 self._fetch_search()
         finally:
@@ -146,20 +151,26 @@ class FetchRun:
     # -- which studies ------------------------------------------------------------------------
 
     def _listed_ids(self) -> list[str] | None:
-        """The NCT IDs a search matches (for ``--history``), listed once and kept in the state."""
+        """The NCT IDs a search matches, or those of the listed IDs updated ``--since`` (for
+        ``--history``), listed once (``fields=NCTId``) and kept in the state."""
         if self.state.listed is not None:
             return self.state.listed
         params = {**self.request.search_params(), "fields": "NCTId", "pageSize": str(MAX_PAGE_SIZE)}
-        ids: list[str] = []
+        chunks = [
+            {**params, "filter.ids": ",".join(self.request.nct_ids[i : i + IDS_PER_REQUEST])}
+            for i in range(0, len(self.request.nct_ids), IDS_PER_REQUEST)
+        ] or [params]
+        found: dict[str, None] = {}  # insertion-ordered set
         try:
-            for page, _ in pages(self.client, params, label="search"):
-                ids.extend(nct_id for nct_id, _study in page.studies if nct_id not in ids)
+            for chunk in chunks:
+                for page, _ in pages(self.client, chunk, label="search"):
+                    found.update((nct_id, None) for nct_id, _study in page.studies)
         except (FetchError, ShapeError) as exc:
             self._search_failed(exc)
             return None
-        self.state.listed = ids
+        self.state.listed = list(found)
         self.state.save()
-        return ids
+        return self.state.listed
 
     def _fetch_ids(self, ids: list[str]) -> None:
         todo = [n for n in ids if not self.state.is_done(n)]
