@@ -186,3 +186,24 @@ def test_missing_extra_is_one_line(
     assert capsys.readouterr().err == (
         "audit: error: audit fetch needs the 'fetch' extra: pip install 'auditor[fetch]'\n"
     )
+
+
+def test_progress_bar_counts_studies_on_a_terminal(
+    registry: FakeRegistry, api_url: str, tmp_path: Path
+) -> None:
+    import io
+
+    from auditor.fetch.client import ApiClient, ClientSettings
+    from auditor.fetch.run import FetchRequest, FetchRun
+    from auditor.progress import Progress
+
+    stream = io.StringIO()
+    ids = tuple(sorted(registry.studies)[:3])
+    with (
+        ApiClient(ClientSettings(api_url=api_url, rate=1000)) as client,
+        Store(tmp_path / "s") as store,
+        Progress("fetching", stream=stream, enabled=True) as progress,
+    ):
+        summary = FetchRun(FetchRequest(nct_ids=ids), store, client, progress=progress).run()
+    assert summary.fetched == 3 and progress.done == 3 and progress.total == 3
+    assert "fetching  [" in stream.getvalue()

@@ -258,6 +258,8 @@ class FetchRun:
                 self.client, params, label="search", page_token=self.state.next_page_token
             ):
                 params.pop("countTotal", None)
+                if page.total_count is not None:
+                    self.progress.set_total(page.total_count)
                 self._store_current(dict(page.studies))
                 self.summary.studies += len(page.studies)
                 self.summary.fetched += len(page.studies)

@@ -32,6 +32,7 @@ IDS_PER_REQUEST = 100
 class Page:
     studies: tuple[tuple[str, dict[str, Any]], ...]
     next_page_token: str | None
+    total_count: int | None = None  # only when asked for (``countTotal=true``)
 
 
 def study_bytes(study: Mapping[str, Any]) -> bytes:
@@ -66,7 +67,8 @@ def fetch_page(client: ApiClient, params: Mapping[str, str], *, label: str) -> P
     if token is not None and (not isinstance(token, str) or not token):
         raise ShapeError(f"a studies page with nextPageToken {token!r}")
     studies = tuple((study_nct_id(s), s) for s in document["studies"])
-    return Page(studies, token)
+    total = document.get("totalCount")
+    return Page(studies, token, total if isinstance(total, int) and not isinstance(total, bool) else None)
 
 
 def pages(
