@@ -234,6 +234,15 @@ class VerifyResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotBytes:
+    """A snapshot held in memory rather than in a file (a fetched API response): ``name`` says
+    where it came from (a URL) and stands for the source path in records and messages."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+
 @dataclass(slots=True)
 class _Candidate:
     """A snapshot about to be stored: the bytes to write and its index row."""
@@ -670,7 +679,7 @@ class Store:
     # -- writing ----------------------------------------------------------------------------
 
     def _candidates(
-        self, items: Iterable[str | Path | Record], added: str
+        self, items: Iterable[str | Path | Record | SnapshotBytes], added: str
     ) -> Iterator[_Candidate | InputError]:
         """Each input snapshot as the bytes and row to store, or the error of one that failed."""
         from auditor.inputs import read_inputs
@@ -685,7 +694,8 @@ class Store:
                 except InputError as exc:
                     yield exc
                 continue
-            for got in read_inputs([item]):
+            inputs = [(item.name, item.data)] if isinstance(item, SnapshotBytes) else read_inputs([item])
+            for got in inputs:
                 if isinstance(got, InputError):
                     yield got
                     continue
@@ -707,8 +717,11 @@ class Store:
                     except InputError as exc:
                         yield exc
 
-    def add(self, items: Iterable[str | Path | Record], *, now: datetime | None = None) -> AddResult:
-        """Add snapshot files, folders, archives or records; see the module docstring.
+    def add(
+        self, items: Iterable[str | Path | Record | SnapshotBytes], *, now: datetime | None = None
+    ) -> AddResult:
+        """Add snapshot files, folders, archives, records or in-memory snapshots; see the module
+        docstring.
 
         Input errors do not stop the other inputs; they are returned in ``errors``.
         """
