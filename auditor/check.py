@@ -22,10 +22,15 @@ from typing import TYPE_CHECKING, Any
 from auditor.findings import Finding
 from auditor.records import Record
 from auditor.rules import RuleSet
-from auditor.rules.compile import AUX_SUFFIXES, CompiledRule, compile_rules, needed_columns, to_schema
+from auditor.rules.compile import (
+    CompiledRule,
+    compile_rules,
+    condition_columns,
+    to_schema,
+)
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
 from auditor.slots import slot_setters
-from auditor.table import ABSENT, OLD_PREFIX, display
+from auditor.table import ABSENT, OLD_PREFIX
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,23 +49,39 @@ def check_records(
         return []
     records = list(records)
     findings = check_table(records_table(records), selected, as_of=as_of, params=params)
-    return with_lines(findings, records)
+    return with_lines(findings, field_lines(records))
 
 
-def with_lines(findings: list[Finding], records: list[Record]) -> list[Finding]:
-    """Findings with the source line of their first field that has one (Ignite text keeps
-    lines), so that SARIF and the terminal can point at it."""
-    by_snapshot = {(r.source.path, r.nct_id): r for r in records}
+#: ``(snapshot, nct_id)`` → key → line: where the fields of Ignite records were written.
+FieldLines = dict[tuple[str, str], dict[str, int]]
+
+
+def field_lines(records: Iterable[Record]) -> FieldLines:
+    """Where the fields of each record were written (Ignite text keeps lines; JSON/XML none),
+    by key: the line of the field :meth:`~auditor.records.Record.get` gives for a repeated key."""
+    out: FieldLines = {}
+    for record in records:
+        if all(line is None for line in record.columns.line):
+            continue
+        lines = {}
+        for key in dict.fromkeys(record.columns.key):
+            found = record.get(key)
+            if found is not None and found.line is not None:
+                lines[key] = found.line
+        if lines:
+            out[(record.source.path, record.nct_id)] = lines
+    return out
+
+
+def with_lines(findings: list[Finding], lines: FieldLines) -> list[Finding]:
+    """Findings with the source line of their first field that has one, so that SARIF and the
+    terminal can point at it."""
+    if not lines:
+        return findings
     out = []
     for finding in findings:
-        record = by_snapshot.get((finding.snapshot, finding.nct_id))
-        line = None
-        if record is not None:
-            for key in finding.fields:
-                field = record.get(key)
-                if field is not None and field.line is not None:
-                    line = field.line
-                    break
+        where = lines.get((finding.snapshot, finding.nct_id))
+        line = None if where is None else next((where[k] for k in finding.fields if k in where), None)
         out.append(finding if line is None else replace(finding, line=line))
     return out
 
@@ -89,17 +110,17 @@ def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Par
     findings. This calls the schema's checks directly rather than ``schema.validate(lazy=True)``:
     the lazy validation reshapes every failing row into a failure-case report (a row per failing
     cell, stacked and unstacked), which cost three times the checks on a registry-sized table
-    with tens of thousands of findings. Same rows, bit for bit (:func:`failing_rows_lazy` is the
-    validation path, and ``tests/test_check_fast.py`` holds the two equal).
+    with tens of thousands of findings. Same rows, bit for bit (the validation path is kept as the
+    reference in ``tests/oracles.py``, and ``tests/test_check_fast.py`` holds the two equal).
     """
-    prepared = _prepare(frame, rules, as_of=as_of, params=params)
+    prepared = prepare(frame, rules, as_of=as_of, params=params)
     if prepared is None:
         return []
     frame, compiled = prepared
     return _findings(frame, compiled, failing_rows(frame, compiled))
 
 
-def _prepare(
+def prepare(
     frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params
 ) -> tuple[pd.DataFrame, list[CompiledRule]] | None:
     """The table with a fresh 0..n-1 index and the compiled rules it takes (pair rules for a
@@ -122,69 +143,11 @@ def failing_rows(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]
     out = []
     for rule, check in zip(compiled, schema.checks, strict=True):
         try:
-            result = check(frame[needed_columns(rule.spec, columns)])
+            result = check(frame[condition_columns(rule.spec, columns)])
             passed = result.check_output.to_numpy(dtype=bool)
         except Exception as exc:  # the check itself raised: a bug, not a finding
             raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
         out.append(np.flatnonzero(~passed))
-    return out
-
-
-def failing_rows_lazy(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]:
-    """:func:`failing_rows` by ``schema.validate(frame, lazy=True)`` and its failure cases: the
-    reference the fast path is tested against."""
-    import numpy as np
-    import pandera.errors as pa_errors
-
-    columns = list(frame.columns)
-    out = []
-    for rule in compiled:
-        # One schema per rule over only the columns it reads: pandera's failure report stays
-        # rows × a few columns.
-        found = np.array([], dtype=np.intp)
-        try:
-            to_schema([rule]).validate(frame[needed_columns(rule.spec, columns)], lazy=True)
-        except pa_errors.SchemaErrors as exc:
-            cases = exc.failure_cases
-            if cases["index"].isna().any():
-                raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
-            found = np.unique(cases["index"].astype("int64").to_numpy()).astype(np.intp)
-        out.append(found)
-    return out
-
-
-def reference_check_table(
-    frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params = None
-) -> list[Finding]:
-    """:func:`check_table` the slow way, kept as the reference the fast path is tested against:
-    ``schema.validate(lazy=True)`` and its failure cases, then a dict per failing row and
-    :func:`auditor.table.display` per value."""
-    prepared = _prepare(frame, rules, as_of=as_of, params=params)
-    if prepared is None:
-        return []
-    frame, compiled = prepared
-    hits = sorted(
-        (int(row), number) for number, rows in enumerate(failing_rows_lazy(frame, compiled)) for row in rows
-    )
-    rows = _rows(frame, compiled, [(row, number, row) for row, number in hits])
-    return [_finding(rows[(number, row)], compiled[number]) for row, number in hits]
-
-
-def _rows(
-    frame: pd.DataFrame, compiled: list[CompiledRule], hits: list[tuple[int, int, Any]]
-) -> dict[tuple[int, Any], dict[str, Any]]:
-    """The values each finding shows, pulled out of the frame once per rule (not cell by cell)."""
-    by_rule: dict[int, list[Any]] = {}
-    for _, number, label in hits:
-        by_rule.setdefault(number, []).append(label)
-    out: dict[tuple[int, Any], dict[str, Any]] = {}
-    columns = list(frame.columns)
-    for number, labels in by_rule.items():
-        spec = compiled[number].spec
-        wanted = {"nct_id", "snapshot", *spec.fields, *PLACEHOLDER.findall(spec.message or "")}
-        names = list(dict.fromkeys([*needed_columns(spec, columns), *_with_aux(wanted, columns)]))
-        for label, row in zip(labels, frame.loc[labels, names].to_dict("records"), strict=True):
-            out[(number, label)] = row
     return out
 
 
@@ -211,7 +174,7 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
     from auditor.table import display_column
 
     spec = rule.spec
-    shown, fields = _layout(spec)
+    shown, fields = finding_layout(spec)
     columns: dict[str, list[str]] = {}
 
     def column(name: str) -> list[str]:
@@ -232,11 +195,11 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
         else [()] * n
     )
     if spec.message is None:
-        as_of = f" (as of {rule.as_of.isoformat()})" if _uses_as_of(spec.when) else ""
+        as_of = f" (as of {rule.as_of.isoformat()})" if uses_as_of(spec.when) else ""
         messages = []
         head = f"{spec.title}: "
         if len(set(shown)) == len(shown) and not any(name.startswith(OLD_PREFIX) for name in shown):
-            # No old./new pairs and no repeated name: _default_parts is "name value" for each
+            # No old./new pairs and no repeated name: default_parts is "name value" for each
             # value the record has, made a column at a time.
             texts = [
                 [None if v == ABSENT else f"{name} {v}" for v in values]
@@ -247,7 +210,7 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
                 messages.append(f"{head}{parts or 'no values'}{as_of}")
         else:
             for row_pairs in pairs:
-                parts = ", ".join(_default_parts(dict(row_pairs)))
+                parts = ", ".join(default_parts(dict(row_pairs)))
                 messages.append(f"{head}{parts or 'no values'}{as_of}")
     else:
         pieces: list[Iterable[str]] = []  # per template piece: its text for every row
@@ -314,37 +277,13 @@ def _finding_maker() -> Callable[..., Finding]:
     return make
 
 
-def _with_aux(names: set[str], columns: list[str]) -> list[str]:
-    present = set(columns)
-    return [n + s for n in names for s in ("", *AUX_SUFFIXES) if n + s in present]
-
-
-def _layout(spec: RuleSpec) -> tuple[list[str], tuple[str, ...]]:
+def finding_layout(spec: RuleSpec) -> tuple[list[str], tuple[str, ...]]:
     """A rule's shown columns and finding fields: the same for each of its findings, so worked
     out once per rule (walking the condition tree per finding was a tenth of a large check)."""
     referenced = spec.fields or spec.referenced_fields()
     shown = list(dict.fromkeys([*spec.referenced_fields(), *referenced]))
     fields = tuple(dict.fromkeys(name.removeprefix(OLD_PREFIX) for name in referenced))
     return shown, fields
-
-
-def _finding(
-    row: dict[str, Any], rule: CompiledRule, layout: tuple[list[str], tuple[str, ...]] | None = None
-) -> Finding:
-    spec = rule.spec
-    shown, fields = _layout(spec) if layout is None else layout
-    values = tuple((name, shorten(display(row, name))) for name in shown)
-    return Finding(
-        rule_id=spec.id,
-        severity=spec.severity,
-        nct_id=str(row["nct_id"]),
-        snapshot=str(row["snapshot"]),
-        fields=fields,
-        message=_message(row, rule, dict(values)),
-        rule_source=spec.location,
-        title=spec.title,
-        values=values,
-    )
 
 
 def shorten(text: str, limit: int = 240) -> str:
@@ -354,7 +293,7 @@ def shorten(text: str, limit: int = 240) -> str:
     return f"{text[: limit // 2]} … {text[-(limit // 3) :]}"
 
 
-def _default_parts(values: dict[str, str]) -> list[str]:
+def default_parts(values: dict[str, str]) -> list[str]:
     """``key value`` for each value the record has; ``key old -> new`` for a pair."""
     parts = []
     for name, value in values.items():
@@ -368,30 +307,10 @@ def _default_parts(values: dict[str, str]) -> list[str]:
     return parts
 
 
-def _uses_as_of(cond: ConditionSpec) -> bool:
+def uses_as_of(cond: ConditionSpec) -> bool:
     if cond.op in ("older_than", "newer_than"):
         return True
     children = list(cond.args.get("conditions", ()))
     if "condition" in cond.args:
         children.append(cond.args["condition"])
-    return any(_uses_as_of(child) for child in children)
-
-
-def _message(row: dict[str, Any], rule: CompiledRule, values: dict[str, str]) -> str:
-    spec = rule.spec
-    if spec.message is None:
-        # Without a template: the values the record has (an `any` over six dates would
-        # otherwise list five "(absent)"), and the day ages were judged on when that matters.
-        shown = ", ".join(_default_parts(values))
-        as_of = f" (as of {rule.as_of.isoformat()})" if _uses_as_of(spec.when) else ""
-        return f"{spec.title}: {shown or 'no values'}{as_of}"
-
-    def fill(match: Any) -> str:
-        name = match.group(1)
-        if name == "as_of":
-            return rule.as_of.isoformat()
-        if name in rule.params:
-            return str(rule.params[name])
-        return values[name] if name in values else shorten(display(row, name))
-
-    return PLACEHOLDER.sub(fill, spec.message)
+    return any(uses_as_of(child) for child in children)

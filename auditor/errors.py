@@ -56,6 +56,11 @@ class StoreError(AuditorError):
     """The snapshot store is inconsistent in a way that cannot be repaired automatically."""
 
 
+class FetchError(AuditorError):
+    """A study could not be fetched from ClinicalTrials.gov (network, HTTP status, a body that is
+    not JSON, a response shape we do not know); the other studies are still fetched."""
+
+
 class OutputError(AuditorError):
     """A report or store file could not be written; nothing half-written is left behind."""
 

@@ -1,8 +1,9 @@
 """The field registry: label or source path → canonical key and type.
 
 The registry itself is data (``auditor/data/fields.yaml``); this module loads it once and
-answers lookups. Every reader builds its fields through :func:`make_field`, so a label, a JSON
-path and an XML path that mean the same thing get the same key and the same typing.
+answers lookups. Every reader types its fields through :mod:`auditor.readers.typing`, which
+asks here, so a label, a JSON path and an XML path that mean the same thing get the same key
+and the same typing.
 
 Fields the registry does not know are never dropped:
 
@@ -24,8 +25,7 @@ from importlib import resources
 
 import yaml
 
-from auditor.records import Field
-from auditor.values import ValueType, type_value
+from auditor.values import ValueType
 
 #: A path label: identifiers joined by dots, with ``[n]`` indices; at least one dot or index.
 PATH_LABEL = re.compile(r"[a-z][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+")
@@ -131,24 +131,3 @@ def label_key(label: str) -> str:
     if PATH_LABEL.fullmatch(label):
         return path_key(label)
     return _NON_WORD.sub("_", label.casefold()).strip("_") or "unlabelled"
-
-
-def make_field(
-    section: str, label: str, raw: str, *, key: str | None = None, line: int | None = None
-) -> tuple[Field, str | None]:
-    """Build a typed :class:`Field`; the second item is a problem (e.g. a bad date) or ``None``.
-
-    ``key`` overrides the label's key, for readers that know the field by its path.
-    """
-    reg = registry()
-    resolved = key or label_key(label)
-    spec = reg.by_key.get(resolved)
-    typed = type_value(
-        raw,
-        spec.type if spec else None,
-        enum_values=spec.enum if spec else frozenset(),
-        enum_aliases=dict(spec.enum_aliases) if spec else None,
-        missing_literals=spec.missing if spec else frozenset(),
-    )
-    problem = None if typed.problem is None else f"{label}: {typed.problem}"
-    return Field(section, label, resolved, raw, typed.type, typed.value, line), problem

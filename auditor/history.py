@@ -80,15 +80,9 @@ class HistoryStep:
 
     @property
     def position_note(self) -> str | None:
-        """Why the step's place in the timeline is unknown (it has no ordering date and is put
-        last, by when it was added), or ``None`` when it is known."""
-        entry = self.entry
-        if entry.dated:
-            return None
-        if not entry.tiebreak:
-            return "position unknown: no date in the snapshot"
-        missing = "Ignite modification" if entry.format in IGNITE_FORMATS else "last-update"
-        return f"position unknown: no {missing} date in the snapshot"
+        """Why the step's place in the timeline is unknown (it has no ordering date at all and
+        is put last, by when it was added), or ``None`` when it is known."""
+        return None if self.entry.dated else "position unknown: no date in the snapshot"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -57,13 +57,13 @@ def normalise_line_breaks(raw: str) -> str:
 def expected_after_round_trip(record: Record) -> list[Field]:
     """The fields ``read_ignite_text(write_ignite_text(record))`` should give (lines aside):
     :func:`ignite_order` with line breaks normalised and each changed field typed again."""
-    from auditor.fields import make_field
+    from auditor.readers.typing import type_field
 
     out: list[Field] = []
     for f in ignite_order(record.fields):
         raw = normalise_line_breaks(f.raw)
         if raw != f.raw:
-            f, _ = make_field(f.section, f.label, raw, key=f.key, line=f.line)
+            f, _ = type_field(f.section, f.label, raw, key=f.key, line=f.line)
         out.append(f)
     return out
 

@@ -54,6 +54,9 @@ META_COLUMNS: tuple[str, ...] = (
     "problems",
 )
 OLD_PREFIX = "old."
+#: The columns derived from a key's column, in table order (see the module docstring). The one
+#: definition: every reader of the table (rules, projection, engines) asks here.
+DERIVED_SUFFIXES = ("__missing", "__raw", "__latest", "__precision")
 #: how :func:`display` shows a value the record does not have
 ABSENT = "(absent)"
 _DATE_DTYPE = "datetime64[s]"
@@ -63,6 +66,22 @@ _DATE_DTYPE = "datetime64[s]"
 def field_types() -> dict[str, ValueType]:
     """Registry key → declared type: the keys a rule may name (besides the meta columns)."""
     return {spec.key: spec.type for spec in registry().specs if spec.key not in META_COLUMNS}
+
+
+def base_column(name: str) -> str:
+    """The key column a derived column belongs to (``start_date__latest`` → ``start_date``);
+    any other name as it is."""
+    for suffix in DERIVED_SUFFIXES:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+def with_derived(names: Iterable[str], available: Iterable[str]) -> list[str]:
+    """The columns of ``available`` that are one of ``names`` or derived from one, in
+    ``available``'s order (a narrowed table keeps the full table's column order)."""
+    wanted = set(names)
+    return [column for column in available if column in wanted or base_column(column) in wanted]
 
 
 def column_kind(name: str) -> str:
@@ -278,7 +297,7 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
     positions = np.asarray(rows, dtype=np.intp)
     prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
     base = name.removeprefix(OLD_PREFIX)
-    companions = [f"{prefix}{base}{suffix}" for suffix in ("__missing", "__raw", "__precision")]
+    companions = [f"{prefix}{base}{suffix}" for suffix in ("__missing", "__raw", "__precision")]  # shown
 
     def slow() -> list[str]:
         names = [c for c in (name, *companions) if c in frame.columns]

@@ -37,7 +37,7 @@ READER_MODULES = (
     "auditor.readers.ignite_text",
     "auditor.readers.ctgov_json",
     "auditor.readers.ctgov_xml",
-    "auditor.readers.leaf",
+    "auditor.readers.typing",
     "auditor.values",
     "auditor.fields",
     "auditor.records",

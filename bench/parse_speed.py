@@ -39,10 +39,10 @@ DEFAULT_CORPUS = Path(os.environ.get("AUDITOR_SHARED", REPO.parent / "shared")) 
 
 def studies_json(corpus: Path) -> list[bytes]:
     """Each v2 study of the corpus's JSON files as compact JSON bytes, in input order."""
-    from auditor.readers import iter_inputs
+    from auditor.inputs import read_inputs
 
     out: list[bytes] = []
-    for item in iter_inputs([corpus]):
+    for item in read_inputs([corpus]):
         if isinstance(item, Exception) or not item[0].endswith(".json"):
             continue
         try:

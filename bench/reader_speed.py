@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from auditor.errors import InputError
-    from auditor.readers import iter_inputs, read_paths, sniff
+    from auditor.inputs import read_inputs
+    from auditor.readers import read_paths, sniff
     from auditor.readers.ctgov_json import read_ctgov_json
     from auditor.readers.ctgov_xml import read_ctgov_xml
     from auditor.records import SourceFormat
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         SourceFormat.CTGOV_JSON: [],
         SourceFormat.CTGOV_XML: [],
     }
-    for item in iter_inputs([args.corpus]):
+    for item in read_inputs([args.corpus]):
         if isinstance(item, InputError):
             continue
         fmt = sniff(item[1])

@@ -9,11 +9,11 @@ partrita snapshots): record *i* is corpus study ``i mod P`` with NCT ID ``NCT9xx
 every date shifted by a multiple of four years (so 29 February stays valid). Stages:
 
 * **parse**: the files, written once per size under ``--workdir`` (sharded 1,000 per folder),
-  parsed on ``--jobs`` processes into the records table (:func:`auditor.parallel.parse_table`);
-  then again through the Parquet cache, cold and warm (:class:`auditor.cache.RecordCache`).
+  parsed on ``--jobs`` processes into the records table (:func:`auditor.run.parse.parse_table`);
+  then again through the Parquet cache, cold and warm (:class:`auditor.run.cache.RecordCache`).
 * **rules-parse / rules-cold / rules-warm**: the same, asking only for the columns the shipped
   record rules read (``TableCheck.columns``), which ``audit check`` does: JSON/XML inputs are
-  read by projection (:func:`auditor.parallel.projection_for`) and the cache keeps only those
+  read by projection (:func:`auditor.run.parse.job_for_columns`) and the cache keeps only those
   columns (``project=True``).
 * **check**: every shipped record rule over the records table (rows of the parsed 10k table
   repeated with new NCT IDs, so the check stage does not wait for a 500k parse), on the pandas
@@ -168,13 +168,13 @@ def base_table(root: Path, jobs: int):  # type: ignore[no-untyped-def]
     """The parsed 10k table, kept as Parquet under the work dir (the check stage's rows)."""
     import pandas as pd
 
-    from auditor.cache import _conform
-    from auditor.parallel import parse_table
+    from auditor.run.cache import conform
+    from auditor.run.parse import parse_table
 
     cached = root / "table-10000.parquet"
     if cached.is_file():
-        return _conform(pd.read_parquet(cached))
-    table, _ = parse_table([write_files(10_000, root)], jobs=jobs)
+        return conform(pd.read_parquet(cached))
+    table, _, _ = parse_table([write_files(10_000, root)], jobs=jobs)
     table.to_parquet(cached, index=False)
     return table
 
@@ -198,11 +198,11 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
     if stage.startswith(("parse", "rules")):  # inputs made before the measurement starts
         folder = write_files(n, root)
         if stage == "parse-warm":  # and the cache primed: missing, or made by other parser code
-            from auditor.cache import RecordCache
+            from auditor.run.cache import RecordCache
 
             result["primed"] = RecordCache(root / f"cache-{n}").table([folder], jobs=jobs)[2].parsed > 0
         if stage == "rules-warm":
-            from auditor.cache import RecordCache
+            from auditor.run.cache import RecordCache
 
             cache = RecordCache(root / f"rules-cache-{n}")
             primed = cache.table([folder], jobs=jobs, columns=rule_columns(), project=True)[2]
@@ -218,27 +218,27 @@ def measure(stage: str, n: int, engine: str, root: Path, jobs: int) -> dict:
 
 def rule_columns() -> list[str]:
     """The records-table columns the shipped record rules read."""
-    from auditor.engines import TableCheck
     from auditor.rules import load_rules
+    from auditor.run.check import TableCheck
     from auditor.table import records_table
 
-    return TableCheck(load_rules().scope("record"), AS_OF).columns(records_table([]).columns)
+    return TableCheck(load_rules().scope("record"), AS_OF).columns(list(records_table([]).columns))
 
 
 def _measure(result: dict, stage: str, n: int, engine: str, root: Path, jobs: int) -> None:
-    from auditor.engines import TableCheck, run_pandas
     from auditor.rules import load_rules
+    from auditor.run.check import TableCheck, run_pandas
 
     if stage.startswith("rules"):
         folder = write_files(n, root)
         columns = rule_columns()
         started = time.perf_counter()
         if stage == "rules-parse":
-            from auditor.parallel import parse_table
+            from auditor.run.parse import parse_table
 
-            table, errors = parse_table([folder], jobs=jobs, columns=columns)
+            table, errors, _ = parse_table([folder], jobs=jobs, columns=columns)
         else:
-            from auditor.cache import RecordCache
+            from auditor.run.cache import RecordCache
 
             cache = root / f"rules-cache-{n}"
             if stage == "rules-cold" and cache.exists():
@@ -246,7 +246,7 @@ def _measure(result: dict, stage: str, n: int, engine: str, root: Path, jobs: in
 
                 shutil.rmtree(cache)
             run = RecordCache(cache).table([folder], jobs=jobs, columns=columns, project=True)
-            table, errors, stats = run
+            table, errors, stats, _ = run
             result["reparsed"] = stats.parsed
         result["wall"] = time.perf_counter() - started
         result["rows"] = len(table)
@@ -255,18 +255,18 @@ def _measure(result: dict, stage: str, n: int, engine: str, root: Path, jobs: in
         folder = write_files(n, root)
         started = time.perf_counter()
         if stage == "parse":
-            from auditor.parallel import parse_table
+            from auditor.run.parse import parse_table
 
-            table, errors = parse_table([folder], jobs=jobs)
+            table, errors, _ = parse_table([folder], jobs=jobs)
         else:  # parse-cold / parse-warm through the cache
-            from auditor.cache import RecordCache
+            from auditor.run.cache import RecordCache
 
             cache = root / f"cache-{n}"
             if stage == "parse-cold" and cache.exists():
                 import shutil
 
                 shutil.rmtree(cache)
-            table, errors, stats = RecordCache(cache).table([folder], jobs=jobs)
+            table, errors, stats, _ = RecordCache(cache).table([folder], jobs=jobs)
             result["reparsed"] = stats.parsed
         result["wall"] = time.perf_counter() - started
         result["rows"] = len(table)
@@ -302,7 +302,7 @@ def dask_check(table, check, workers: int):  # type: ignore[no-untyped-def]
     findings, the check's wall time and the start-up time."""
     from dask.distributed import Client, LocalCluster
 
-    from auditor.engines import run_dask
+    from auditor.run.check import run_dask
 
     started = time.perf_counter()
     with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster:

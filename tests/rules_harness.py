@@ -1,7 +1,7 @@
 """Builds records for the rule tests in ``tests/rules/*.yaml`` (sqlfluff-style rule cases).
 
 A case gives a record either as ``fields`` (registry key → raw text, typed exactly as a reader
-would type it, through :func:`auditor.fields.make_field`) or as ``corpus`` (a real snapshot:
+would type it, through :func:`auditor.fields.type_field`) or as ``corpus`` (a real snapshot:
 a path under the corpus and an NCT ID) or ``seed: true``. Pair cases give ``old`` and ``new``.
 """
 
@@ -12,7 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from auditor.fields import make_field, registry
+from auditor.fields import registry
+from auditor.readers.typing import type_field
 from auditor.records import Record, Source, SourceFormat
 from auditor.values import parse_timestamp
 
@@ -24,7 +25,7 @@ def build_record(spec: dict[str, Any], *, path: str = "case.txt") -> Record:
     fields = []
     for key, raw in (spec.get("fields") or {}).items():
         entry = reg[key]
-        field, _ = make_field(entry.section, entry.label, "" if raw is None else str(raw), key=key)
+        field, _ = type_field(entry.section, entry.label, "" if raw is None else str(raw), key=key)
         fields.append(field)
     return Record(
         nct_id=spec.get("nct_id", "NCT03765957"),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas.testing as pdt
 import pytest
 
-from auditor.cache import MANIFEST, RecordCache
-from auditor.parallel import parse_table
+from auditor.run.cache import MANIFEST, RecordCache
+from auditor.run.parse import parse_table
 
 
 @pytest.fixture()
@@ -30,12 +30,12 @@ def inputs(tmp_path: Path, corpus_dir: Path, seed_path: Path) -> Path:
 
 
 def run(cache_dir: Path, root: Path, **kwargs: object) -> tuple:
-    table, errors, stats = RecordCache(cache_dir, **kwargs).table([root], jobs=1)
+    table, errors, stats, _ = RecordCache(cache_dir, **kwargs).table([root], jobs=1)
     return table, [e.one_line() for e in errors], stats
 
 
 def assert_same_as_uncached(root: Path, table: object, errors: list[str]) -> None:
-    expected, expected_errors = parse_table([root], jobs=1)
+    expected, expected_errors, _ = parse_table([root], jobs=1)
     pdt.assert_frame_equal(table, expected)
     assert errors == [e.one_line() for e in expected_errors]
 
@@ -122,13 +122,13 @@ def test_a_narrow_run_reads_some_columns_but_keeps_every_column(tmp_path: Path, 
     cache = tmp_path / "cache"
     full, _, _ = run(cache, inputs)
     columns = ["nct_id", "snapshot", "overall_status", "status_verified_date"]
-    narrow, _, stats = RecordCache(cache).table([inputs], jobs=1, columns=columns)
+    narrow, _, stats, _ = RecordCache(cache).table([inputs], jobs=1, columns=columns)
     assert stats.parsed == 1  # the Ignite page
     pdt.assert_frame_equal(narrow, full[columns])
     # Changes and a compaction during narrow runs still leave every column in the cache.
     for path in sorted(inputs.glob("NCT*.json"))[:9]:
         path.unlink()
-    narrow, errors, stats = RecordCache(cache).table([inputs], jobs=1, columns=columns)
+    narrow, errors, stats, _ = RecordCache(cache).table([inputs], jobs=1, columns=columns)
     assert stats.compacted
     table, errors, stats = run(cache, inputs)
     assert stats.parsed == 1
@@ -176,7 +176,7 @@ def test_the_write_can_finish_after_the_table_is_returned(tmp_path: Path, inputs
     from auditor.errors import OutputError
 
     cache = RecordCache(tmp_path / "cache")
-    table, _, _ = cache.table([inputs], jobs=1, wait=False)
+    table, _, _, _ = cache.table([inputs], jobs=1, wait=False)
     cache.wait()
     warm, _, stats = run(tmp_path / "cache", inputs)
     assert stats.reused_by_stat == stats.inputs - 1  # all but the Ignite page

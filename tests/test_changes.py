@@ -17,7 +17,7 @@ from auditor.changes import (
     word_diff,
 )
 from auditor.errors import UsageError
-from auditor.fields import make_field
+from auditor.readers.typing import type_field
 from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat
 
 S = SemanticClass
@@ -33,7 +33,7 @@ def rec(
     fields: list[Field] = []
     for row in rows:
         section, label, raw = row if len(row) == 3 else ("Study Overview", *row)  # type: ignore[misc]
-        fields.append(make_field(section, label, raw)[0])
+        fields.append(type_field(section, label, raw)[0])
     return Record(nct, Source(path, fmt, "0" * 64), tuple(fields), ignite_modified=modified)
 
 

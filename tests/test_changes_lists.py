@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.changes import ChangeKind, SemanticClass, apply_changes, compare, diff, identities
-from auditor.fields import make_field
 from auditor.readers import read_one
+from auditor.readers.typing import type_field
 from auditor.records import Record, Source, SourceFormat
 from auditor.reports.diff_render import render_markdown, render_text
 
@@ -23,7 +23,7 @@ def locations(*items: dict[str, str], fmt: SourceFormat = SourceFormat.CTGOV_JSO
     rows = [("Study Overview", "Brief Title", "A study")]
     for i, item in enumerate(items):
         rows += [(LOC, f"contactsLocationsModule.locations[{i}].{k}", v) for k, v in item.items()]
-    fields = tuple(make_field(*row)[0] for row in rows)
+    fields = tuple(type_field(*row)[0] for row in rows)
     return Record("NCT04736173", Source("x.json", fmt, "0" * 64), fields)
 
 

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.changes import Change, ChangeKind, SemanticClass, apply_changes, compare, diff, identities
-from auditor.fields import make_field
+from auditor.readers.typing import type_field
 from auditor.records import HEADER_SECTION, Record, Source, SourceFormat
 
 WORDS = ["psoriasis", "stem", "cells", "safety", "effect", "efficacy", "of", "the", "and", "trial"]
@@ -62,7 +62,7 @@ def rows(header: bool) -> st.SearchStrategy[list[tuple[str, str, str]]]:
 
 
 def build(rows_: list[tuple[str, str, str]], modified: datetime | None = None) -> Record:
-    fields = tuple(make_field(section, label, raw)[0] for section, label, raw in rows_)
+    fields = tuple(type_field(section, label, raw)[0] for section, label, raw in rows_)
     return Record(
         "NCT03765957", Source("x.txt", SourceFormat.IGNITE_TEXT, "0" * 64), fields, ignite_modified=modified
     )

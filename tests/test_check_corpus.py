@@ -133,9 +133,9 @@ def corpus_studies(corpus_dir: Path) -> list[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def corpus_table(corpus_dir: Path) -> Any:
-    from auditor.parallel import parse_table
+    from auditor.run.parse import parse_table
 
-    table, _ = parse_table([corpus_dir], jobs=2)
+    table, _, _ = parse_table([corpus_dir], jobs=2)
     return table
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from oracles import failing_rows_lazy, reference_check_table
 from rules_harness import build_record
 
-from auditor.check import check_table, failing_rows, failing_rows_lazy, reference_check_table
+from auditor.check import check_table, failing_rows
 from auditor.readers import read_paths
 from auditor.records import Record
 from auditor.rules import RuleSet, load_rules

@@ -94,8 +94,8 @@ def test_golden_output(in_repo: Path, tmp_path: Path) -> None:
 
 
 def test_same_input_same_bytes_whatever_the_processes(in_repo: Path, tmp_path: Path) -> None:
-    from auditor.reports.staleness_run import run_staleness
     from auditor.rules import load_rules
+    from auditor.run.staleness import run_staleness
     from auditor.staleness import STALENESS_RULES
 
     rules = load_rules().select(STALENESS_RULES)

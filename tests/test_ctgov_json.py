@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.errors import InputError
-from auditor.fields import make_field, registry
+from auditor.fields import registry
 from auditor.readers import read_bytes
 from auditor.readers.ctgov_json import read_ctgov_json
-from auditor.readers.leaf import ColumnBuilder, registered_field
+from auditor.readers.typing import ColumnBuilder, registered_field, type_field
 from auditor.records import Field, Record, SourceFormat
 from auditor.values import Missing, PartialDate, Precision, ValueType
 
@@ -243,14 +243,14 @@ def _untyped_field(section: str, label: str, key: str, raw: str) -> Field:
 def test_fast_untyped_field_matches_make_field(raw: str) -> None:
     label = "designModule.someLeaf[0]"
     key = "design_module.some_leaf[0]"
-    expected, problem = make_field("Study Design", label, raw, key=key)
+    expected, problem = type_field("Study Design", label, raw, key=key)
     assert problem is None
     assert _untyped_field("Study Design", label, key, raw) == expected
 
 
 @pytest.mark.parametrize("literal", ["", "None", "N/A", "True", "False", " True ", "x "])
 def test_fast_untyped_field_literals(literal: str) -> None:
-    expected, _ = make_field("Misc", "study.x", literal, key="study.x")
+    expected, _ = type_field("Misc", "study.x", literal, key="study.x")
     assert _untyped_field("Misc", "study.x", "study.x", literal) == expected
 
 
@@ -260,7 +260,7 @@ def test_fast_untyped_field_literals(literal: str) -> None:
 )
 def test_memoised_registered_field_matches_make_field(key: str, raw: str) -> None:
     spec = registry().by_key[key]
-    expected = make_field(spec.section, spec.label, raw, key=key)
+    expected = type_field(spec.section, spec.label, raw, key=key)
     assert registered_field(spec, raw) == expected
     assert registered_field(spec, raw) == expected  # from the cache the second time
 

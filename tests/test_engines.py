@@ -10,11 +10,19 @@ import pandas as pd
 import pytest
 
 from auditor.check import check_table
-from auditor.engines import TableCheck, order_findings, run_dask, run_engine, run_pandas, split_by_study
 from auditor.errors import UsageError
 from auditor.findings import Finding, Severity
-from auditor.parallel import parse_table
 from auditor.rules import load_rules
+from auditor.run.check import (
+    TableCheck,
+    check_on_engine,
+    order_findings,
+    run_dask,
+    run_pandas,
+    split_by_study,
+)
+from auditor.run.executor import DaskExecutor
+from auditor.run.parse import parse_table
 
 AS_OF = date(2026, 11, 25)
 #: Every format and the sets with several versions per study, about 550 snapshots:
@@ -32,7 +40,7 @@ SUBSET = (
 
 @pytest.fixture(scope="module")
 def corpus_table(corpus_dir: Path) -> pd.DataFrame:
-    table, _ = parse_table([corpus_dir / name for name in SUBSET], jobs=2)
+    table, _, _ = parse_table([corpus_dir / name for name in SUBSET], jobs=2)
     return table
 
 
@@ -69,7 +77,7 @@ def test_dask_engine_on_a_real_local_cluster(
     corpus_table: pd.DataFrame, record_check: TableCheck, pandas_findings: list[Finding]
 ) -> None:
     """Worker processes: the rules and the partitions really are pickled and sent."""
-    findings = run_engine("dask", corpus_table, record_check, npartitions=4)
+    findings = check_on_engine("dask", corpus_table, record_check, npartitions=4)
     assert findings == pandas_findings
 
 
@@ -106,15 +114,15 @@ def test_order_is_by_row_then_rule_and_stable() -> None:
 
 def test_engine_options_are_checked(corpus_table: pd.DataFrame, record_check: TableCheck) -> None:
     with pytest.raises(UsageError, match="--scheduler needs --engine dask"):
-        run_engine("pandas", corpus_table, record_check, scheduler="tcp://127.0.0.1:1")
+        check_on_engine("pandas", corpus_table, record_check, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(UsageError, match="unknown engine"):
-        run_engine("spark", corpus_table, record_check)
+        check_on_engine("spark", corpus_table, record_check)
 
 
 def test_unreachable_scheduler_is_a_usage_error(
     corpus_table: pd.DataFrame, record_check: TableCheck, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("auditor.engines.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("auditor.run.executor.CONNECT_TIMEOUT", "1s")
     with pytest.raises(UsageError, match="cannot connect to the Dask scheduler"):
         run_dask(corpus_table.head(10), record_check, scheduler="tcp://127.0.0.1:9")
 
@@ -123,7 +131,7 @@ def test_unreachable_scheduler_is_a_usage_error(
     not os.environ.get("AUDITOR_FULL_CORPUS"), reason="whole corpus: set AUDITOR_FULL_CORPUS=1 (~2 minutes)"
 )
 def test_both_engines_on_the_whole_corpus(corpus_dir: Path, record_check: TableCheck) -> None:
-    table, _ = parse_table([corpus_dir], jobs=2)
+    table, _, _ = parse_table([corpus_dir], jobs=2)
     expected = run_pandas(table, record_check)
     assert run_dask(table, record_check, npartitions=8) == expected
 
@@ -155,22 +163,18 @@ def _square(x: int) -> int:
 
 
 @pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
-def test_dask_map_ordered_is_map(scheduler: str) -> None:
-    from auditor.engines import dask_map_ordered
-
-    assert list(dask_map_ordered(_square, iter(range(23)), scheduler=scheduler, window=4)) == [
+def test_dask_executor_map_is_map(scheduler: str) -> None:
+    assert list(DaskExecutor(scheduler, workers=2).map(_square, iter(range(23)))) == [
         n * n for n in range(23)
     ]
 
 
-def test_dask_map_ordered_on_a_distributed_client() -> None:
+def test_dask_executor_on_a_distributed_client() -> None:
     """The futures path (client.submit, bounded window), on an in-process cluster to stay cheap."""
     from dask.distributed import LocalCluster
 
-    from auditor.engines import dask_map_ordered
-
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster:
-        results = list(dask_map_ordered(_square, range(30), scheduler=cluster.scheduler_address, window=3))
+        results = list(DaskExecutor(cluster.scheduler_address).map(_square, range(30)))
     assert results == [n * n for n in range(30)]
 
 

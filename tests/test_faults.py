@@ -267,34 +267,53 @@ def test_write_failure_injected_in_process(
 # --- interrupted runs ----------------------------------------------------------------------------
 
 
+#: ``audit`` whose reads of an input named ``never.txt`` block (a slow network file system, a
+#: disk that stalls): it writes ``blocked`` beside the input, then sleeps. FIFOs, which the
+#: earlier version of this test used to block a read, are refused before they are opened now.
+BLOCKING_AUDIT = [
+    sys.executable,
+    "-c",
+    "import pathlib, time, auditor.inputs as inputs\n"
+    "real = inputs.read_bounded\n"
+    "def stalled(handle, name, limit=inputs.MAX_INPUT_BYTES):\n"
+    "    if name.endswith('never.txt'):\n"
+    "        pathlib.Path(name).with_name('blocked').touch()\n"
+    "        time.sleep(3600)\n"
+    "    return real(handle, name, limit)\n"
+    "inputs.read_bounded = stalled\n"
+    "from auditor.cli import entry_point\n"
+    "entry_point()",
+]
+
+
 @pytest.mark.parametrize("command", ["parse", "check", "add", "staleness"])
 def test_sigint_exits_130_and_writes_nothing(command: str, tmp_path: Path) -> None:
-    """The run blocks reading a FIFO (an input that never ends), gets SIGINT, exits 130 and leaves
-    no output, no temp file and no stored snapshot."""
-    fifo = tmp_path / "never.txt"
-    os.mkfifo(fifo)
+    """The run blocks reading an input that never ends, gets SIGINT, exits 130 and leaves no
+    output, no temp file and no stored snapshot."""
+    stalled = tmp_path / "never.txt"
+    stalled.write_text(GOOD.read_text(encoding="utf-8"), encoding="utf-8")
     out = tmp_path / "out"
     argv = {
-        "parse": ["parse", "-o", str(out / "records.json"), str(GOOD), str(fifo)],
-        "check": ["check", "--as-of", AS_OF, "-o", str(out / "findings.txt"), str(GOOD), str(fifo)],
-        "add": ["snapshot", "add", "--store", str(out / "store"), str(GOOD), str(fifo)],
+        "parse": ["parse", "-o", str(out / "records.json"), str(GOOD), str(stalled)],
+        "check": ["check", "--as-of", AS_OF, "-o", str(out / "findings.txt"), str(GOOD), str(stalled)],
+        "add": ["snapshot", "add", "--store", str(out / "store"), str(GOOD), str(stalled)],
         "staleness": [
             *("report", "staleness", "--as-of", AS_OF, "-j", "1"),
-            *("--out", str(out / "reports"), str(GOOD), str(fifo)),
+            *("--out", str(out / "reports"), str(GOOD), str(stalled)),
         ],
     }[command]
-    process = subprocess.Popen([*AUDIT, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*BLOCKING_AUDIT, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # wait until it is blocked opening the FIFO
-            time.sleep(0.2)
-            if process.poll() is not None:
-                break
-            status = Path(f"/proc/{process.pid}/wchan")
-            if status.exists() and any(w in status.read_text() for w in ("fifo", "partner", "pipe")):
+        while time.monotonic() < deadline:  # wait until it is blocked reading the input
+            time.sleep(0.1)
+            if process.poll() is not None or (tmp_path / "blocked").exists():
                 break
         else:
-            pytest.fail("the run never reached the FIFO")
+            pytest.fail("the run never reached the stalled input")
+        (tmp_path / "blocked").unlink(missing_ok=True)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.errors import InputError
-from auditor.fields import make_field, registry
+from auditor.fields import registry
 from auditor.ignite_writer import ambiguous_lines, expected_after_round_trip, write_ignite_text
 from auditor.readers.ignite_text import read_ignite_text
+from auditor.readers.typing import type_field
 from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,7 +116,7 @@ def fields(draw: st.DrawFn) -> Field:
     if section == HEADER_SECTION:
         choices += UNKNOWN_LABELS  # unknown labels are trusted in the summary block
     label = draw(st.sampled_from(choices))
-    field, _ = make_field(section, label, draw(raw_values()))
+    field, _ = type_field(section, label, draw(raw_values()))
     return field
 
 

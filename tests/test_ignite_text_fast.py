@@ -1,6 +1,6 @@
-"""The Ignite text reader's shortcuts build exactly what ``make_field`` builds.
+"""The Ignite text reader's shortcuts build exactly what ``type_field`` builds.
 
-The reader types and builds its fields without calling ``make_field`` for most of them
+The reader types and builds its fields without calling ``type_field`` for most of them
 (``auditor.readers.ignite_text._build_fields``); these tests hold the shortcuts to the general
 machinery on arbitrary labels, keys and values.
 """
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.fields import PATH_LABEL, make_field, path_key, registry
+from auditor.fields import PATH_LABEL, path_key, registry
 from auditor.readers.ignite_text import _build_fields, _path_label_key, read_ignite_text
-from auditor.readers.leaf import UNTYPED_LITERALS, registered_typing
+from auditor.readers.typing import UNTYPED_LITERALS, registered_typing, type_field
 from auditor.records import Field, FieldColumns
 from auditor.values import ValueType
 
@@ -31,10 +31,10 @@ RAWS = st.one_of(
 def _reference(
     labels: list[str], line_nos: list[int], keys: list[str], sections: list[str], values: list[str]
 ) -> tuple[list[Field], list[str]]:
-    """The reader's fields and problems as ``make_field`` builds them, one by one."""
+    """The reader's fields and problems as ``type_field`` builds them, one by one."""
     fields, problems, seen = [], [], {}
     for label, line, key, section, raw in zip(labels, line_nos, keys, sections, values, strict=True):
-        made, problem = make_field(section, label, raw, key=key, line=line)
+        made, problem = type_field(section, label, raw, key=key, line=line)
         fields.append(made)
         if problem is not None:
             problems.append(f"line {line}: {problem}")
@@ -59,7 +59,7 @@ def test_fields_made_from_columns_are_the_fields() -> None:
 @given(st.sampled_from(KEYS), RAWS)
 def test_registered_typing_matches_make_field(key: str, raw: str) -> None:
     spec = REG.by_key[key]
-    expected, problem = make_field("Somewhere", "As Written", raw, key=key)
+    expected, problem = type_field("Somewhere", "As Written", raw, key=key)
     for _ in range(2):  # computed, then from the cache
         type_, value, bare_problem = registered_typing(spec, raw)
         assert (type_, value) == (expected.type, expected.value)

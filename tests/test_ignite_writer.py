@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.fields import make_field
 from auditor.ignite_writer import (
     ambiguous_lines,
     expected_after_round_trip,
@@ -18,6 +17,7 @@ from auditor.ignite_writer import (
     write_ignite_text,
 )
 from auditor.readers.ignite_text import read_ignite_text
+from auditor.readers.typing import type_field
 from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat
 
 GOLDEN = Path(__file__).parent / "golden" / "ignite_writer"
@@ -34,7 +34,7 @@ def same(fields: list[Field] | tuple[Field, ...]) -> list[tuple[object, ...]]:
 
 
 def build(*specs: tuple[str, str, str], created: datetime | None = None, nct: str = "NCT01234567") -> Record:
-    fields = tuple(make_field(section, label, raw)[0] for section, label, raw in specs)
+    fields = tuple(type_field(section, label, raw)[0] for section, label, raw in specs)
     return Record(nct, Source("built", SourceFormat.CTGOV_JSON, "0" * 64), fields, ignite_created=created)
 
 
@@ -152,10 +152,11 @@ def corpus_sample(corpus_dir: Path) -> list[Record]:
     """A deterministic ~1,500-record sample of the corpus's JSON and XML studies: every JSON list
     file, and the inputs whose name's CRC-32 is divisible by 10 (the whole corpus is in
     ``bench/ignite_round_trip.py``)."""
-    from auditor.readers import iter_inputs, read_bytes
+    from auditor.inputs import read_inputs
+    from auditor.readers import read_bytes
 
     out: list[Record] = []
-    for item in iter_inputs([corpus_dir]):
+    for item in read_inputs([corpus_dir]):
         if isinstance(item, Exception):
             continue
         name, data = item

@@ -12,8 +12,10 @@ import pandas.testing as pdt
 import pytest
 
 from auditor.errors import InputError
-from auditor.parallel import InputUnit, list_inputs, map_ordered, parse_chunks, parse_table
-from auditor.readers import iter_inputs, read_paths
+from auditor.inputs import InputUnit, list_inputs, read_inputs
+from auditor.readers import read_paths
+from auditor.run.executor import ProcessExecutor, SequentialExecutor
+from auditor.run.parse import ParseJob, parse_chunks, parse_table
 from auditor.table import records_table
 
 SMALL_SETS = (
@@ -56,7 +58,7 @@ def mixed_dir(tmp_path: Path, corpus_dir: Path, seed_path: Path) -> Path:
 
 def test_same_table_and_errors_as_the_sequential_reader(mixed_dir: Path) -> None:
     expected, expected_errors = sequential([mixed_dir])
-    table, errors = parse_table([mixed_dir], jobs=2, chunk_size=3)
+    table, errors, _ = parse_table([mixed_dir], jobs=2, chunk_size=3)
     pdt.assert_frame_equal(table, expected)
     assert [e.one_line() for e in errors] == expected_errors
     # Every kind of input made it: 5 + 1 + 1 (Ignite) + 2 (array) + 4 (archive) records.
@@ -75,7 +77,7 @@ def small_sets(corpus_dir: Path) -> tuple[list[Path], object, list[str]]:
 @pytest.mark.parametrize("jobs,chunk_size", [(1, 1), (2, 7)])
 def test_corpus_sets_parse_identically(small_sets: tuple, jobs: int, chunk_size: int) -> None:
     paths, expected, expected_errors = small_sets
-    table, errors = parse_table(paths, jobs=jobs, chunk_size=chunk_size)
+    table, errors, _ = parse_table(paths, jobs=jobs, chunk_size=chunk_size)
     pdt.assert_frame_equal(table, expected)
     assert [e.one_line() for e in errors] == expected_errors
     assert len(table) > 60
@@ -83,7 +85,7 @@ def test_corpus_sets_parse_identically(small_sets: tuple, jobs: int, chunk_size:
 
 def test_listing_follows_the_readers_order_without_reading_files(mixed_dir: Path) -> None:
     units = [u for u in list_inputs([mixed_dir]) if isinstance(u, InputUnit)]
-    names = [item[0] for item in iter_inputs([mixed_dir]) if not isinstance(item, InputError)]
+    names = [item[0] for item in read_inputs([mixed_dir]) if not isinstance(item, InputError)]
     assert [u.name for u in units] == names
     on_disk = [u for u in units if "!" not in u.name]
     assert on_disk and all(u.data is None and u.size > 0 and u.mtime_ns > 0 for u in on_disk)
@@ -91,16 +93,17 @@ def test_listing_follows_the_readers_order_without_reading_files(mixed_dir: Path
 
 
 def test_missing_input_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    table, errors = parse_table([tmp_path / "nope.json"], jobs=1)
+    table, errors, _ = parse_table([tmp_path / "nope.json"], jobs=1)
     assert len(table) == 0
     assert [e.one_line() for e in errors] == [f"{tmp_path / 'nope.json'}: no such file or directory"]
 
 
 def test_unchanged_bytes_are_not_parsed_again(corpus_dir: Path) -> None:
     path = next((corpus_dir / "partrita__clinicaltrial-watch-tigit" / "versions").rglob("*.json"))
-    first = next(parse_chunks([InputUnit(str(path), str(path))], jobs=1))
+    here = SequentialExecutor()
+    first = next(parse_chunks([InputUnit(str(path), str(path))], ParseJob(), here))
     sha = first.units[0].sha256
-    again = next(parse_chunks([InputUnit(str(path), str(path), expected_sha256=sha)], jobs=1))
+    again = next(parse_chunks([InputUnit(str(path), str(path), known_sha256=sha)], ParseJob(), here))
     assert first.units[0].rows == 1 and first.frame is not None
     assert again.units[0].unchanged and again.frame is None
 
@@ -112,7 +115,7 @@ def _square(x: int) -> int:
     return x * x
 
 
-def test_map_ordered_keeps_order_and_bounds_the_work_in_flight() -> None:
+def test_process_executor_keeps_order_and_bounds_the_work_in_flight() -> None:
     pulled.clear()
 
     def tasks() -> object:
@@ -120,7 +123,7 @@ def test_map_ordered_keeps_order_and_bounds_the_work_in_flight() -> None:
             pulled.append(n)
             yield n
 
-    results = map_ordered(_square, tasks(), jobs=2)
+    results = ProcessExecutor(2).map(_square, tasks())
     first = next(results)
     # Bounded: the first result arrives after at most 2 × jobs tasks were taken from the input.
     assert first == 0 and len(pulled) <= 4
@@ -130,5 +133,5 @@ def test_map_ordered_keeps_order_and_bounds_the_work_in_flight() -> None:
 def test_columns_keep_only_what_is_asked(small_sets: tuple) -> None:
     paths, expected, _ = small_sets
     columns = ["nct_id", "snapshot", "overall_status"]
-    table, _ = parse_table(paths, jobs=1, columns=columns)
+    table, _, _ = parse_table(paths, jobs=1, columns=columns)
     pdt.assert_frame_equal(table, expected[columns])

@@ -11,12 +11,14 @@ from pathlib import Path
 import pandas.testing as pdt
 import pytest
 
-from auditor.cache import RecordCache
-from auditor.engines import TableCheck, check_inputs, run_pandas
-from auditor.parallel import InputUnit, list_inputs, parse_table, parse_units, projection_for
+from auditor.check import with_lines
+from auditor.inputs import InputUnit, list_inputs
 from auditor.readers import read_paths
 from auditor.records import Record
 from auditor.rules import load_rules
+from auditor.run.cache import RecordCache
+from auditor.run.check import TableCheck, run_check, run_pandas
+from auditor.run.parse import ParseJob, job_for_columns, parse_table, parse_units
 from auditor.table import records_table
 
 AS_OF = date(2026, 11, 25)
@@ -49,23 +51,23 @@ def sample(corpus_dir: Path) -> list[InputUnit]:
 
 
 def test_the_catalogue_is_projectable_and_problems_is_not(record_check: TableCheck) -> None:
-    columns = record_check.columns(records_table([]).columns)
-    projection = projection_for(columns)
-    assert projection is not None and "problems" not in columns
-    assert {"truncated", "ignite_created", "status_verified_date"} <= set(projection.columns)
-    assert projection_for([*columns, "problems"]) is None
-    assert projection_for(["nct_id", "no_such_column"]) is None
-    assert projection_for(None) is None
+    columns = record_check.columns(list(records_table([]).columns))
+    job = job_for_columns(columns, project=True)
+    assert job.project and job.columns is not None and "problems" not in columns
+    assert {"truncated", "ignite_created", "status_verified_date"} <= set(job.columns)
+    assert not job_for_columns([*columns, "problems"], project=True).project
+    unknown = job_for_columns(["nct_id", "no_such_column"], project=True)
+    assert not unknown.project and unknown.keys is None  # the full table, then narrowed
+    assert job_for_columns(None, project=True) == ParseJob()
 
 
 @pytest.mark.corpus
 def test_projected_check_equals_the_full_check_on_the_corpus(
     sample: list[InputUnit], record_check: TableCheck
 ) -> None:
-    columns = record_check.columns(records_table([]).columns)
-    projection = projection_for(columns)
-    full = parse_units(sample)
-    projected = parse_units(sample, projection)
+    columns = record_check.columns(list(records_table([]).columns))
+    full = parse_units(sample, ParseJob())
+    projected = parse_units(sample, job_for_columns(columns, project=True))
     assert full.frame is not None and projected.frame is not None
     assert len(full.frame) > 1000
     pdt.assert_frame_equal(projected.frame, full.frame[columns])
@@ -75,8 +77,6 @@ def test_projected_check_equals_the_full_check_on_the_corpus(
     expected = run_pandas(full.frame, record_check)
     assert len({f.rule_id for f in expected}) >= 5  # the sample exercises the catalogue
     assert run_pandas(projected.frame, record_check) == expected
-    # Slices of rows checked on two processes: the same findings in the same order.
-    assert run_pandas(projected.frame, record_check, jobs=2, min_rows=0) == expected
 
 
 @pytest.mark.corpus
@@ -94,20 +94,20 @@ def test_check_inputs_with_a_projected_cache_equals_the_full_reader(
     (root / "broken.json").write_text('{"protocolSection": ')
     (root / "doctype.xml").write_text('<!DOCTYPE x [<!ENTITY a "b">]><clinical_study/>')
 
-    full, full_errors = parse_table([root], jobs=1)  # no columns: the full reader throughout
-    expected = run_pandas(full, record_check)
+    full, full_errors, lines = parse_table([root], jobs=1)  # no columns: the full reader throughout
+    expected = with_lines(run_pandas(full, record_check), lines)  # the seed's findings point at lines
+    assert any(f.line for f in expected)
     assert len(full) == sum(isinstance(r, Record) for r in read_paths([root]))
     cache = tmp_path / "cache"
     for cache_dir in (None, cache, cache):  # parse_table's projection; the cache cold, then warm
-        findings, errors, rows = check_inputs(
-            [root], record_check.rules, as_of=AS_OF, jobs=1, cache_dir=cache_dir
-        )
+        outcome = run_check([root], record_check.rules, as_of=AS_OF, jobs=1, cache_dir=cache_dir)
+        findings, errors, rows = outcome.findings, outcome.errors, outcome.checked
         assert [f.to_dict() for f in findings] == [f.to_dict() for f in expected]
         assert [e.one_line() for e in errors] == [e.one_line() for e in full_errors]
         assert rows == len(full)
     manifest = json.loads((cache / "cache.json").read_text())
     assert "problems" not in manifest["columns"] and "overall_status" in manifest["columns"]
     # A run asking for a column the projected cache lacks rebuilds it instead of guessing.
-    table, _, stats = RecordCache(cache).table([root], jobs=1, columns=["nct_id", "problems"])
+    table, _, stats, _ = RecordCache(cache).table([root], jobs=1, columns=["nct_id", "problems"])
     assert stats.parsed == stats.inputs
     pdt.assert_frame_equal(table, full[["nct_id", "problems"]])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.staleness_collect import Job, collect, path_units
+from auditor.run.staleness import collect, path_units, staleness_job
 
 AS_OF = "2026-11-25"
 DATA_FILES = ("findings.json", "findings.csv", "summary.json", "stale.json", "report.md", "index.html")
@@ -39,7 +39,7 @@ def test_collect_on_a_local_dask_cluster_is_collect(mixed_corpus_paths: list[Pat
 
     units, errors = path_units([mixed_corpus_paths[0], mixed_corpus_paths[3]])
     assert not errors and len(units) > 20
-    job = Job(rules=load_rules().select(STALENESS_RULES).scope("record"), params={}, as_of=date(2026, 11, 25))
+    job = staleness_job(load_rules().select(STALENESS_RULES), as_of=date(2026, 11, 25), params={})
     expected = collect(units, job, jobs=1, chunk_size=7)
     got = collect(units, job, jobs=2, chunk_size=7, engine="dask")
     assert got == expected

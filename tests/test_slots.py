@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from auditor.check import _FINDING_FIELDS
 from auditor.findings import Finding
-from auditor.parallel import _UNIT_FIELDS, InputUnit, _file_unit
+from auditor.inputs import _UNIT_FIELDS, InputUnit, file_unit
 from auditor.records import _FIELD_ATTRIBUTES, Field
 from auditor.slots import slot_setters
 
@@ -16,7 +16,7 @@ def test_the_fast_constructors_classes_have_the_expected_slots() -> None:
     assert slot_setters(Field, _FIELD_ATTRIBUTES) is not None
     assert slot_setters(Finding, _FINDING_FIELDS) is not None
     assert slot_setters(InputUnit, _UNIT_FIELDS) is not None
-    assert _file_unit("a.json", 3, 7) == InputUnit("a.json", "a.json", None, 3, 7)
+    assert file_unit("a.json", 3, 7) == InputUnit("a.json", "a.json", None, 3, 7)
 
 
 @dataclass(frozen=True, slots=True)

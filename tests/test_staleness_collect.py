@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.staleness_collect import narrow_table, rule_columns
+from auditor.rules.compile import keys_read
 
 PARTRITA = "partrita__clinicaltrial-watch-tigit"
 ACTIVE = {"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING", "ENROLLING_BY_INVITATION"}
@@ -31,9 +31,9 @@ def test_narrow_table_has_the_full_tables_columns_and_values(corpus_dir: Path) -
         r for r in read_paths([corpus_dir / "ctti-clinicaltrials__aact"]) if not isinstance(r, Exception)
     ][:40]
     rules = load_rules().select(STALENESS_RULES)
-    keys = rule_columns(rules)
+    keys = keys_read(rules)
     assert keys == {"overall_status", "status_verified_date"}  # not the {years} / {as_of} of messages
-    narrow = narrow_table(records, keys)
+    narrow = records_table(records, keys=keys)
     full = records_table(records)
     assert len(narrow.columns) < len(full.columns) / 10
     assert set(narrow.columns) <= set(full.columns)

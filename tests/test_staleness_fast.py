@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from auditor.readers import read_bytes
+from auditor.readers.projection import plan, project
 from auditor.records import Record
 from auditor.staleness import SUMMARY_KEYS, summarize
-from auditor.staleness_fast import plan, project
 
 KEYS = SUMMARY_KEYS | {"overall_status", "status_verified_date", "start_date", "why_stopped"}
 SETS = {
@@ -35,7 +35,7 @@ def _signature(record: Record) -> list[object]:
 
 @pytest.mark.corpus
 def test_projection_equals_the_full_reader_on_the_corpus(corpus_dir: Path) -> None:
-    from auditor.parallel import list_inputs
+    from auditor.inputs import list_inputs
 
     assert plan(frozenset(KEYS)) is not None
     compared = fallbacks = 0
@@ -107,26 +107,28 @@ def test_the_report_reads_xml_without_the_full_reader(
     """The fast path is really taken for plain XML: the full reader is never called."""
     from datetime import date
 
-    import auditor.readers
-    from auditor.parallel import list_inputs
+    import auditor.run.parse
+    from auditor.inputs import InputUnit, list_inputs
     from auditor.rules import load_rules
+    from auditor.run.parse import parse_units
+    from auditor.run.staleness import staleness_job
     from auditor.staleness import STALENESS_RULES
-    from auditor.staleness_collect import Job, Unit, work
 
     units = [
         u
         for u in list_inputs([corpus_dir / "reesewang25__enrollment_and_studylength"])
         if not isinstance(u, Exception)
     ]
-    chunk = [Unit(name=u.name, data=u.data) for u in units[:200]]
-    job = Job(load_rules().select(STALENESS_RULES), {}, date(2026, 11, 25))
-    expected = work((chunk, Job(job.rules, {}, job.as_of, fast=False)))
+    chunk = [u for u in units[:200] if isinstance(u, InputUnit)]
+    rules = load_rules().select(STALENESS_RULES)
+    job = staleness_job(rules, as_of=date(2026, 11, 25), params={})
+    expected = parse_units(chunk, staleness_job(rules, as_of=date(2026, 11, 25), params={}, fast=False))
 
     def refuse(data: bytes, path: str) -> list[object]:
         raise AssertionError(f"full reader called for {path}")
 
-    monkeypatch.setattr(auditor.readers, "read_bytes", refuse)
-    fast = work((chunk, job))
+    monkeypatch.setattr(auditor.run.parse, "read_bytes", refuse)
+    fast = parse_units(chunk, job)
     assert fast.summaries == expected.summaries
     assert fast.findings == expected.findings
     assert len(fast.findings) > 0

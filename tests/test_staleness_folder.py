@@ -12,7 +12,7 @@ import pytest
 
 from auditor.errors import InputError, OutputError
 from auditor.progress import Progress
-from auditor.reports.staleness_folder import (
+from auditor.reports.folder import (
     _remove_leftovers,
     dated_folders,
     load_history,

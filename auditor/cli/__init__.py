@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("auditor.cli.check", "Run the rules over snapshots; fail CI at or above a severity."),
     "rules": ("auditor.cli.rules", "List the rules and explain one."),
     "snapshot": ("auditor.cli.snapshot", "Add snapshots to the store, list and verify it."),
+    "fetch": ("auditor.cli.fetch", "Fetch current records or whole histories from ClinicalTrials.gov."),
     "history": ("auditor.cli.history", "The timeline of one study in the store."),
     "report": ("auditor.cli.report", "Write the nightly reports (staleness)."),
 }

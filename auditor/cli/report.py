@@ -3,7 +3,7 @@
 Reads the latest snapshot of every study in the store (or the files and folders given), runs
 the staleness rules, compares with the previous report under ``--out`` and writes
 ``<out>/<as-of>/`` atomically: ``index.html``, ``report.md``, ``findings.json``,
-``findings.csv``, ``summary.json`` and ``stale.json`` (see :mod:`auditor.reports.staleness_folder`).
+``findings.csv``, ``summary.json`` and ``stale.json`` (see :mod:`auditor.reports.folder`).
 
 Exit codes are those of ``audit check``: 0 when no finding reaches ``--fail-on`` (default
 ``error``), 1 when one does, 2 for a usage, rule-file or input error, 3 when the report could not
@@ -18,10 +18,23 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.common import parse_as_of, parse_params
+from auditor.cli.options import (
+    as_of_option,
+    engine_options,
+    fail_on_option,
+    load_rule_set,
+    param_option,
+    parse_as_of,
+    parse_params,
+    rules_option,
+)
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
-
-SEVERITIES = ("error", "warning", "info")
+from auditor.findings import Severity
+from auditor.progress import Progress
+from auditor.rules.compile import compile_rules
+from auditor.run.executor import validate_engine
+from auditor.run.staleness import run_staleness
+from auditor.staleness import STALENESS_RULES
 
 
 @click.group("report")
@@ -39,10 +52,8 @@ def command() -> None:
     show_default=True,
     help="Snapshot store to read the latest snapshot of every study from (when no PATHS are given).",
 )
-@click.option("--as-of", "as_of_text", metavar="DATE", help="Date the ages are measured to [default: today].")
-@click.option(
-    "--param", "param_items", multiple=True, metavar="NAME=VALUE", help="Rule parameter, e.g. years=3."
-)
+@as_of_option
+@param_option
 @click.option(
     "--out",
     "out_path",
@@ -51,13 +62,7 @@ def command() -> None:
     show_default=True,
     help="Folder of dated reports; tonight's goes in OUT/<as-of>/.",
 )
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Rule files or folders [default: the shipped catalogue].",
-)
+@rules_option
 @click.option(
     "--select",
     "rule_names",
@@ -65,13 +70,7 @@ def command() -> None:
     metavar="ID|TAG",
     help="Rules that make a record stale [default: unknown-status-stale, active-status-unverified].",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
-)
+@fail_on_option
 @click.option(
     "--table-limit",
     type=click.IntRange(min=0),
@@ -90,17 +89,9 @@ def command() -> None:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the CPUs available]."
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["pandas", "dask"]),
-    default="pandas",
-    show_default=True,
-    help="Parse and check on local processes, or as tasks on a Dask cluster (same report).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster"
+@engine_options(
+    "Parse and check on local processes, or as tasks on a Dask cluster (same report).",
+    "With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster"
     " of --jobs workers. The workers must be able to read the inputs.",
 )
 def staleness(
@@ -125,22 +116,9 @@ def staleness(
     given as PATHS, and writes OUT/<as-of>/ (index.html, report.md, findings.json,
     findings.csv, summary.json, stale.json) atomically.
     """
-    from auditor.engines import validate_engine
-    from auditor.findings import Severity
-    from auditor.progress import Progress
-    from auditor.reports.staleness_run import run_staleness
-    from auditor.rules import load_rules
-    from auditor.rules.compile import compile_rules
-    from auditor.rules.spec import RuleErrors
-    from auditor.staleness import STALENESS_RULES
-
     as_of = parse_as_of(as_of_text)
-    try:
-        catalogue = load_rules(list(rule_paths) or None)
-    except RuleErrors as exc:
-        for error in exc.errors:
-            click.echo(f"audit: error: {error.one_line()}", err=True)
-        click.echo("audit: no rule was run", err=True)
+    catalogue = load_rule_set(rule_paths)
+    if catalogue is None:
         return EXIT_INPUT
     rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
     if not len(rules):

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from auditor.cli.options import rules_option
 from auditor.errors import EXIT_INPUT, EXIT_OK
 from auditor.rules.operators import OPERATORS
 from auditor.rules.spec import ConditionSpec, RuleSpec
@@ -16,12 +17,6 @@ def _load(rule_paths: tuple[str, ...]) -> Any:
     from auditor.rules import load_rules
 
     return load_rules(list(rule_paths) if rule_paths else None)
-
-
-def _rules_option(function: Any) -> Any:
-    return click.option(
-        "--rules", "rule_paths", multiple=True, type=click.Path(), help="Rule file or folder (repeatable)."
-    )(function)
 
 
 @click.group("rules")
@@ -42,7 +37,7 @@ def _guard(run: Any) -> int:
 
 
 @command.command("list")
-@_rules_option
+@rules_option
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -65,7 +60,7 @@ def list_rules(rule_paths: tuple[str, ...], output_format: str) -> int:
 
 @command.command("explain")
 @click.argument("rule_id")
-@_rules_option
+@rules_option
 def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
     """What one rule checks, its parameters and an example."""
 

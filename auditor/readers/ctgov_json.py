@@ -39,7 +39,8 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.fields import FieldSpec, registry, snake
-from auditor.readers.leaf import ColumnBuilder, registered_field
+from auditor.readers.decode import decode_text
+from auditor.readers.typing import ColumnBuilder, registered_field
 from auditor.records import FieldColumns, Record, Source, SourceFormat, is_valid_nct_id
 
 #: Section of fields outside any ``…Section`` object and of unknown modules.
@@ -52,8 +53,6 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
     Raises :class:`InputError` when the file is not JSON (with line and column) or holds no
     study at all.
     """
-    from auditor.readers import decode_text
-
     text, decode_problems = decode_text(data, path)
     duplicates: list[str] = []
     try:

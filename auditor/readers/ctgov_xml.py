@@ -33,7 +33,7 @@ from functools import lru_cache
 
 from auditor.errors import InputError
 from auditor.fields import FieldSpec, path_key, registry
-from auditor.readers.leaf import ColumnBuilder, registered_field
+from auditor.readers.typing import ColumnBuilder, registered_field
 from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 
 ROOT = "clinical_study"

@@ -83,7 +83,8 @@ from operator import itemgetter
 
 from auditor.errors import InputError
 from auditor.fields import label_key, path_key, registry
-from auditor.readers.leaf import UNTYPED_LITERALS, registered_typing
+from auditor.readers.decode import decode_text, sha256
+from auditor.readers.typing import UNTYPED_LITERALS, registered_typing
 from auditor.records import HEADER_SECTION, FieldColumns, Record, Source, SourceFormat, is_valid_nct_id
 from auditor.values import Value, ValueType, parse_timestamp, type_value
 
@@ -228,8 +229,6 @@ def split_lines(text: str) -> list[str]:
 
 def read_ignite_text(data: bytes, path: str) -> list[Record | InputError]:
     """Every page in one Ignite text file; see the module docstring for the layouts and rules."""
-    from auditor.readers import decode_text, sha256
-
     text, decode_problems = decode_text(data, path)
     digest = sha256(data)
     cut = not text.endswith(("\n", "\r"))
@@ -427,14 +426,14 @@ def _build_fields(
     values: list[str],
     problems: list[str],
 ) -> FieldColumns:
-    """The typed fields, exactly as ``make_field(section, label, raw, key=key, line=line)``
+    """The typed fields, exactly as ``type_field(section, label, raw, key=key, line=line)``
     types them, as columns (the hot part of the reader: hundreds of fields a study):
 
     * a key without a registry spec is plain text unless its stripped raw value is one of the
       universal literals (``type_value`` without a declared type; the literals are
-      :data:`auditor.readers.leaf.UNTYPED_LITERALS`);
+      :data:`auditor.readers.typing.UNTYPED_LITERALS`);
     * a registered key's typing of a short value is memoised
-      (:func:`auditor.readers.leaf.registered_typing`).
+      (:func:`auditor.readers.typing.registered_typing`).
 
     Also notes a duplicate label within one section (both fields are kept)."""
     by_key = registry().by_key
@@ -474,7 +473,7 @@ def _build_fields(
 
 @lru_cache(maxsize=256)
 def _untyped_literal(raw: str) -> tuple[ValueType, Value]:
-    """How ``make_field`` types a literal (``None``, ``True`` …) of a key without a spec: by
+    """How ``type_field`` types a literal (``None``, ``True`` …) of a key without a spec: by
     ``raw`` alone, with no problem possible, so one shared value serves every field."""
     typed = type_value(raw, None)
     return typed.type, typed.value

@@ -39,8 +39,7 @@ def _dates(step: HistoryStep) -> str:
     e = step.entry
     unknown = step.position_note
     if unknown is not None:
-        kind = "created" if e.format in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE) else "captured"
-        return unknown + (f" ({kind} {e.tiebreak.replace('T', ' ')})" if e.tiebreak else "")
+        return unknown
     if e.format in (SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE):
         created = f" (created {e.tiebreak.replace('T', ' ')})" if e.tiebreak else ""
         return f"Ignite modified {e.modified.replace('T', ' ') or 'unknown'}{created}"

@@ -10,14 +10,15 @@ per partition is how a Dask engine reuses it (rows are independent).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
 from auditor.rules.operators import OPERATORS
-from auditor.rules.spec import ArgumentError, ConditionSpec, RuleSpec, resolve_args
+from auditor.rules.spec import PLACEHOLDER, ArgumentError, ConditionSpec, RuleSpec, resolve_args
+from auditor.table import OLD_PREFIX, with_derived
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,19 +111,41 @@ def compile_rules(
     return [compile_rule(spec, as_of=as_of, params=params) for spec in specs]
 
 
-AUX_SUFFIXES = ("__missing", "__raw", "__latest", "__precision")
+#: The columns every finding shows besides the rule's own: who and which snapshot.
+IDENTITY_COLUMNS = ("nct_id", "snapshot")
 
 
-def needed_columns(spec: RuleSpec, columns: Sequence[str]) -> list[str]:
-    """The table columns a rule reads (its fields and their ``__`` companions), in table order.
+def columns_read(spec: RuleSpec) -> frozenset[str]:
+    """Every column name a rule reads — its condition's fields, its ``fields`` and the names in
+    its message template (not ``as_of`` or its parameters) — with the ``old.`` prefix of pair
+    rules kept. The one answer to "which columns does a rule need": the check, the finding
+    messages, the projection and the cache all ask here."""
+    names = {*spec.referenced_fields(), *spec.fields}
+    names.update(PLACEHOLDER.findall(spec.message or ""))
+    names.discard("as_of")
+    names.difference_update(spec.params)
+    return frozenset(names)
 
-    Validating only these keeps pandera's failure report small: for a frame-wide check it
-    lists every column of every failing row."""
-    wanted: set[str] = set()
-    for name in spec.referenced_fields():
-        wanted.add(name)
-        wanted.update(name + suffix for suffix in AUX_SUFFIXES)
-    return [column for column in columns if column in wanted]
+
+def keys_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
+    """The record columns (registry keys and meta columns) a set of rules reads, ``old.`` prefix
+    dropped: what a records table (or a projection of the inputs) must hold for them."""
+    return frozenset(name.removeprefix(OLD_PREFIX) for spec in specs for name in columns_read(spec))
+
+
+def table_columns(specs: Iterable[RuleSpec], available: Sequence[str]) -> list[str]:
+    """The columns of ``available`` the rules can read, in table order: the identity columns,
+    ``source_format``, every column the rules read and the columns derived from them, for the
+    new snapshot and (pair tables) the old one. ``problems`` only when a rule names it: only the
+    full reader can give it, so naming it turns the projection off."""
+    keys = keys_read(specs) | {*IDENTITY_COLUMNS, "source_format"}
+    return with_derived(keys | {OLD_PREFIX + key for key in keys}, available)
+
+
+def condition_columns(spec: RuleSpec, available: Sequence[str]) -> list[str]:
+    """The columns a rule's condition reads and their derived columns, in table order: all its
+    check is given (pandera copies whole failing rows, so every other column would cost)."""
+    return with_derived(spec.referenced_fields(), available)
 
 
 def to_schema(compiled: Sequence[CompiledRule]) -> pa.DataFrameSchema:

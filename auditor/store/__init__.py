@@ -26,10 +26,10 @@ Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
   capture date — API v2 ``versionHolder`` or the XML ``download_date``.
 * The content hash breaks the remaining ties, so the order is total and reproducible.
   Dates are compared as ISO text, so ``2020-09`` sorts before ``2020-09-01``.
-* *Undated* snapshots — no ``modified`` date (a v2 JSON export of a few fields with no
+* *Undated* snapshots — no ordering date at all (a v2 JSON export of a few fields with no
   last-update date and no versionHolder) — have no known place among the others. They go
   last, after every dated snapshot of the study, ordered by when they were added to the store
-  (the index's ``added``), then ``tiebreak`` and hash; ``audit history`` marks their position
+  (the index's ``added``), then by hash; ``audit history`` marks their position
   as unknown. They never conflict with each other (no dates to share), and the study's
   *latest* snapshot (``Store.summary``/``latest``) is its last dated one when it has one.
 
@@ -54,10 +54,11 @@ of several, Ignite pages stored together), :mod:`.candidates` (inputs → what t
 repairing), :mod:`.store` (the :class:`Store` that ties them together).
 """
 
+from auditor.readers import IGNITE_FORMATS
+from auditor.store.candidates import SnapshotBytes
 from auditor.store.index import INDEX_NAME, SCHEMA_VERSION
 from auditor.store.layout import (
     CAPTURE_KEYS,
-    IGNITE_FORMATS,
     SNAPSHOT_NAME,
     SnapshotEntry,
     content_sha,
@@ -93,6 +94,7 @@ __all__ = [
     "AddResult",
     "Added",
     "Conflict",
+    "SnapshotBytes",
     "SnapshotEntry",
     "Store",
     "Unchanged",

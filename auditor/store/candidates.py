@@ -28,10 +28,10 @@ from datetime import datetime
 from pathlib import Path
 
 from auditor.errors import InputError, StoreError
-from auditor.readers import iter_inputs, read_bytes
+from auditor.inputs import read_inputs
+from auditor.readers import IGNITE_FORMATS, read_bytes
 from auditor.records import Record, SourceFormat
 from auditor.store.layout import (
-    IGNITE_FORMATS,
     SnapshotEntry,
     entry_for,
     join_pages,
@@ -40,6 +40,15 @@ from auditor.store.layout import (
     read_source,
     snapshot_bytes,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotBytes:
+    """A snapshot held in memory rather than in a file (a fetched API response): ``name`` says
+    where it came from (a URL) and stands for the source path in records and messages."""
+
+    name: str
+    data: bytes = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -60,7 +69,9 @@ class _HeldPage:
     study: Candidate | None  # set for a study page: how it is stored when it has no module page
 
 
-def candidates(items: Iterable[str | Path | Record], added: str) -> Iterator[Candidate | InputError]:
+def candidates(
+    items: Iterable[str | Path | Record | SnapshotBytes], added: str
+) -> Iterator[Candidate | InputError]:
     """Each input snapshot as the bytes and row to store, or the error of one that failed;
     Ignite pages come last, joined as the module docstring says."""
     held: list[_HeldPage] = []
@@ -68,11 +79,12 @@ def candidates(items: Iterable[str | Path | Record], added: str) -> Iterator[Can
         if isinstance(item, Record):
             yield _record_candidate(item, added)
             continue
-        for got in iter_inputs([item]):
+        inputs = [(item.name, item.data)] if isinstance(item, SnapshotBytes) else read_inputs([item])
+        for got in inputs:
             if isinstance(got, InputError):
                 yield got
                 continue
-            yield from _input_candidates(*got, added, held)
+            yield from _input_candidates(got[0], got[1], added, held)
     yield from _ignite_candidates(held, added)
 
 

@@ -32,15 +32,16 @@ _COLUMNS = (
     "path, nct_id, sha256, content_sha, format, ignite_created, ignite_modified, "
     "order_date, order_tiebreak, registry_updated, size, added"
 )
-#: Dated snapshots by their dates, then the undated ones (no ``modified`` date: their place
-#: among the others is unknown) by when they were added (see :mod:`auditor.store`).
+#: A snapshot with no ordering date at all: its place among the others is unknown.
+_UNDATED = "(order_date = '' AND order_tiebreak = '')"
+#: Dated snapshots by their dates, then the undated ones by when they were added (see
+#: :mod:`auditor.store`).
 _TIMELINE_ORDER = (
-    "order_date = '', CASE WHEN order_date = '' THEN added ELSE '' END, order_date, order_tiebreak, sha256"
+    f"{_UNDATED}, CASE WHEN {_UNDATED} THEN added ELSE '' END, order_date, order_tiebreak, sha256"
 )
 #: The latest snapshot: the last dated one; the last undated one only when none is dated.
 _LATEST_FIRST = (
-    "order_date = '', order_date DESC, CASE WHEN order_date = '' THEN added END DESC, "
-    "order_tiebreak DESC, sha256 DESC"
+    f"{_UNDATED}, order_date DESC, order_tiebreak DESC, CASE WHEN {_UNDATED} THEN added END DESC, sha256 DESC"
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -179,7 +180,9 @@ class Index:
         except OSError as exc:
             raise StoreError(f"index unreadable ({exc.strerror or exc})", path=self.path) from exc
         if kind is not None:
-            raise StoreError(f"{kind} is where the index should be; refusing to open it", path=self.path)
+            raise StoreError(
+                f"not a regular file ({kind}) where the index should be; not opened", path=self.path
+            )
 
     def _create_file(self) -> None:
         """Create a missing index as an empty file (SQLite takes it as an empty database) with

@@ -29,7 +29,8 @@ from datetime import datetime
 from pathlib import Path
 
 from auditor.errors import InputError, StoreError
-from auditor.readers import decode_text, iter_inputs, read_bytes, sha256
+from auditor.inputs import read_inputs
+from auditor.readers import IGNITE_FORMATS, decode_text, read_bytes, sha256
 from auditor.readers.ctgov_json import replace_lone_surrogates
 from auditor.readers.ignite_text import is_viewing_line, merge_module_pages, split_lines
 from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
@@ -37,7 +38,6 @@ from auditor.values import PartialDate, parse_date
 
 #: Fields that say when a snapshot was captured rather than what the registry holds.
 CAPTURE_KEYS = frozenset({"version_holder", "download_date"})
-IGNITE_FORMATS = frozenset({SourceFormat.IGNITE_TEXT, SourceFormat.IGNITE_MODULE})
 EXTENSIONS = {
     SourceFormat.IGNITE_TEXT: "txt",
     SourceFormat.IGNITE_MODULE: "txt",
@@ -80,9 +80,9 @@ class SnapshotEntry:
 
     @property
     def dated(self) -> bool:
-        """Whether the snapshot has its ordering date; an undated one's place in the timeline
+        """Whether the snapshot has any ordering date; an undated one's place in the timeline
         is unknown (it is put last, by when it was added)."""
-        return self.order_key[0] != ""
+        return self.order_key[0] != "" or self.order_key[1] != ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -239,7 +239,7 @@ def read_stored(path: Path) -> bytes:
         raise StoreError(
             f"snapshot file unreadable ({exc.strerror or exc}); run 'audit snapshot verify'", path=path
         ) from exc
-    raise StoreError(f"{kind} is where a snapshot file should be; refusing to read it", path=path)
+    raise StoreError(f"not a regular file ({kind}) where a snapshot should be; not read", path=path)
 
 
 def read_snapshot(data: bytes, name: str, *, pages: bool | None = None) -> Record:
@@ -429,7 +429,7 @@ def _split_source(path: str) -> tuple[str, str | None]:
 def read_source(record: Record) -> bytes:
     """The input bytes a record was read from (for records handed to ``add`` directly)."""
     outer, member = _split_source(record.source.path)
-    for item in iter_inputs([outer]):
+    for item in read_inputs([outer]):
         if isinstance(item, InputError):
             raise item
         name, data = item

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from auditor.errors import InputError, OutputError, StoreError
 from auditor.records import Record, is_valid_nct_id
-from auditor.store.candidates import Candidate, candidates
+from auditor.store.candidates import Candidate, SnapshotBytes, candidates
 from auditor.store.index import Index, has_record_folders
 from auditor.store.layout import SnapshotEntry, read_snapshot, read_stored, safe_path
 from auditor.store.verify import VerifyResult, verify_store
@@ -89,8 +89,11 @@ class Store:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def add(self, items: Iterable[str | Path | Record], *, now: datetime | None = None) -> AddResult:
-        """Add snapshot files, folders, archives or records; see :mod:`auditor.store`.
+    def add(
+        self, items: Iterable[str | Path | Record | SnapshotBytes], *, now: datetime | None = None
+    ) -> AddResult:
+        """Add snapshot files, folders, archives, records or in-memory snapshots
+        (:class:`SnapshotBytes`); see :mod:`auditor.store`.
 
         Input errors do not stop the other inputs; they are returned in ``errors``. At
         registry scale use :meth:`add_each`, which keeps nothing of what it stored.
@@ -98,7 +101,7 @@ class Store:
         return AddResult.collect(self.add_each(items, now=now))
 
     def add_each(
-        self, items: Iterable[str | Path | Record], *, now: datetime | None = None
+        self, items: Iterable[str | Path | Record | SnapshotBytes], *, now: datetime | None = None
     ) -> Iterator[AddOutcome]:
         """Add as :meth:`add` does, yielding what happened to each input snapshot as soon as
         its batch is stored (memory: one batch, whatever the number of inputs).

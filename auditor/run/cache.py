@@ -36,7 +36,7 @@ is replaced leaves the previous cache intact. A run may read only the columns it
 (``columns=``): loading the cached rows is a warm run's biggest cost after the check itself.
 
 **Projected caches.** ``table(columns=..., project=True)`` (what ``audit check --cache`` uses)
-parses new inputs by projection (:func:`auditor.parallel.projection_for`: only the columns the
+parses new inputs by projection (:func:`auditor.run.parse.job_for_columns`: only the columns the
 rules read, several times cheaper than the full reader) and stores only those columns; the
 manifest lists them. A later run that asks for a column the cache does not hold treats the cache
 as empty and rebuilds it (a rule set reading other fields costs one cold run, never a wrong
@@ -47,30 +47,37 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import itertools
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from auditor.atomic import atomic_write
+from auditor.check import FieldLines, field_lines
 from auditor.errors import InputError, OutputError
-from auditor.parallel import (
+from auditor.inputs import InputUnit, list_inputs
+from auditor.readers.ignite_text import merge_module_pages
+from auditor.records import Record
+from auditor.run.executor import get_executor
+from auditor.run.parse import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_BYTES,
-    InputUnit,
+    ErrorLine,
+    ParseJob,
+    ParseTask,
     UnitResult,
     chunk_limit,
-    default_jobs,
-    error_from_tuple,
-    list_inputs,
-    map_ordered,
-    parse_units,
-    projection_for,
+    job_for_columns,
+    rows_of,
 )
+from auditor.table import records_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +90,8 @@ _FINGERPRINT_MODULES = (
     "auditor.records",
     "auditor.fields",
     "auditor.table",
-    "auditor.staleness_fast",  # the projection
+    "auditor.inputs",
+    "auditor.run.parse",
 )
 _FINGERPRINT_PACKAGES = ("auditor.readers",)
 _UnitRow = tuple[str, int, int, str, int, str, "int | None", int]
@@ -92,9 +100,6 @@ _UNIT_COLUMNS = ("name", "size", "mtime_ns", "sha256", "segment", "row_start", "
 
 def parser_fingerprint() -> str:
     """A hash of the source files and registry data that decide what a parsed row holds."""
-    import importlib
-    import importlib.resources
-
     digest = hashlib.sha256(f"auditor-cache-{CACHE_VERSION}".encode())
     files: list[Path] = []
     for name in _FINGERPRINT_MODULES:
@@ -103,7 +108,7 @@ def parser_fingerprint() -> str:
     for name in _FINGERPRINT_PACKAGES:
         package = importlib.import_module(name)
         files.extend(sorted(Path(str(package.__file__)).parent.glob("*.py")))
-    data = importlib.resources.files("auditor.data")
+    data = resources.files("auditor.data")
     for entry in sorted(data.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".json")):
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
@@ -144,6 +149,106 @@ class _Entry(NamedTuple):
     position: int
     rows: int
     errors: str
+
+
+class CacheRun(NamedTuple):
+    """One :meth:`RecordCache.table` run: the table, the inputs that failed, what was reused,
+    and where Ignite fields were written."""
+
+    table: pd.DataFrame
+    errors: list[InputError]
+    stats: CacheStats
+    lines: FieldLines
+
+
+class _Failed(NamedTuple):
+    """An input that could not be listed."""
+
+    error: InputError
+
+
+class _Cached(NamedTuple):
+    """An input whose rows the cache holds."""
+
+    name: str
+    entry: _Entry
+
+
+class _Pending(NamedTuple):
+    """An input being parsed."""
+
+    name: str
+
+
+class _New(NamedTuple):
+    """A parsed input: its rows are ``result.rows`` rows from ``offset`` of chunk ``chunk``."""
+
+    name: str
+    chunk: int
+    offset: int
+    result: UnitResult
+
+
+_Slot = _Failed | _Cached | _Pending | _New
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """The chunks of one run: their frames, Ignite pages to merge, where Ignite fields are."""
+
+    empty: pd.DataFrame
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    ignite: list[Record] = field(default_factory=list)
+    lines: FieldLines = field(default_factory=dict)
+
+
+class _Index(NamedTuple):
+    """Where each input's rows are (runs over the cached rows then the new ones), the errors in
+    input order, and the new units index rows."""
+
+    run_starts: list[int]
+    run_rows: list[int]
+    errors: list[InputError]
+    units: list[_UnitRow]
+
+
+def _index(slots: list[_Slot], chunk_starts: list[int], base: int) -> _Index:
+    """The runs, errors and unit rows of a run's slots; ``base``: rows the cache loaded."""
+    out = _Index([], [], [], [])
+    for slot in slots:
+        if isinstance(slot, _Failed):
+            out.errors.append(slot.error)
+        elif isinstance(slot, _Cached):
+            entry = slot.entry
+            out.errors.extend(_errors(entry.errors))
+            if entry.rows:
+                out.run_starts.append(entry.position)
+                out.run_rows.append(entry.rows)
+            out.units.append(
+                (
+                    slot.name,
+                    entry.size,
+                    entry.mtime_ns,
+                    entry.sha256,
+                    entry.rows,
+                    entry.errors,
+                    entry.segment,
+                    entry.start,
+                )
+            )
+        elif isinstance(slot, _New):
+            result = slot.result
+            out.errors.extend(e.error() for e in result.errors)
+            start = chunk_starts[slot.chunk] + slot.offset
+            if result.rows:
+                out.run_starts.append(base + start)
+                out.run_rows.append(result.rows)
+            if result.cacheable:
+                text = json.dumps(result.errors) if result.errors else ""
+                out.units.append(
+                    (slot.name, result.size, result.mtime_ns, result.sha256, result.rows, text, None, start)
+                )
+    return out
 
 
 class RecordCache:
@@ -236,7 +341,7 @@ class RecordCache:
         ]
         if not frames:
             return None
-        return _conform(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
+        return conform(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
 
     def _wait_rows(self) -> bool:
         """Take the rows the background read gave; ``False`` if it failed (a damaged segment)."""
@@ -263,10 +368,11 @@ class RecordCache:
         columns: Sequence[str] | None = None,
         project: bool = False,
         wait: bool = True,
-    ) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
-        """The records table of every input under ``paths`` (as :func:`auditor.parallel.parse_table`
-        gives it), re-parsing only inputs that changed since the cache last saw them; then
-        the cache is updated to this run's inputs.
+        units: Iterable[InputUnit] = (),
+    ) -> CacheRun:
+        """The records table of every input under ``paths`` and then of ``units`` (as
+        :func:`auditor.run.parse.parse_table` gives it), re-parsing only inputs that changed
+        since the cache last saw them; then the cache is updated to this run's inputs.
 
         ``columns``: return only these columns of the table (those the rules read). Only they
         are read from the cache — a warm run's biggest cost — while the cache itself keeps
@@ -277,134 +383,127 @@ class RecordCache:
         ``wait=False``: return while the cache is still being written (on a thread: pyarrow
         writes without the GIL), so that the caller's check runs meanwhile; the caller must
         then call :meth:`wait`, which raises the write's :class:`OutputError` if it failed."""
-        import numpy as np
-        import pandas as pd
-
-        from auditor.table import records_table
-
         started = time.perf_counter()
         stats = CacheStats()
         self._columns = None if columns is None else list(columns)
-        projection = projection_for(self._columns) if project else None
-        worker = parse_units if projection is None else partial(parse_units, projection=projection)
-        empty = records_table([]) if projection is None else records_table([])[list(projection.columns)]
+        job = job_for_columns(self._columns, project=True) if project else ParseJob()
+        if not job.project:
+            job = ParseJob()  # parsed in full: the cache keeps every column
         self._load()
         stats.seconds["load"] = time.perf_counter() - started
-        # Per input, in order, one slot: ("error", InputError) for an input that could not be
-        # listed, ("old", name, entry) for rows in the loaded cache, ("pending", name) until its
-        # chunk comes back, then ("new", name, chunk index, row offset in the chunk, result).
-        slots: list[tuple[Any, ...]] = []
-        fresh: list[pd.DataFrame] = []
-        ignite: list[Any] = []
+        units = list(units)
+        slots: list[_Slot] = []
+        parsed = self._parse(paths, units, job, slots, stats, jobs=jobs, chunk_size=chunk_size)
+        if not self._wait_rows():  # the cache's rows could not be read after all: start cold
+            self._ignore = True
+            try:
+                return self.table(
+                    paths, jobs=jobs, chunk_size=chunk_size, columns=columns, project=project, units=units
+                )
+            finally:
+                self._ignore = False
+        assemble_started = time.perf_counter()
+        result = self._assemble(slots, parsed, job, stats)
+        stats.seconds["assemble"] = time.perf_counter() - assemble_started
+        self._last_stats = stats
+        slots.clear()  # one tuple per input: freed before the caller's check runs
+        if wait or self._writing is None:
+            self.wait()
+        return result
 
-        def plan() -> Iterator[list[InputUnit]]:
-            pending: list[InputUnit] = []
-            held = 0  # archive bytes in ``pending``
-            emitted = 0
-            for item in list_inputs(paths):
-                if isinstance(item, InputError):
-                    slots.append(("error", item))
-                    continue
-                stats.inputs += 1
-                entry = self._entries.get(item.name)
-                if (
-                    entry is not None
-                    and not self.verify
-                    and item.data is None
-                    and entry.size == item.size
-                    and entry.mtime_ns == item.mtime_ns
-                ):
-                    stats.reused_by_stat += 1
-                    slots.append(("old", item.name, entry))
-                    continue
-                if entry is not None:
-                    item = replace(item, expected_sha256=entry.sha256)
-                slots.append(("pending", item.name))
-                pending.append(item)
-                held += len(item.data) if item.data is not None else 0
-                if len(pending) >= chunk_limit(emitted, chunk_size) or held >= MAX_CHUNK_BYTES:
-                    yield pending
-                    pending, held = [], 0
-                    emitted += 1
-            if pending:
-                yield pending
-
-        parse_started = time.perf_counter()
+    def _parse(
+        self,
+        paths: Iterable[str | Path],
+        units: list[InputUnit],
+        job: ParseJob,
+        slots: list[_Slot],
+        stats: CacheStats,
+        *,
+        jobs: int | None,
+        chunk_size: int,
+    ) -> _Parsed:
+        """Parse the inputs the cache cannot answer for, filling one slot per input in order."""
+        started = time.perf_counter()
+        parsed = _Parsed(empty=rows_of([], job))
         cursor = 0  # the next pending slot to fill
-        for chunk in map_ordered(worker, plan(), jobs=jobs or default_jobs()):
-            chunk_index = len(fresh)
-            fresh.append(chunk.frame if chunk.frame is not None else empty)
-            ignite.extend(chunk.ignite)
+        listing = self._plan(itertools.chain(list_inputs(paths), units), slots, stats, chunk_size)
+        for chunk in get_executor(jobs=jobs).map(ParseTask(job), listing):
+            chunk_index = len(parsed.frames)
+            parsed.frames.append(chunk.frame if chunk.frame is not None else parsed.empty)
+            parsed.ignite.extend(chunk.ignite)
+            parsed.lines.update(chunk.lines)
             offset = 0
             for result in chunk.units:
-                while slots[cursor][0] != "pending":
+                while not isinstance(slots[cursor], _Pending):
                     cursor += 1
                 slots[cursor] = self._resolve(result, chunk_index, offset, stats)
                 offset += 0 if result.unchanged else result.rows
                 cursor += 1
-        stats.seconds["parse"] = time.perf_counter() - parse_started
-        if not self._wait_rows():  # the cache's rows could not be read after all: start cold
-            self._ignore = True
-            try:
-                return self.table(paths, jobs=jobs, chunk_size=chunk_size, columns=columns, project=project)
-            finally:
-                self._ignore = False
+        stats.seconds["parse"] = time.perf_counter() - started
+        return parsed
+
+    def _plan(
+        self,
+        listing: Iterable[InputUnit | InputError],
+        slots: list[_Slot],
+        stats: CacheStats,
+        chunk_size: int,
+    ) -> Iterator[list[InputUnit]]:
+        """Chunks of the inputs to parse; every input gets its slot: an error, rows the cache
+        holds (same name, size and mtime: the file is not even read), or pending."""
+        pending: list[InputUnit] = []
+        held = 0  # archive bytes in ``pending``
+        emitted = 0
+        for item in listing:
+            if isinstance(item, InputError):
+                slots.append(_Failed(item))
+                continue
+            stats.inputs += 1
+            entry = self._entries.get(item.name)
+            if entry is not None and self._same_stat(item, entry):
+                stats.reused_by_stat += 1
+                slots.append(_Cached(item.name, entry))
+                continue
+            if entry is not None:
+                item = replace(item, known_sha256=entry.sha256)
+            slots.append(_Pending(item.name))
+            pending.append(item)
+            held += len(item.data) if item.data is not None else 0
+            if len(pending) >= chunk_limit(emitted, chunk_size) or held >= MAX_CHUNK_BYTES:
+                yield pending
+                pending, held = [], 0
+                emitted += 1
+        if pending:
+            yield pending
+
+    def _same_stat(self, item: InputUnit, entry: _Entry) -> bool:
+        """Reuse the cached rows without reading the file: same size and mtime (a known stat)."""
+        return (
+            not self.verify
+            and item.data is None
+            and item.size >= 0
+            and entry.size == item.size
+            and entry.mtime_ns == item.mtime_ns
+        )
+
+    def _assemble(self, slots: list[_Slot], parsed: _Parsed, job: ParseJob, stats: CacheStats) -> CacheRun:
+        """The table in input order from the cached and the new rows; the cache write started."""
+        import numpy as np  # heavy: imported when a table is built
+        import pandas as pd
+
         old = self._old_rows
-
-        assemble_started = time.perf_counter()
         base = 0 if old is None else len(old)
-        chunk_starts = np.cumsum([0] + [len(f) for f in fresh])
-        # Where each input's rows are, as (first row, count) runs over ``old`` + ``new_rows``.
-        run_starts: list[int] = []
-        run_rows: list[int] = []
-        errors: list[InputError] = []
-        # The new units index: name, size, mtime_ns, sha256, rows, errors, (segment, start) —
-        # the segment is None for rows parsed now (their start is within ``new_rows``).
-        units: list[_UnitRow] = []
-        for slot in slots:
-            if slot[0] == "error":
-                errors.append(slot[1])
-            elif slot[0] == "old":
-                name, entry = slot[1], slot[2]
-                errors.extend(_errors(entry.errors))
-                if entry.rows:
-                    run_starts.append(entry.position)
-                    run_rows.append(entry.rows)
-                units.append(
-                    (
-                        name,
-                        entry.size,
-                        entry.mtime_ns,
-                        entry.sha256,
-                        entry.rows,
-                        entry.errors,
-                        entry.segment,
-                        entry.start,
-                    )
-                )
-            else:
-                _, name, chunk_index, offset, result = slot
-                errors.extend(error_from_tuple(e) for e in result.errors)
-                start = int(chunk_starts[chunk_index]) + offset
-                if result.rows:
-                    run_starts.append(base + start)
-                    run_rows.append(result.rows)
-                if result.cacheable:
-                    text = json.dumps(result.errors) if result.errors else ""
-                    units.append(
-                        (name, result.size, result.mtime_ns, result.sha256, result.rows, text, None, start)
-                    )
-
-        new_rows = pd.concat(fresh, ignore_index=True) if fresh else empty
-        positions = _runs(run_starts, run_rows)
+        index = _index(slots, np.cumsum([0] + [len(f) for f in parsed.frames]).tolist(), base)
+        new_rows = pd.concat(parsed.frames, ignore_index=True) if parsed.frames else parsed.empty
+        positions = _runs(index.run_starts, index.run_rows)
         # The cache is written on a thread while the table is put together (pyarrow writes
         # without the GIL): on a cold run the write was a serial second per 100,000 rows.
-        projected = None if projection is None else list(projection.columns)
+        projected = list(job.columns) if job.project and job.columns is not None else None
         stored = _common(projected, old is not None, self._stored)
         kept_rows = new_rows if stored is None else new_rows[stored]
-        writing = None
+        self._writing = None
         if not self._unchanged(slots, stats, stored):
-            writing = _background(self._write, units, kept_rows, positions, stats, stored)
+            self._writing = _background(self._write, index.units, kept_rows, positions, stats, stored)
         fresh_view = new_rows if self._columns is None else new_rows[self._columns]
         in_order = np.array_equal(positions, np.arange(len(positions)))
         if old is not None and not len(new_rows) and in_order and len(positions) == len(old):
@@ -415,21 +514,16 @@ class RecordCache:
             everything = fresh_view if old is None else pd.concat([old, fresh_view], ignore_index=True)
             table = everything.take(positions).reset_index(drop=True)
             del everything
-        if ignite:
-            from auditor.readers.ignite_text import merge_module_pages
-
-            merged = records_table(merge_module_pages(ignite))
-            merged = merged if self._columns is None else merged[self._columns]
-            table = pd.concat([table, merged], ignore_index=True)
+        lines = dict(parsed.lines)
+        if parsed.ignite:
+            merged = list(merge_module_pages(parsed.ignite))
+            lines.update(field_lines(merged))
+            rows = records_table(merged)
+            table = pd.concat(
+                [table, rows if self._columns is None else rows[self._columns]], ignore_index=True
+            )
         stats.rows = len(table)
-        stats.seconds["assemble"] = time.perf_counter() - assemble_started
-
-        self._writing = writing
-        self._last_stats = stats
-        slots.clear()  # one tuple per input: freed before the caller's check runs
-        if wait or writing is None:
-            self.wait()
-        return table, errors, stats
+        return CacheRun(table, index.errors, stats, lines)
 
     def wait(self) -> None:
         """Wait for the cache write of the last :meth:`table` run (raises its error)."""
@@ -444,21 +538,19 @@ class RecordCache:
             # rows): 560,000 entries freed before the check makes its findings.
             self._entries, self._old_rows = {}, None
 
-    def _resolve(
-        self, result: UnitResult, chunk_index: int, offset: int, stats: CacheStats
-    ) -> tuple[Any, ...]:
+    def _resolve(self, result: UnitResult, chunk_index: int, offset: int, stats: CacheStats) -> _Slot:
         if result.unchanged:
             stats.reused_by_hash += 1
             entry = self._entries[result.name]
             # Same bytes under a new mtime: keep the rows, remember the new stat.
-            return ("old", result.name, entry._replace(size=result.size, mtime_ns=result.mtime_ns))
+            return _Cached(result.name, entry._replace(size=result.size, mtime_ns=result.mtime_ns))
         stats.parsed += 1
         stats.rows_parsed += result.rows
-        return ("new", result.name, chunk_index, offset, result)
+        return _New(result.name, chunk_index, offset, result)
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _unchanged(self, slots: list[tuple[Any, ...]], stats: CacheStats, stored: list[str] | None) -> bool:
+    def _unchanged(self, slots: list[_Slot], stats: CacheStats, stored: list[str] | None) -> bool:
         """True when this run would write back exactly the cache it loaded (every input found
         unchanged by ``stat``, none gone, no compaction due): a warm night writes nothing."""
         if self._old_rows is None or stats.parsed or stats.reused_by_hash or stored != self._stored:
@@ -468,7 +560,7 @@ class RecordCache:
         live = sum(entry.rows for entry in self._entries.values())
         if live * 2 < len(self._old_rows):
             return False
-        names = {slot[1] for slot in slots if slot[0] == "old"}
+        names = {slot.name for slot in slots if isinstance(slot, _Cached)}
         return len(names) == len(self._entries)
 
     def _write(
@@ -537,7 +629,7 @@ class RecordCache:
             return new_rows
         old = self._old_rows
         if self._columns is not None and self._columns != stored:
-            old = _conform(
+            old = conform(
                 pd.concat([pd.read_parquet(self._segment_path(s), columns=stored) for s in self._segments])
             )
         return pd.concat([old, new_rows], ignore_index=True)
@@ -552,8 +644,6 @@ class RecordCache:
 
 def _background(func: Any, *args: Any) -> Future[Any]:
     """``func(*args)`` on a thread of its own; the thread ends with the call."""
-    from concurrent.futures import ThreadPoolExecutor
-
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-cache-read")
     try:
         return pool.submit(func, *args)
@@ -585,13 +675,11 @@ def _common(new: list[str] | None, has_old: bool, old: list[str] | None) -> list
 
 
 def _errors(text: str) -> list[InputError]:
-    return [error_from_tuple(tuple(e)) for e in json.loads(text)] if text else []
+    return [ErrorLine(*e).error() for e in json.loads(text)] if text else []
 
 
 def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
     """Write a Parquet file atomically (a temp name, then rename) so a crash leaves no half file."""
-    import os
-
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         frame.to_parquet(tmp, index=False)
@@ -601,11 +689,9 @@ def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
             tmp.unlink()
 
 
-def _conform(frame: pd.DataFrame) -> pd.DataFrame:
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Give a frame read back from Parquet the records table's exact dtypes (Parquet stores
     ``datetime64[s]`` as milliseconds)."""
-    from auditor.table import records_table
-
     dtypes = records_table([]).dtypes
     return frame.astype({c: dtypes[c] for c in frame.columns if c in dtypes and frame[c].dtype != dtypes[c]})
 
@@ -616,6 +702,6 @@ def cached_table(
     *,
     jobs: int | None = None,
     verify: bool = False,
-) -> tuple[pd.DataFrame, list[InputError], CacheStats]:
+) -> CacheRun:
     """Convenience: :meth:`RecordCache.table` with a cache in ``cache_dir``."""
     return RecordCache(cache_dir, verify=verify).table(paths, jobs=jobs)

@@ -1,17 +1,23 @@
-"""The fast paths for building fields of JSON/XML leaves.
+"""Raw text → typed fields: the one owner of how a reader types what it read.
 
-A registry study has hundreds of unregistered leaves (locations, results tables) for a few
-dozen registered ones, and the readers run over millions of records. For a key the registry
-does not know, :func:`auditor.fields.make_field` types by the universal literals only
-(``True``/``False``, ``None``/``N/A``/empty); any other text without surrounding whitespace is
-plain text. :meth:`ColumnBuilder.add_untyped` adds exactly that field without the general
-machinery and falls back to ``make_field`` for everything else, so the typing stays defined in
-one place (``tests/test_ctgov_json.py`` checks the two agree on arbitrary text).
+:func:`type_field` is the rule: the key's registry spec (``auditor/data/fields.yaml``) decides
+the type, and :func:`auditor.values.type_value` does the typing; a key the registry does not
+know is typed by the universal literals only (``True``/``False``, ``None``/``N/A``/empty). Every
+reader builds its fields with it or with one of the shortcuts below, each tested equal to it:
+
+* :func:`registered_field` / :func:`registered_typing` — memoised for short registered values
+  (statuses, dates, sponsor classes repeat across millions of records);
+* :meth:`ColumnBuilder.add_untyped` — a registry study has hundreds of unregistered leaves
+  (locations, results tables) for a few dozen registered ones: any text without surrounding
+  whitespace that is not a literal is plain text, added without the general machinery
+  (``tests/test_ctgov_json.py`` checks the two agree on arbitrary text).
+
+Fields are collected as columns (:class:`ColumnBuilder`), not as a frozen ``Field`` each.
 """
 
 from __future__ import annotations
 
-from auditor.fields import FieldSpec, make_field
+from auditor.fields import FieldSpec, label_key, registry
 from auditor.records import Field, FieldColumns
 from auditor.values import MISSING_KINDS, Value, ValueType, type_value
 
@@ -36,10 +42,10 @@ class ColumnBuilder:
         self.values: list[Value] = []
 
     def add_untyped(self, section: str, label: str, key: str, raw: str) -> None:
-        """The field ``make_field(section, label, raw, key=key)`` builds for a key without a
+        """The field ``type_field(section, label, raw, key=key)`` builds for a key without a
         spec, as columns."""
         if raw in _LITERALS or raw[:1].isspace() or raw[-1:].isspace():
-            self.add(make_field(section, label, raw, key=key)[0])
+            self.add(type_field(section, label, raw, key=key)[0])
             return
         self.sections.append(section)
         self.labels.append(label)
@@ -78,15 +84,15 @@ _SHORT = 80
 
 
 def registered_field(spec: FieldSpec, raw: str) -> tuple[Field, str | None]:
-    """``make_field(spec.section, spec.label, raw, key=spec.key)``, memoised for short values."""
+    """``type_field(spec.section, spec.label, raw, key=spec.key)``, memoised for short values."""
     if len(raw) > _SHORT:
-        return make_field(spec.section, spec.label, raw, key=spec.key)
+        return type_field(spec.section, spec.label, raw, key=spec.key)
     cache_key = (spec.key, raw)
     hit = _REGISTERED.get(cache_key)
     if hit is None:
         if len(_REGISTERED) >= _REGISTERED_LIMIT:
             _REGISTERED.clear()
-        hit = _REGISTERED[cache_key] = make_field(spec.section, spec.label, raw, key=spec.key)
+        hit = _REGISTERED[cache_key] = type_field(spec.section, spec.label, raw, key=spec.key)
     return hit
 
 
@@ -99,8 +105,8 @@ _typed_count = 0
 
 
 def registered_typing(spec: FieldSpec, raw: str) -> tuple[ValueType, Value, str | None]:
-    """``type_value`` of ``raw`` as ``spec`` declares it (as :func:`make_field` calls it),
-    memoised for short values; the problem comes without make_field's ``"label: "`` prefix."""
+    """``type_value`` of ``raw`` as ``spec`` declares it (as :func:`type_field` calls it),
+    memoised for short values; the problem comes without type_field's ``"label: "`` prefix."""
     global _typed_count
     per_key = _TYPED.get(spec.key)
     if per_key is None:
@@ -129,4 +135,23 @@ def registered_typing(spec: FieldSpec, raw: str) -> tuple[ValueType, Value, str 
 UNTYPED_LITERALS = _LITERALS
 
 
-__all__ = ["UNTYPED_LITERALS", "ColumnBuilder", "registered_field", "registered_typing"]
+def type_field(
+    section: str, label: str, raw: str, *, key: str | None = None, line: int | None = None
+) -> tuple[Field, str | None]:
+    """Build a typed :class:`Field`; the second item is a problem (e.g. a bad date) or ``None``.
+
+    ``key`` overrides the label's key, for readers that know the field by its path."""
+    resolved = key or label_key(label)
+    spec = registry().by_key.get(resolved)
+    typed = type_value(
+        raw,
+        spec.type if spec else None,
+        enum_values=spec.enum if spec else frozenset(),
+        enum_aliases=dict(spec.enum_aliases) if spec else None,
+        missing_literals=spec.missing if spec else frozenset(),
+    )
+    problem = None if typed.problem is None else f"{label}: {typed.problem}"
+    return Field(section, label, resolved, raw, typed.type, typed.value, line), problem
+
+
+__all__ = ["UNTYPED_LITERALS", "ColumnBuilder", "registered_field", "registered_typing", "type_field"]

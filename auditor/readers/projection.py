@@ -4,7 +4,7 @@ The report needs about eight fields of a record (status, verified date, sponsor,
 rules' own fields); the full readers type every one of its hundred-odd leaves, which is nearly
 all of the report's cost at registry scale. :func:`project` parses the document with the
 standard library (C code), takes the registered paths of the keys asked for, and builds those
-fields with the readers' own :func:`~auditor.readers.leaf.registered_field` — same key, raw text,
+fields with the readers' own :func:`~auditor.readers.typing.registered_field` — same key, raw text,
 type and value as the full reader gives (``tests/test_staleness_fast.py`` holds this over the
 corpus).
 
@@ -87,7 +87,7 @@ def project(
 
 
 def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None = None) -> Record | None:
-    from auditor.readers.leaf import ColumnBuilder, registered_field
+    from auditor.readers.typing import ColumnBuilder, registered_field
 
     root_start = _ROOT_ELEMENT.search(data)
     if root_start is None or _DECLARATION.search(data, 0, root_start.start()):
@@ -182,7 +182,7 @@ def _json_paths(specs: tuple[FieldSpec, ...]) -> tuple[tuple[FieldSpec, tuple[st
 
 
 def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec, ...]) -> Record | None:
-    from auditor.readers.leaf import ColumnBuilder, registered_field
+    from auditor.readers.typing import ColumnBuilder, registered_field
 
     protocol = study.get("protocolSection")
     if not isinstance(protocol, dict):

@@ -1,0 +1,289 @@
+"""One nightly staleness report, from inputs to the written folder: what ``audit report
+staleness`` does, callable from Python (:func:`run_staleness`) without the command line.
+
+The inputs go through the same worker as ``audit check`` (:mod:`auditor.run.parse`), which here
+also runs the staleness rules on its chunk and sends back only the findings and one small
+:class:`~auditor.staleness.RecordSummary` per record: whole records never cross a process
+boundary (Ignite pages given by name excepted: they are merged and checked in the parent) and
+are dropped as soon as their chunk is checked, so memory stays flat however many studies
+there are.
+
+Which snapshot is reported: the store's latest snapshot of every study (its index says which,
+and each file's hash is checked before it is parsed); for files and folders given by name, the
+latest of each study's snapshots found there, by Ignite modification date, then last update
+submitted date, then path. Put a large Ignite export in the store first (``audit snapshot
+add``): stored snapshots are complete and are checked in the workers.
+
+The result does not depend on the number of processes, the engine, or the order chunks finish in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.findings import Finding
+from auditor.history import record_history
+from auditor.inputs import InputUnit, list_inputs
+from auditor.readers.ignite_text import merge_module_pages
+from auditor.records import Record, is_valid_nct_id
+from auditor.reports.findings import REPORTERS
+from auditor.reports.folder import load_history, load_previous, previous_folder, write_folder
+from auditor.reports.history_render import render_html as render_history
+from auditor.reports.staleness_html import render_html
+from auditor.reports.staleness_md import render_markdown
+from auditor.rules import RuleSet
+from auditor.rules.compile import keys_read
+from auditor.run.check import TableCheck
+from auditor.run.executor import default_jobs, get_executor, validate_engine
+from auditor.run.parse import ParsedChunk, ParseJob, parse_chunks, rows_of, store_units
+from auditor.staleness import (
+    SUMMARY_KEYS,
+    RecordSummary,
+    StalenessReport,
+    build_report,
+    stale_entries,
+    summarize,
+)
+from auditor.store import Store
+
+#: Files per task: big enough that the rule engine's per-call cost is noise.
+DEFAULT_CHUNK_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    report: StalenessReport
+    folder: Path
+    files: int
+
+    def summary_line(self) -> str:
+        """The one line a cron mail shows."""
+        r = self.report
+        text = f"staleness {r.as_of.isoformat()}: {r.records:,} records, {len(r.stale):,} stale"
+        if r.previous_as_of is not None:
+            text += f" ({len(r.newly_stale):,} new, {len(r.fixed):,} fixed, {r.still_stale:,} still)"
+        if r.input_errors:
+            text += f", {len(r.input_errors):,} inputs with errors"
+        return text + f"; wrote {self.folder}/"
+
+
+@dataclass(slots=True)
+class Collected:
+    """Every study's latest summary, the findings on exactly those snapshots, input errors."""
+
+    summaries: list[RecordSummary]
+    findings: list[Finding]
+    errors: list[str]
+    files: int
+
+
+def staleness_job(rules: RuleSet, *, as_of: date, params: Mapping[str, str], fast: bool = True) -> ParseJob:
+    """The worker's job: the registry keys the rules and the report read (by projection when
+    ``fast``: only those fields of plain JSON/XML), checked in the worker."""
+    record_rules = rules.scope("record")
+    keys = keys_read(record_rules) | SUMMARY_KEYS
+    return ParseJob(keys=keys, project=fast, check=TableCheck(record_rules, as_of, dict(params)))
+
+
+@dataclass(slots=True)
+class _Latest:
+    """The latest summary of each study seen so far and the findings on exactly that snapshot."""
+
+    summaries: dict[str, RecordSummary] = field(default_factory=dict)
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+
+    def keep(self, summaries: Iterable[RecordSummary], findings: Iterable[Finding]) -> None:
+        grouped: dict[tuple[str, str], list[Finding]] = {}
+        for finding in findings:
+            grouped.setdefault((finding.nct_id, finding.snapshot), []).append(finding)
+        for summary in summaries:
+            current = self.summaries.get(summary.nct_id)
+            if current is None or summary.rank > current.rank:
+                self.summaries[summary.nct_id] = summary
+                self.findings[summary.nct_id] = grouped.get((summary.nct_id, summary.snapshot), [])
+
+
+def collect(
+    units: Sequence[InputUnit],
+    job: ParseJob,
+    *,
+    jobs: int = 1,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: Callable[[int], None] | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+) -> Collected:
+    """Parse and check ``units`` on ``jobs`` processes (``1``: in this process), or as tasks on a
+    Dask cluster (``engine="dask"``: the one at ``scheduler``, or a local cluster of ``jobs``
+    workers). The result is the same, bit for bit, whichever engine and however many workers."""
+    validate_engine(engine, scheduler)
+    executor = get_executor(engine, jobs=max(1, jobs), scheduler=scheduler)
+    latest = _Latest()
+    errors: list[str] = []
+    ignite: list[Record] = []
+    files = 0
+    chunk: ParsedChunk
+    for chunk in parse_chunks(units, job, executor, chunk_size=max(1, chunk_size)):
+        latest.keep(chunk.summaries, chunk.findings)
+        errors.extend(e.one_line() for e in chunk.errors())
+        ignite.extend(chunk.ignite)
+        files += len(chunk.units)
+        if on_progress is not None:
+            on_progress(len(chunk.units))
+    if ignite and job.check is not None:
+        merged = list(merge_module_pages(ignite))
+        latest.keep([summarize(r) for r in merged], job.check(rows_of(merged, job)))
+    ordered = sorted(latest.summaries)
+    return Collected(
+        summaries=[latest.summaries[n] for n in ordered],
+        findings=[f for n in ordered for f in latest.findings[n]],
+        errors=errors,
+        files=files,
+    )
+
+
+def path_units(paths: Iterable[str | Path]) -> tuple[list[InputUnit], list[str]]:
+    """Every input under ``paths`` (:func:`auditor.inputs.list_inputs`) and the listing errors."""
+    units: list[InputUnit] = []
+    errors: list[str] = []
+    for item in list_inputs(paths):
+        if isinstance(item, InputError):
+            errors.append(item.one_line())
+        else:
+            units.append(item)
+    return units, errors
+
+
+def run_staleness(
+    rules: RuleSet,
+    *,
+    as_of: date,
+    params: Mapping[str, str],
+    paths: Sequence[str | Path] = (),
+    store: Path | None = None,
+    out: Path,
+    jobs: int | None = None,
+    table_limit: int = 5000,
+    nights: int = 14,
+    chunk_size: int | None = None,
+    with_history: bool = False,
+    progress: Any = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
+) -> Outcome:
+    """Read, check, compare with the previous report, and write ``out/<as_of>/``.
+
+    ``progress``: an :class:`auditor.progress.Progress` (or anything with ``set_total`` and
+    ``update``); ``engine`` / ``scheduler``: where the chunks are parsed and checked."""
+    if paths:
+        units, errors = path_units(paths)
+    else:
+        units, errors = store_units(store or Path("snapshots")), []
+    if progress is not None:
+        progress.set_total(len(units))
+    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+    parallel = len(units) > chunk_size or engine == "dask"
+    collected = collect(
+        units,
+        staleness_job(rules, as_of=as_of, params=params),
+        jobs=(jobs or default_jobs()) if parallel else 1,
+        chunk_size=chunk_size,
+        on_progress=None if progress is None else progress.update,
+        engine=engine,
+        scheduler=scheduler,
+    )
+    found = previous_folder(out, as_of)
+    report = build_report(
+        collected.summaries,
+        collected.findings,
+        as_of=as_of,
+        rule_ids=rules.ids,
+        params=effective_params(rules, params),
+        previous=load_previous(*found, rules.ids) if found else None,
+        history=load_history(out, as_of, rules.ids, nights),
+        input_errors=[*errors, *collected.errors],
+    )
+    extra = (
+        history_pages(store or Path("snapshots"), report, limit=table_limit)
+        if with_history and not paths
+        else {}
+    )
+    folder = write_folder(out, as_of.isoformat(), report_files(report, table_limit=table_limit, extra=extra))
+    return Outcome(report=report, folder=folder, files=collected.files)
+
+
+def effective_params(rules: RuleSet, given: Mapping[str, str]) -> dict[str, str]:
+    """Every parameter of the selected rules with the value used (given, else the default)."""
+    out: dict[str, str] = {}
+    for rule in rules:
+        for name, default in rule.params.items():
+            out.setdefault(name, str(given.get(name, default)))
+    return dict(sorted(out.items()))
+
+
+def history_pages(store: Path, report: StalenessReport, *, limit: int) -> dict[str, str]:
+    """``history/<NCT>.html`` for the stale and fixed records the page lists (``audit history``'s
+    HTML page of each one's snapshots in the store). NCT IDs are validated before they become
+    file names."""
+    shown = report.stale if limit <= 0 else report.stale[:limit]
+    wanted = sorted({s.nct_id for s in shown} | {f.nct_id for f in report.fixed if f.after is not None})
+    pages: dict[str, str] = {}
+    with Store(store) as opened:
+        for nct_id in wanted:
+            if is_valid_nct_id(nct_id):
+                pages[f"history/{nct_id}.html"] = render_history([record_history(opened, nct_id)])
+    return pages
+
+
+def report_files(
+    report: StalenessReport, *, table_limit: int, extra: dict[str, str] | None = None
+) -> dict[str, bytes]:
+    """Every file of a report folder, by name (``extra``: more files, e.g. history pages)."""
+    stale_doc = {
+        "schema": "auditor-stale-list/1",
+        "as_of": report.as_of.isoformat(),
+        "stale": stale_entries(report),
+        "fixed": [f.to_dict() for f in report.fixed],
+    }
+    summary = report.summary_dict()
+    summary["history"] = [n.to_dict() for n in report.history]
+    extra = extra or {}
+    local = frozenset(name.removeprefix("history/").removesuffix(".html") for name in extra)
+    files = {
+        "index.html": render_html(report, table_limit=table_limit, local_history=local),
+        "report.md": render_markdown(report),
+        "findings.json": _text(REPORTERS["json"](list(report.findings))),
+        "findings.csv": _text(REPORTERS["csv"](list(report.findings))),
+        "summary.json": _dumps(summary),
+        "stale.json": _dumps(stale_doc),
+        **extra,
+    }
+    return {name: text.encode("utf-8") for name, text in files.items()}
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "Collected",
+    "Outcome",
+    "collect",
+    "effective_params",
+    "history_pages",
+    "path_units",
+    "report_files",
+    "run_staleness",
+    "staleness_job",
+]
