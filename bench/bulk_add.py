@@ -16,11 +16,12 @@ batch (``--batch-size``, default 500) plus the zip's central directory (Python's
 holds it: 63 MiB per 100,000 members), not by the archive.
 
 Measured 2026-12-06 on the shared 2-core VM while other engineers' jobs kept the load average
-at 13-14: 100,000 studies (a 0.50 GB zip) in 427 s wall (234 studies/s), 136 CPU s
-(1.36 ms a study, of which the API v2 JSON reader is about 1.1 ms), peak RSS 203 MiB. The wall
-time was the machine's contention (the add got about a third of a core); by CPU, 600,000
-studies need 13.6 min, so the target below holds when the add has a core: 600k in under
-30 min and under 2 GB (peak about 0.5 GB: 203 MiB plus 5 x 63 MiB more central directory).
+near 10: 100,000 studies (a 0.50 GB zip) in 348 s wall (287 studies/s), 121 CPU s (1.21 ms a
+study, of which the API v2 JSON reader is about 1.1 ms), peak RSS 186 MiB. The wall time was
+the machine's contention (the add got about a third of a core); by CPU, 600,000 studies need
+12.1 min, so the target below holds when the add has a core: 600k in under 30 min and under
+2 GB (peak about 0.5 GB: 186 MiB plus 5 x 63 MiB more central directory). An earlier run of
+the code before the merge of the new input layer, at load 13-14: 427 s wall, 136 CPU s, 203 MiB.
 The store's own work per study (hashes, index rows, file writes) is about 0.25 ms; a hash
 update per field and a second ``syncfs`` per batch were dropped (content hash 0.16 -> 0.11 ms a
 study; half the syncs), gains within the noise of a loaded machine.
