@@ -73,6 +73,7 @@ from auditor.run.parse import (
     ParseJob,
     ParseTask,
     UnitResult,
+    chunk_bytes,
     chunk_limit,
     job_for_columns,
     rows_of,
@@ -427,7 +428,7 @@ class RecordCache:
         parsed = _Parsed(empty=rows_of([], job))
         cursor = 0  # the next pending slot to fill
         listing = self._plan(itertools.chain(list_inputs(paths), units), slots, stats, chunk_size)
-        for chunk in get_executor(jobs=jobs).map(ParseTask(job), listing):
+        for chunk in get_executor(jobs=jobs).map(ParseTask(job), listing, weight=chunk_bytes):
             chunk_index = len(parsed.frames)
             parsed.frames.append(chunk.frame if chunk.frame is not None else parsed.empty)
             parsed.ignite.extend(chunk.ignite)
