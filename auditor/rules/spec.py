@@ -58,6 +58,7 @@ from auditor.rules.operators import (
     VALUES,
     coerce,
 )
+from auditor.rules.patterns import PatternError, check_pattern
 from auditor.table import OLD_PREFIX, column_kind
 from auditor.values import parse_date
 
@@ -632,10 +633,9 @@ def _typed_arg(
         if not isinstance(value, str):
             raise ArgumentError(name, f"expected a regular expression, got {value!r}")
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ArgumentError(name, f"bad regular expression {value!r}: {exc}") from None
-        return value
+            return check_pattern(value)
+        except PatternError as exc:
+            raise ArgumentError(name, f"bad regular expression {value[:60]!r}: {exc}") from None
     if kind == VALUE:
         return _value(cond, name, value, field_kind)
     if kind in (VALUES, ORDER):
