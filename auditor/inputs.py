@@ -53,6 +53,9 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 #: Larger inputs are refused rather than read into memory (a registry record is < 5 MB).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 _READ_BLOCK = 1024 * 1024
+#: The largest JSON report read back (``--baseline``, the previous nightly report): a registry's
+#: findings are a few hundred megabytes.
+MAX_REPORT_BYTES = 1024 * 1024 * 1024
 #: How ``-`` is named among the inputs.
 STDIN_NAME = "-"
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
@@ -410,6 +413,7 @@ def _kind(mode: int) -> str:
 __all__ = [
     "ARCHIVE_SUFFIXES",
     "MAX_INPUT_BYTES",
+    "MAX_REPORT_BYTES",
     "RECORD_SUFFIXES",
     "STDIN_NAME",
     "InputBytes",

@@ -22,14 +22,17 @@ import yaml
 
 from auditor.atomic import atomic_write
 from auditor.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from auditor.inputs import read_file
+
+#: A diff config is a short list of keys.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def load_ignore_config(path: str | Path) -> list[str]:
     """The ``ignore:`` list of a diff config file; any other shape is a one-line error."""
+    data = read_file(path, what="config", limit=MAX_CONFIG_BYTES, error=UsageError)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read config: {exc.strerror or exc}", path=path) from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError("config is not UTF-8 text", path=path) from exc
     try:

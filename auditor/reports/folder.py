@@ -30,6 +30,7 @@ from typing import Any
 
 from auditor.atomic import fsync_dir
 from auditor.errors import InputError, OutputError
+from auditor.inputs import MAX_REPORT_BYTES, read_file
 from auditor.staleness import (
     NightCounts,
     PreviousReport,
@@ -74,11 +75,13 @@ def previous_folder(out: Path, as_of: date) -> tuple[date, Path] | None:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    try:
+        return json.loads(read_file(path, what="previous report", limit=MAX_REPORT_BYTES).decode("utf-8"))
+    except InputError as exc:
+        raise InputError(f"previous report unreadable: {exc.message}", path=path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"previous report unreadable: {exc}", path=path) from exc
     except RecursionError:
         raise InputError("previous report unreadable: nested too deeply", path=path) from None
