@@ -99,11 +99,17 @@ def _findings_list(document: Any) -> list[Mapping[str, Any]]:
 def load_previous(day: date, folder: Path, rule_ids: Iterable[str]) -> PreviousReport:
     """What tonight's report compares with: ``stale.json``, else the findings."""
     stale = _load_json(folder / STALE_FILE)
-    if isinstance(stale, Mapping) and isinstance(stale.get("stale"), list):
-        return previous_from_entries(day, (r for r in stale["stale"] if isinstance(r, Mapping)))
-    if stale is not None:
-        raise InputError('previous report unreadable: expected {"stale": [...]}', path=folder / STALE_FILE)
-    return previous_from_findings(day, _findings_list(_load_json(folder / FINDINGS_FILE)), rule_ids)
+    try:
+        if isinstance(stale, Mapping) and isinstance(stale.get("stale"), list):
+            return previous_from_entries(day, (r for r in stale["stale"] if isinstance(r, Mapping)))
+        if stale is not None:
+            raise InputError(
+                'previous report unreadable: expected {"stale": [...]}', path=folder / STALE_FILE
+            )
+        return previous_from_findings(day, _findings_list(_load_json(folder / FINDINGS_FILE)), rule_ids)
+    except ValueError as exc:
+        name = STALE_FILE if stale is not None else FINDINGS_FILE
+        raise InputError(f"previous report unreadable: {exc}", path=folder / name) from None
 
 
 def load_history(out: Path, as_of: date, rule_ids: Iterable[str], nights: int = 14) -> list[NightCounts]:
