@@ -30,6 +30,7 @@ from auditor.errors import EXIT_OUTPUT, OutputError
 
 #: ``-o -``: standard output.
 STDOUT = "-"
+_SLICE = 1 << 20
 
 
 class StdoutGone(OutputError):
@@ -95,8 +96,9 @@ def emit(text: str | Iterable[str], output: str | None, *, machine: bool) -> Non
         for piece in pieces:
             if fd is None:
                 stream.write(piece)
-            else:
-                _write_all(fd, piece.encode(str(encoding), errors))
+            else:  # encoded a slice at a time: a 200 MB value is not copied whole once more
+                for start in range(0, len(piece), _SLICE):
+                    _write_all(fd, piece[start : start + _SLICE].encode(str(encoding), errors))
         stream.flush()
     except BrokenPipeError:
         raise StdoutGone() from None
