@@ -379,6 +379,8 @@ def read_bounded(
             rest.write(block)
             total += len(block)
         return InputError(f"file too large (more than {limit} bytes)", path=name)
+    except MemoryError:
+        return InputError("not enough memory to read it", path=name)
     except OSError as exc:
         return _os_error(exc, name)
     except (EOFError, zipfile.BadZipFile, tarfile.TarError) as exc:
