@@ -29,6 +29,7 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 def atomic_write(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically; raise :class:`OutputError` naming the file on failure."""
     target = Path(path)
+    check_target(target)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     tmp_name: str | None = None
     try:
@@ -89,6 +90,21 @@ def existing_mode(path: Path) -> int | None:
     except OSError:
         return None
     return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def check_target(path: str | Path) -> None:
+    """Refuse a target that is there and is not a regular file (a link is replaced, not
+    followed): renaming over a device node or a FIFO would replace it with a file (as root,
+    ``-o /dev/null`` became a 0600 file), and a folder cannot hold a report."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise OutputError(f"not a regular file ({kind}); only a file is written", path=path)
 
 
 def fsync_dir(folder: str | Path) -> None:

@@ -47,7 +47,7 @@ EXTENSIONS = {
 #: Extension of a snapshot made of several Ignite pages (see the module docstring).
 PAGES_EXTENSION = "pages.txt"
 PAGE_SEPARATOR = "\n\x1e\n"
-_STAMP = r"(?:\d{4}(?:\d{2}(?:\d{2}(?:T\d{4})?)?)?|undated)"
+_STAMP = r"(?:[0-9]{4}(?:[0-9]{2}(?:[0-9]{2}(?:T[0-9]{4})?)?)?|undated)"  # ASCII digits only
 SNAPSHOT_NAME = re.compile(rf"{_STAMP}_{_STAMP}_[0-9a-f]{{12}}\.(?:txt|pages\.txt|json|xml)")
 _WORDY_DATE = re.compile(r"[A-Za-z]+\.?\s+\d{1,2},\s*\d{4}|[A-Za-z]+\.?\s+\d{4}|\d{4}-\d{2}(?:-\d{2})?")
 
