@@ -13,7 +13,7 @@ legacy XML versions of 44 studies), read once before timing. Three ways to diff 
 * ``naive``  — ``DeepDiff(old.to_dict(), new.to_dict())``: what one would write first;
 * ``flat``   — DeepDiff over the flat ``{identity: raw}`` dicts, no pre-filter (the engine's
   matching without its equal-field shortcut), to show where the time goes;
-* ``auditor`` — :func:`auditor.changes.compare`: matching, DeepDiff, semantic classes, notes.
+* ``auditor`` — :func:`auditor.diff.compare`: matching, DeepDiff, semantic classes, notes.
 
 "Same changes": the identities DeepDiff's naive diff touches (fields at a changed list
 index, on either side) are compared with ours. Where both records have the same field keys
@@ -43,7 +43,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from auditor.changes import SemanticClass, compare, identities  # noqa: E402
+from auditor.diff import SemanticClass, compare, identities  # noqa: E402
 from auditor.errors import InputError  # noqa: E402
 from auditor.readers import read_one  # noqa: E402
 from auditor.records import Record  # noqa: E402

@@ -7,12 +7,13 @@ from datetime import datetime
 import pytest
 
 import auditor
-from auditor.changes import (
+from auditor.diff import (
     ChangeKind,
     SemanticClass,
     apply_changes,
     compare,
     diff,
+    mirrored,
     status_flag,
     word_diff,
 )
@@ -109,7 +110,7 @@ def test_date_changes(old: str, new: str, semantic: SemanticClass, days: int | N
 def test_date_shift_is_described_in_days_and_direction() -> None:
     later = one(rec(("Start Date", "2020-09-23")), rec(("Start Date", "2020-10-05")))
     assert later.summary == "date 2020-09-23 → 2020-10-05: 12 days later"
-    earlier = later.mirrored()
+    earlier = mirrored(later)
     assert earlier.summary == "date 2020-10-05 → 2020-09-23: 12 days earlier"
     precision = one(rec(("Status Verified Date", "2020-09")), rec(("Status Verified Date", "2020-09-23")))
     assert precision.summary == "date 2020-09 → 2020-09-23: precision month → day"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.changes import Change, DiffResult, compare, is_path_key
+from auditor.diff import Change, DiffResult, compare, is_path_key
 from auditor.errors import InputError
 from auditor.readers import read_bytes, read_one
 from auditor.records import Record
@@ -300,7 +300,7 @@ ALL_EDITS = [
     ["First Post: 2018-08-28", "First Post: 2018-09-03"],
     ["Status Verified Date: 2020-09", "Status Verified Date: 2020-09-23"],
     ["Has Oversight DMC: True", "Has Oversight DMC: False"],
-    ["Acronym: None", "Acronym: PSO <MSC> & \"co\" | *x*"],
+    ["Acronym: None", 'Acronym: PSO <MSC> & "co" | *x*'],
     ["Is a PPSD?: None", "Is a PPSD?: N/A"],
     ["Is a US Export?: None\n", ""],
     ["To evaluate the effect and safety", "To evaluate the efficacy and safety"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.changes import ChangeKind, SemanticClass, apply_changes, compare, diff, identities
+from auditor.diff import ChangeKind, SemanticClass, apply_changes, compare, diff, identities, mirrored
 from auditor.fields import make_field
 from auditor.readers import read_one
 from auditor.records import Record, Source, SourceFormat
@@ -60,7 +60,7 @@ def test_an_edit_in_a_shifted_item_is_one_change_with_its_old_key() -> None:
         S.TEXT_EDITED,
     )
     back = [c for c in diff(new, old) if not c.item]
-    assert back == [edit.mirrored()]
+    assert back == [mirrored(edit)]
     assert back[0].key == "contacts_locations_module.locations[2].city"
 
 

@@ -103,7 +103,7 @@ def command(
     color: bool | None,
 ) -> int:
     """Show what changed in the study between two snapshots OLD and NEW, field by field."""
-    from auditor.changes import compare
+    from auditor.diff import compare
     from auditor.readers import read_one
     from auditor.reports.diff_render import render
 

@@ -1,4 +1,4 @@
-"""Renderers of a :class:`~auditor.changes.DiffResult`: pure functions ``result → str``.
+"""Renderers of a :class:`~auditor.diff.DiffResult`: pure functions ``result → str``.
 
 One per format in :data:`RENDERERS` (``text``, ``json``, ``markdown``, ``html``); writing to
 stdout or a file is the CLI's job. ``text`` is for terminals (ANSI colour only when asked);
@@ -6,7 +6,7 @@ stdout or a file is the CLI's job. ``text`` is for terminals (ANSI colour only w
 self-contained page (inline CSS, no scripts, no external assets) with every value escaped.
 
 A list item added or removed as a whole (classes ``item_added`` / ``item_removed``, see
-:mod:`auditor.changes`) is one line or row in ``text``, ``markdown`` and ``html`` — "list item
+:mod:`auditor.diff`) is one line or row in ``text``, ``markdown`` and ``html`` — "list item
 added (4 fields): Sarah Cannon, Nashville, …" — and the totals count the items; ``json`` keeps
 one change per field, and ``summary.items`` counts the items.
 
@@ -60,7 +60,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from auditor.changes import Change, ChangeKind, DiffResult, SemanticClass
+from auditor.diff import Change, ChangeKind, DiffResult, SemanticClass
 
 #: Equal runs of more words than this are shortened around the edits.
 CONTEXT_WORDS = 6

@@ -1,0 +1,304 @@
+"""Two snapshots of one study → a :class:`~auditor.diff.model.DiffResult`.
+
+How fields are matched
+    By identity (:mod:`auditor.diff.keys`). The Ignite study page's summary block is compared
+    only when *both* records have one; otherwise it is left out and a note says so. A matched
+    field whose section differs is kind ``moved_section`` (if its value is unchanged) or
+    ``values_changed`` with ``moved_from`` set. List items are paired first
+    (:mod:`auditor.diff.align`).
+
+Different formats
+    Unregistered leaves of JSON and XML get *path labels* (``contacts_locations_module.
+    locations[0].facility`` vs ``clinical_study.location[0].facility.name``). When the two
+    records come from different source formats (Ignite text and Ignite module pages count as
+    one), such path keys are compared only when present on both sides, and a note says how
+    many were not comparable. Registry fields are always compared.
+
+The deepdiff step
+    A :class:`deepdiff.DeepDiff` over two flat dicts ``{identity: raw}`` (fields equal on both
+    sides set aside first, see :func:`changed_identities`) finds the added, removed and
+    changed identities; each is then classified from the typed values
+    (:func:`auditor.diff.classify.classify`).
+
+Order of snapshots
+    :func:`diff` takes its arguments as given (so ``diff(b, a)`` mirrors ``diff(a, b)``).
+    :func:`compare` (what ``audit diff`` calls) shows the older snapshot as "before" whatever
+    the argument order, with a note when it swapped them. "Older" is decided by when each copy
+    was made: the Ignite modification time, else the API's ``version_holder`` (JSON), else the
+    legacy XML's download date (:func:`capture_date`); failing those, by
+    ``last_update_submit_date``. On a tie, or with no date on one side, the argument order
+    stands.
+
+Snapshot metadata
+    The Ignite creation/modification timestamps and every field whose key matches an
+    ``ignore`` pattern (:func:`fnmatch.fnmatchcase`, so ``derived_section.*`` works; labels are
+    accepted and turned into keys) are reported in :attr:`DiffResult.metadata`, never as study
+    changes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Hashable, Iterable, Sequence
+from datetime import date, datetime
+
+from auditor.diff.align import Alignment, align, same_family
+from auditor.diff.classify import classify
+from auditor.diff.keys import Identity, has_header, identities, identity_text, is_path_key
+from auditor.diff.model import IGNITE_STAMPS, SNAPSHOT_SECTION, Change, DiffResult
+from auditor.errors import UsageError
+from auditor.fields import label_key
+from auditor.records import HEADER_SECTION, Field, Record
+from auditor.values import PartialDate, ValueType, format_timestamp, parse_date
+
+
+def diff(old: Record, new: Record, *, ignore: Iterable[str] = (), force: bool = False) -> list[Change]:
+    """The study changes from ``old`` to ``new``, in the arguments' order.
+
+    Raises :class:`~auditor.errors.UsageError` when the records are of different studies,
+    unless ``force``.
+    """
+    return list(compare(old, new, ignore=ignore, force=force, by_snapshot_date=False).changes)
+
+
+def compare(
+    a: Record,
+    b: Record,
+    *,
+    ignore: Iterable[str] = (),
+    force: bool = False,
+    by_snapshot_date: bool = True,
+) -> DiffResult:
+    """Diff two snapshots of one study, with metadata and notes (see the module docstring)."""
+    notes: list[str] = []
+    if a.nct_id != b.nct_id:
+        if not force:
+            raise UsageError(
+                f"not the same study: {a.nct_id} ({a.source.path}) vs {b.nct_id} ({b.source.path}); "
+                "use --force to diff anyway"
+            )
+        notes.append(f"different studies compared (--force): {a.nct_id} vs {b.nct_id}")
+    swapped = False
+    when = snapshot_dates(a, b) if by_snapshot_date else None
+    if when is not None and when[1] > when[2]:
+        a, b = b, a
+        swapped = True
+        notes.append(
+            f"arguments swapped: {a.source.path} is the older snapshot "
+            f"({when[0]} {_date_text(when[2])} vs {_date_text(when[1])}) and is shown as before"
+        )
+    patterns = normalise_ignore(ignore)
+    left, right = _comparable_fields(a, b, notes)
+    found = _field_changes(left, right, same_family(a, b))
+    study = [c for c in found if not _ignored(c.key, patterns)]
+    meta = [c for c in found if _ignored(c.key, patterns)]
+    stamps = [c for c in (_stamp_change(a, b, k) for k in IGNITE_STAMPS) if c is not None]
+    return DiffResult(
+        before=a,
+        after=b,
+        changes=tuple(study),
+        metadata=(*stamps, *meta),
+        notes=tuple(notes),
+        swapped=swapped,
+        ignored=patterns,
+    )
+
+
+def _comparable_fields(
+    a: Record, b: Record, notes: list[str]
+) -> tuple[dict[Identity, Field], dict[Identity, Field]]:
+    """The fields of each side that can be compared, by identity; what cannot goes in a note."""
+    both_headers = has_header(a) and has_header(b)
+    left, right = identities(a, header=both_headers), identities(b, header=both_headers)
+    for name, rec in (("before", a), ("after", b)):
+        if not both_headers and has_header(rec):
+            n = sum(1 for f in rec.fields if f.section == HEADER_SECTION)
+            notes.append(
+                f"summary header of the {name} snapshot not compared ({n} fields): the other has none"
+            )
+    if not same_family(a, b):
+        one_sided = [i for i in left.keys() ^ right.keys() if is_path_key(i[0])]
+        for ident in one_sided:
+            left.pop(ident, None)
+            right.pop(ident, None)
+        if one_sided:
+            notes.append(
+                f"{len(one_sided)} path fields present on one side only were not comparable "
+                f"({a.source.format} vs {b.source.format} name unregistered leaves differently)"
+            )
+    cut = [name for name, rec in (("before", a), ("after", b)) if rec.truncated]
+    if cut:
+        which = "both snapshots are" if len(cut) == 2 else f"the {cut[0]} snapshot is"
+        notes.append(f"{which} cut off: fields missing at the end may not be real removals")
+    return left, right
+
+
+_NO_ALIGNMENT = Alignment({}, set(), set(), {})
+
+
+def _field_changes(left: dict[Identity, Field], right: dict[Identity, Field], aligned: bool) -> list[Change]:
+    """Every changed field, in the new record's order (a removed one after its old neighbour)."""
+    pairing = align(left, right) if aligned else _NO_ALIGNMENT
+    paired_left = {pairing.renamed.get(i, i): f for i, f in left.items() if i not in pairing.removed}
+    paired_right = {i: f for i, f in right.items() if i not in pairing.added}
+    positions = _positions(
+        [("-", i) if i in pairing.removed else pairing.renamed.get(i, i) for i in left], list(right)
+    )
+    found: list[tuple[float, Change]] = []
+    for ident in changed_identities(paired_left, paired_right):
+        key, occurrence, in_header = ident
+        change = classify(
+            key,
+            occurrence,
+            paired_left.get(ident),
+            paired_right.get(ident),
+            header=in_header,
+            old_key=pairing.old_key(ident),
+        )
+        found.append((positions[ident], change))
+    for ident in pairing.removed:
+        change = classify(*ident[:2], left[ident], None, header=ident[2], item=True)
+        found.append((positions[("-", ident)], change))
+    for ident in pairing.added:
+        change = classify(*ident[:2], None, right[ident], header=ident[2], item=True)
+        found.append((positions[ident], change))
+    found.sort(key=lambda pc: pc[0])
+    return [c for _, c in found]
+
+
+_PROCESSED_ON = re.compile(r"processed this data on (.+)$")
+
+
+def capture_date(record: Record) -> tuple[str, datetime | date] | None:
+    """When this copy of the record was made: the Ignite modification time, else the API's
+    ``version_holder`` (JSON), else the legacy XML's "processed this data on …" date."""
+    if record.ignite_modified is not None:
+        return "Ignite modified", record.ignite_modified
+    holder = record.value("version_holder")
+    if isinstance(holder, PartialDate):
+        return "version holder", holder.earliest()
+    download = record.get("download_date")
+    if download is not None and (m := _PROCESSED_ON.search(download.raw.strip())):
+        parsed = parse_date(m.group(1))
+        if parsed is not None:
+            return "download date", parsed.earliest()
+    return None
+
+
+def snapshot_dates(a: Record, b: Record) -> tuple[str, datetime | date, datetime | date] | None:
+    """``(what, date of a, date of b)`` telling which snapshot is older, or ``None``.
+
+    Capture dates (:func:`capture_date`) first — two Ignite times compare to the minute,
+    mixed kinds by their day; then the sponsor's ``last_update_submit_date``.
+    """
+    x, y = capture_date(a), capture_date(b)
+    if x is not None and y is not None:
+        if isinstance(x[1], datetime) and isinstance(y[1], datetime):
+            return x[0], x[1], y[1]
+        what = x[0] if x[0] == y[0] else f"{x[0]} / {y[0]}"
+        return what, _day(x[1]), _day(y[1])
+    u, v = a.value("last_update_submit_date"), b.value("last_update_submit_date")
+    if isinstance(u, PartialDate) and isinstance(v, PartialDate):
+        return "last update submitted", u.earliest(), v.earliest()
+    return None
+
+
+def _day(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _date_text(value: datetime | date) -> str:
+    return format_timestamp(value) if isinstance(value, datetime) else value.isoformat()
+
+
+def changed_identities(left: dict[Identity, Field], right: dict[Identity, Field]) -> list[Identity]:
+    """Identities whose raw text differs, appeared or vanished, or whose section moved.
+
+    Fields equal on both sides (nearly all of them, night to night) are set aside by a plain
+    dict comparison first: DeepDiff builds a tree node for every key it visits, which costs
+    ~100× a string comparison, and would spend most of a diff confirming that nothing changed.
+    DeepDiff then reports what is left as ``values_changed`` / ``dictionary_item_added`` /
+    ``dictionary_item_removed``, the vocabulary :class:`ChangeKind` keeps.
+    """
+    from deepdiff import DeepDiff  # lazy: the import costs more than most diffs (see bench/diff_speed.py)
+
+    left_raw = {i: f.raw for i, f in left.items()}
+    right_raw = {i: f.raw for i, f in right.items()}
+    found: set[Identity] = set()
+    rest_left = {identity_text(*i): i for i, raw in left_raw.items() if right_raw.get(i) != raw}
+    rest_right = {identity_text(*i): i for i, raw in right_raw.items() if left_raw.get(i) != raw}
+    if rest_left or rest_right:
+        # threshold_to_diff_deeper=0: never report the whole dict as one value when many keys differ.
+        tree = DeepDiff(
+            {t: left_raw[i] for t, i in rest_left.items()},
+            {t: right_raw[i] for t, i in rest_right.items()},
+            view="tree",
+            threshold_to_diff_deeper=0,
+        )
+        for report in ("values_changed", "dictionary_item_added", "dictionary_item_removed"):
+            for level in tree.get(report, ()):
+                name = level.path(output_format="list")[0]
+                found.add(rest_left.get(name) or rest_right[name])
+    for ident, f in left.items():
+        other = right.get(ident)
+        if other is not None and other.section != f.section:
+            found.add(ident)
+    return list(found)
+
+
+def _positions(left: Sequence[Hashable], right: Sequence[Hashable]) -> dict[Hashable, float]:
+    """Sort position of each identity: its index in the new record; a removed field sits just
+    after the nearest field before it (in the old record) that the new record still has."""
+    pos: dict[Hashable, float] = {ident: float(i) for i, ident in enumerate(right)}
+    anchor = -1.0
+    step = 0
+    for ident in left:
+        if ident in pos:
+            anchor, step = pos[ident], 0
+        else:
+            step += 1
+            pos[ident] = anchor + step / 10_000
+    return pos
+
+
+def _stamp_change(a: Record, b: Record, attr: str) -> Change | None:
+    old, new = getattr(a, attr), getattr(b, attr)
+    if old == new:
+        return None
+    return classify(attr, 0, _stamp_field(attr, old), _stamp_field(attr, new))
+
+
+def _stamp_field(attr: str, value: datetime | None) -> Field | None:
+    if value is None:
+        return None
+    return Field(
+        SNAPSHOT_SECTION, IGNITE_STAMPS[attr], attr, format_timestamp(value), ValueType.TIMESTAMP, value
+    )
+
+
+_KEY_LIKE = re.compile(r"[a-z0-9_.\[\]]+")
+
+
+def normalise_ignore(patterns: Iterable[str]) -> tuple[str, ...]:
+    """Keys or labels (``Version Holder``) or glob patterns of keys, as key patterns."""
+    out: list[str] = []
+    for raw in patterns:
+        text = raw.strip()
+        if not text:
+            continue
+        if any(ch in text for ch in "*?") or _KEY_LIKE.fullmatch(text):
+            out.append(text)
+        else:
+            out.append(label_key(text))
+    return tuple(dict.fromkeys(out))
+
+
+def _ignored(key: str, patterns: Sequence[str]) -> bool:
+    """``*`` and ``?`` are the only wildcards: ``[0]`` in a path key is literal."""
+    return any(
+        fnmatch.fnmatchcase(key, p.replace("[", "\0").replace("]", "[]]").replace("\0", "[[]"))
+        if "*" in p or "?" in p
+        else key == p
+        for p in patterns
+    )
