@@ -35,7 +35,7 @@ def test_an_item_inserted_at_the_start_is_one_item_added() -> None:
     assert [c.key for c in result.changes] == [f"contacts_locations_module.locations[0].{k}" for k in SARAH]
     assert result.items() == {"added": 1, "removed": 0}
     text = render_text(result)
-    assert "list item added (4 fields): Sarah Cannon, Nashville, Tennessee, United States" in text
+    assert "site added: Sarah Cannon, Nashville (4 fields)" in text
     assert "4 study changes (1 list item added)" in text
     back = compare(new, old, by_snapshot_date=False)
     assert {c.semantic for c in back.changes} == {S.ITEM_REMOVED}
@@ -119,7 +119,6 @@ def test_nct04736173_versions_count_what_a_person_would(corpus_dir: Path) -> Non
         "last_update_post_date",
         "contacts_locations_module.locations[14].facility",
         "contacts_locations_module.locations[21].facility",
-        "version_holder",
     ]
     assert edits[2].old_key == "contacts_locations_module.locations[23].facility"
     assert (edits[3].old_raw, edits[3].new_raw) == (
@@ -127,6 +126,10 @@ def test_nct04736173_versions_count_what_a_person_would(corpus_dir: Path) -> Non
         "Keimyung University",
     )
     person_count = len(edits) + sum(result.items().values())
-    assert person_count == 53
-    assert len(result.changes) == 245  # field changes: every field of an added or removed site
-    assert render_text(result).count(": list item ") == 48  # one line per site or country
+    assert person_count == 52  # version_holder is snapshot metadata now
+    assert len(result.changes) == 244  # field changes: every field of an added or removed site
+    text = render_text(result)
+    assert "41 sites removed: Hope and Healing Cancer Service, Hinsdale;" in text  # one line
+    assert text.count("site added: ") == 5 and text.count("removed country added: ") == 2
+    detailed = render_text(result, details=True)
+    assert detailed.count("site removed: ") == 41  # one line per site with --details

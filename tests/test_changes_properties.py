@@ -148,7 +148,7 @@ def test_applying_diff_a_b_to_a_gives_b(pair: tuple[Record, Record]) -> None:
 
 def assert_applies(a: Record, b: Record) -> None:
     result = compare(a, b, by_snapshot_date=False)
-    applied = apply_changes(a, (*result.changes, *result.metadata))
+    applied = apply_changes(a, (*result.changes, *result.repeated, *result.metadata))
     assert by_identity(applied) == by_identity(b)
     assert applied.ignite_modified == b.ignite_modified
     assert diff(applied, b) == []

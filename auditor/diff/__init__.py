@@ -7,7 +7,7 @@ Modules, in the order data flows:
   :class:`DiffResult`, :func:`describe`;
 * :mod:`~auditor.diff.classify` — two versions of one field → a :class:`Change`;
 * :mod:`~auditor.diff.align` — list items paired up across the two records;
-* :mod:`~auditor.diff.compare` — :func:`compare` / :func:`diff` (the deepdiff step);
+* :mod:`~auditor.diff.compare` — :func:`compare` / :func:`diff` (the comparison step);
 * :mod:`~auditor.diff.apply` — :func:`apply_changes`, the inverse.
 
 The package is callable
@@ -33,17 +33,26 @@ import types
 from typing import Any
 
 from auditor.diff.apply import apply_changes
+from auditor.diff.batch import BatchResult, StudyDiff, batch, pair_records
 from auditor.diff.classify import classify, mirrored, status_flag, word_diff
 from auditor.diff.compare import capture_date, compare, diff, normalise_ignore, snapshot_dates
+from auditor.diff.grades import Grade
+from auditor.diff.headline import Headline
 from auditor.diff.keys import identities, is_path_key
-from auditor.diff.model import Change, ChangeKind, DiffResult, SemanticClass, describe
+from auditor.diff.model import Change, ChangeKind, SemanticClass, describe
+from auditor.diff.result import DiffResult
 
 __all__ = [
+    "BatchResult",
     "Change",
     "ChangeKind",
     "DiffResult",
+    "Grade",
+    "Headline",
     "SemanticClass",
+    "StudyDiff",
     "apply_changes",
+    "batch",
     "capture_date",
     "classify",
     "compare",
@@ -53,6 +62,7 @@ __all__ = [
     "is_path_key",
     "mirrored",
     "normalise_ignore",
+    "pair_records",
     "snapshot_dates",
     "status_flag",
     "word_diff",

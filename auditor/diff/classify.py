@@ -26,12 +26,17 @@ Cosmetic changes
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime
 from typing import Any
 
-from auditor.diff.model import Change, ChangeKind, SemanticClass, WordOp, squash
+from auditor.diff.grades import grade_of
+from auditor.diff.model import Change, ChangeKind, SemanticClass, WordOp, present, squash
+from auditor.diff.modules import module_of
 from auditor.records import Field
 from auditor.values import Missing, PartialDate, Value, ValueType
+
+_HTTP = re.compile(r"\bhttps?://", re.IGNORECASE)
 
 STATUS_KEYS = frozenset({"overall_status", "last_known_status"})
 STATUS_RANK: dict[str, int] = {
@@ -63,8 +68,23 @@ def classify(
     if old is None and new is None:
         raise ValueError("nothing to classify")
 
+    module = module_of(key, present(new, old).section)
+
     def make(kind: ChangeKind, semantic: SemanticClass, **extra: Any) -> Change:
-        return Change(key, occurrence, kind, semantic, old, new, header, old_key=old_key, **extra)
+        grade = grade_of(key, module, semantic)
+        return Change(
+            key,
+            occurrence,
+            kind,
+            semantic,
+            old,
+            new,
+            header,
+            old_key=old_key,
+            module=module,
+            grade=grade,
+            **extra,
+        )
 
     if old is None:
         return make(ChangeKind.ADDED, SemanticClass.ITEM_ADDED if item else SemanticClass.FIELD_ADDED)
@@ -76,6 +96,8 @@ def classify(
     extra: dict[str, Any] = {}
     if squash(old.raw) == squash(new.raw):
         semantic = SemanticClass.WHITESPACE_ONLY
+    elif _HTTP.sub("https://", old.raw) == _HTTP.sub("https://", new.raw):
+        semantic = SemanticClass.URL_SCHEME_ONLY
     elif isinstance(a, Missing) and isinstance(b, Missing):
         semantic = SemanticClass.MISSING_KIND_CHANGED
     elif isinstance(a, Missing):

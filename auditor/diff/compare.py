@@ -14,11 +14,11 @@ Different formats
     one), such path keys are compared only when present on both sides, and a note says how
     many were not comparable. Registry fields are always compared.
 
-The deepdiff step
-    A :class:`deepdiff.DeepDiff` over two flat dicts ``{identity: raw}`` (fields equal on both
-    sides set aside first, see :func:`changed_identities`) finds the added, removed and
-    changed identities; each is then classified from the typed values
-    (:func:`auditor.diff.classify.classify`).
+The comparison step
+    Two flat dicts ``{identity: raw}`` compared key by key (:func:`changed_identities`; the
+    deepdiff of earlier releases, which gave the same answer, stays in the tests as an oracle)
+    give the added, removed and changed identities; each is then classified from the typed
+    values (:func:`auditor.diff.classify.classify`).
 
 Order of snapshots
     :func:`diff` takes its arguments as given (so ``diff(b, a)`` mirrors ``diff(a, b)``).
@@ -45,8 +45,9 @@ from datetime import date, datetime
 
 from auditor.diff.align import Alignment, align, same_family
 from auditor.diff.classify import classify
-from auditor.diff.keys import Identity, has_header, identities, identity_text, is_path_key
-from auditor.diff.model import IGNITE_STAMPS, SNAPSHOT_SECTION, Change, DiffResult
+from auditor.diff.keys import Identity, has_header, identities, is_path_key
+from auditor.diff.model import IGNITE_STAMPS, SNAPSHOT_SECTION, Change, SemanticClass
+from auditor.diff.result import DiffResult
 from auditor.errors import UsageError
 from auditor.fields import label_key
 from auditor.records import HEADER_SECTION, Field, Record
@@ -91,9 +92,11 @@ def compare(
     patterns = normalise_ignore(ignore)
     left, right = _comparable_fields(a, b, notes)
     found = _field_changes(left, right, same_family(a, b))
-    study = [c for c in found if not _ignored(c.key, patterns)]
-    meta = [c for c in found if _ignored(c.key, patterns)]
+    meta_patterns = (*CAPTURE_METADATA, *patterns)
+    study = [c for c in found if not _is_metadata(c, meta_patterns)]
+    meta = [c for c in found if _is_metadata(c, meta_patterns)]
     stamps = [c for c in (_stamp_change(a, b, k) for k in IGNITE_STAMPS) if c is not None]
+    study, repeated = _split_repeats(study)
     return DiffResult(
         before=a,
         after=b,
@@ -102,7 +105,35 @@ def compare(
         notes=tuple(notes),
         swapped=swapped,
         ignored=patterns,
+        repeated=tuple(repeated),
     )
+
+
+#: Keys of the fields that say when and how a copy was exported, not what the study is:
+#: the API's data-version date, the legacy XML header ("ClinicalTrials.gov processed this data
+#: on …", its link text and URL) and the search rank. Always snapshot metadata, like the
+#: Ignite timestamps and (:data:`SemanticClass.URL_SCHEME_ONLY`) a URL that only changed scheme.
+CAPTURE_METADATA = (
+    "version_holder",
+    "download_date",
+    "clinical_study.required_header*",
+    "clinical_study.attr_rank",
+    "clinical_study.rank",
+)
+
+
+def _is_metadata(change: Change, patterns: Sequence[str]) -> bool:
+    return change.semantic is SemanticClass.URL_SCHEME_ONLY or _ignored(change.key, patterns)
+
+
+def _split_repeats(changes: list[Change]) -> tuple[list[Change], list[Change]]:
+    """Summary-block changes that repeat a body change exactly, set apart (counted once)."""
+    body = {(c.key, c.old_raw, c.new_raw) for c in changes if not c.header}
+    if not any(c.header for c in changes):
+        return changes, []
+    kept = [c for c in changes if not (c.header and (c.key, c.old_raw, c.new_raw) in body)]
+    repeats = [c for c in changes if c.header and (c.key, c.old_raw, c.new_raw) in body]
+    return kept, repeats
 
 
 def _comparable_fields(
@@ -215,36 +246,21 @@ def _date_text(value: datetime | date) -> str:
 def changed_identities(left: dict[Identity, Field], right: dict[Identity, Field]) -> list[Identity]:
     """Identities whose raw text differs, appeared or vanished, or whose section moved.
 
-    Fields equal on both sides (nearly all of them, night to night) are set aside by a plain
-    dict comparison first: DeepDiff builds a tree node for every key it visits, which costs
-    ~100× a string comparison, and would spend most of a diff confirming that nothing changed.
-    DeepDiff then reports what is left as ``values_changed`` / ``dictionary_item_added`` /
-    ``dictionary_item_removed``, the vocabulary :class:`ChangeKind` keeps.
+    Both sides are flat ``{identity: field}`` dicts of text, so a dict comparison is the whole
+    diff: an identity on the left only was removed (deepdiff's ``dictionary_item_removed``),
+    on the right only added, on both with other text changed (``values_changed``) — the
+    vocabulary :class:`~auditor.diff.model.ChangeKind` keeps. DeepDiff gave the same answer
+    here (``tests/test_diff_oracles.py`` checks it on every corpus pair) but importing it pulls
+    numpy and pandas: 0.37 s of a 0.5 s ``audit diff``.
     """
-    from deepdiff import DeepDiff  # lazy: the import costs more than most diffs (see bench/diff_speed.py)
-
-    left_raw = {i: f.raw for i, f in left.items()}
-    right_raw = {i: f.raw for i, f in right.items()}
-    found: set[Identity] = set()
-    rest_left = {identity_text(*i): i for i, raw in left_raw.items() if right_raw.get(i) != raw}
-    rest_right = {identity_text(*i): i for i, raw in right_raw.items() if left_raw.get(i) != raw}
-    if rest_left or rest_right:
-        # threshold_to_diff_deeper=0: never report the whole dict as one value when many keys differ.
-        tree = DeepDiff(
-            {t: left_raw[i] for t, i in rest_left.items()},
-            {t: right_raw[i] for t, i in rest_right.items()},
-            view="tree",
-            threshold_to_diff_deeper=0,
-        )
-        for report in ("values_changed", "dictionary_item_added", "dictionary_item_removed"):
-            for level in tree.get(report, ()):
-                name = level.path(output_format="list")[0]
-                found.add(rest_left.get(name) or rest_right[name])
-    for ident, f in left.items():
-        other = right.get(ident)
-        if other is not None and other.section != f.section:
-            found.add(ident)
-    return list(found)
+    found = [i for i, f in left.items() if (other := right.get(i)) is None or other.raw != f.raw]
+    found += [i for i in right if i not in left]
+    found += [
+        i
+        for i, f in left.items()
+        if (other := right.get(i)) is not None and other.raw == f.raw and other.section != f.section
+    ]
+    return found
 
 
 def _positions(left: Sequence[Hashable], right: Sequence[Hashable]) -> dict[Hashable, float]:

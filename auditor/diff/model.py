@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from auditor.diff.dates import date_gap
+from auditor.diff.grades import Grade
 from auditor.diff.keys import identity_text, list_slot
-from auditor.records import Field, Record
+from auditor.records import Field
 from auditor.values import Missing, PartialDate, Value
 
 #: Section name given to the Ignite timestamps when they are reported as metadata.
@@ -55,6 +57,7 @@ class SemanticClass(StrEnum):
     TEXT_EDITED = "text_edited"
     WHITESPACE_ONLY = "whitespace_only"
     FORMAT_ONLY = "format_only"  # same typed value written differently (``Yes`` vs ``True``)
+    URL_SCHEME_ONLY = "url_scheme_only"  # the same address, http:// ↔ https://
     ENUM_CHANGED = "enum_changed"
     NUMBER_CHANGED = "number_changed"
     VALUE_CHANGED = "value_changed"  # the type itself changed (e.g. a bad date became good)
@@ -80,6 +83,10 @@ _MIRROR = {
     SemanticClass.ITEM_REMOVED: SemanticClass.ITEM_ADDED,
 }
 
+_COSMETIC = frozenset(
+    {SemanticClass.WHITESPACE_ONLY, SemanticClass.FORMAT_ONLY, SemanticClass.URL_SCHEME_ONLY}
+)
+
 #: Word-diff operations: equal, delete (only in old), insert (only in new).
 WordOp = tuple[str, str]
 
@@ -92,6 +99,8 @@ class Change:
     ``days`` is the shift of a date (positive = later); ``similarity`` (0–1) and ``word_diff``
     describe text edits. ``key`` is where the field is now (where it was, for a removed one);
     ``old_key`` is its key in the old record when its list item moved to another index.
+    ``module`` is the ClinicalTrials.gov History-of-Changes module (:mod:`auditor.diff.modules`)
+    and ``grade`` how much the change matters (:mod:`auditor.diff.grades`).
     """
 
     key: str
@@ -106,6 +115,8 @@ class Change:
     similarity: float | None = None
     word_diff: tuple[WordOp, ...] = ()
     old_key: str | None = None
+    module: str = "Other"
+    grade: Grade = Grade.MINOR
 
     @property
     def item(self) -> bool:
@@ -160,7 +171,7 @@ class Change:
     @property
     def cosmetic(self) -> bool:
         """Whitespace or spelling of the same value only: the study did not change."""
-        return self.semantic in (SemanticClass.WHITESPACE_ONLY, SemanticClass.FORMAT_ONLY)
+        return self.semantic in _COSMETIC
 
     @property
     def summary(self) -> str:
@@ -178,6 +189,8 @@ class Change:
             "label": self.label,
             "kind": str(self.kind),
             "class": str(self.semantic),
+            "module": self.module,
+            "grade": str(self.grade),
             "flag": self.flag,
             "summary": self.summary,
             "old": _field_json(self.old),
@@ -228,6 +241,9 @@ def describe(change: Change) -> str:
     if sem is s.STATUS_TRANSITION:
         note = {"into_unknown": " (into UNKNOWN)", "backwards": " (backwards)"}.get(change.flag or "", "")
         return f"status {change.old_value} → {change.new_value}{note}"
+    a, b = change.old_value, change.new_value
+    if sem is s.DATE_SHIFTED and isinstance(a, PartialDate) and isinstance(b, PartialDate):
+        return f"date {arrow}: {date_gap(a, b)}"
     if sem is s.DATE_SHIFTED:
         days = change.days or 0
         when = "later" if days > 0 else "earlier"
@@ -253,6 +269,8 @@ def describe(change: Change) -> str:
         return f"text edited, {round((change.similarity or 0) * 100)}% similar"
     if sem is s.WHITESPACE_ONLY:
         return "whitespace only"
+    if sem is s.URL_SCHEME_ONLY:
+        return f"same address, other scheme: {arrow}"
     if sem is s.FORMAT_ONLY:
         return f"same value, written differently: {arrow}"
     if sem is s.NUMBER_CHANGED:
@@ -278,75 +296,3 @@ def _short(raw: str | None, limit: int = 80) -> str:
     if text == "":
         return '""'
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    """The whole answer of ``audit diff``: study changes, snapshot metadata, notes.
-
-    ``before``/``after`` are the records in the order shown (see ``swapped``).
-    """
-
-    before: Record
-    after: Record
-    changes: tuple[Change, ...]
-    metadata: tuple[Change, ...] = ()
-    notes: tuple[str, ...] = ()
-    swapped: bool = False
-    ignored: tuple[str, ...] = ()
-
-    @property
-    def nct_id(self) -> str:
-        return self.after.nct_id
-
-    @property
-    def flagged(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.flagged)
-
-    def by_class(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for c in self.changes:
-            counts[str(c.semantic)] = counts.get(str(c.semantic), 0) + 1
-        return dict(sorted(counts.items()))
-
-    def items(self) -> dict[str, int]:
-        """How many whole list items were added and removed (a location, a condition …)."""
-        added = {(c.list_item, c.header) for c in self.changes if c.semantic is SemanticClass.ITEM_ADDED}
-        removed = {(c.list_item, c.header) for c in self.changes if c.semantic is SemanticClass.ITEM_REMOVED}
-        return {"added": len(added), "removed": len(removed)}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Schema 1 of ``audit diff --format json`` (documented in :mod:`auditor.reports.diff_render`)."""
-        return {
-            "schema": SCHEMA_VERSION,
-            "nct_id": self.nct_id,
-            "before": _snapshot_json(self.before),
-            "after": _snapshot_json(self.after),
-            "swapped": self.swapped,
-            "ignored": list(self.ignored),
-            "notes": list(self.notes),
-            "summary": {
-                "changes": len(self.changes),
-                "flagged": len(self.flagged),
-                "cosmetic": sum(1 for c in self.changes if c.cosmetic),
-                "metadata": len(self.metadata),
-                "by_class": self.by_class(),
-                "items": self.items(),
-            },
-            "changes": [c.to_dict() for c in self.changes],
-            "metadata": [c.to_dict() for c in self.metadata],
-        }
-
-
-#: Version of the JSON shape of :meth:`DiffResult.to_dict`; bumped on any incompatible change.
-SCHEMA_VERSION = 1
-
-
-def _snapshot_json(record: Record) -> dict[str, Any]:
-    return {
-        "nct_id": record.nct_id,
-        "path": record.source.path,
-        "format": str(record.source.format),
-        "sha256": record.source.sha256,
-        "ignite_modified": None if record.ignite_modified is None else record.ignite_modified.isoformat(),
-    }
