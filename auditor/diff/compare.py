@@ -48,6 +48,7 @@ from auditor.diff.classify import classify
 from auditor.diff.keys import Identity, has_header, identities, is_path_key
 from auditor.diff.model import IGNITE_STAMPS, SNAPSHOT_SECTION, Change, SemanticClass
 from auditor.diff.result import DiffResult
+from auditor.diff.revisions import revision_notes
 from auditor.errors import UsageError
 from auditor.fields import label_key
 from auditor.records import HEADER_SECTION, Field, Record
@@ -97,6 +98,7 @@ def compare(
     meta = [c for c in found if _is_metadata(c, meta_patterns)]
     stamps = [c for c in (_stamp_change(a, b, k) for k in IGNITE_STAMPS) if c is not None]
     study, repeated = _split_repeats(study)
+    notes += revision_notes(a, b, study)
     return DiffResult(
         before=a,
         after=b,

@@ -8,25 +8,31 @@ from auditor.values import PartialDate
 
 
 def date_gap(a: PartialDate, b: PartialDate) -> str:
-    """How far ``b`` is from ``a`` in years, months and days, at the coarser precision of the two."""
-    precision = "day" if a.precision == b.precision == "day" else "month"
-    if "year" in (a.precision, b.precision):
-        precision = "year"
-    x, y = a.earliest(), b.earliest()
-    later = y >= x
-    lo, hi = (x, y) if later else (y, x)
-    years, months, days = _calendar_gap(lo, hi)
-    if precision != "day":
-        days = 0
-    if precision == "year":
-        months = 0
+    """How far ``b`` is from ``a`` in years, months and days, at the coarser precision of the two.
+
+    Two days are measured as a calendar counts (2024-01-31 → 2024-03-01 is "1 month 1 day");
+    when either date is a month (or a year), only the months (or years) are compared, so
+    ``2015-12`` → ``2015-11-05`` is "1 month earlier", never a count of days.
+    """
+    if a.precision == b.precision == "day":
+        x, y = a.earliest(), b.earliest()
+        lo, hi = (x, y) if x <= y else (y, x)
+        years, months, days = _calendar_gap(lo, hi)
+        later, unit = y > x, "day"
+    elif "year" in (a.precision, b.precision):
+        years, months, days = abs(b.year - a.year), 0, 0
+        later, unit = b.year > a.year, "year"
+    else:
+        span = (b.year * 12 + (b.month or 1)) - (a.year * 12 + (a.month or 1))
+        years, months, days = abs(span) // 12, abs(span) % 12, 0
+        later, unit = span > 0, "month"
     parts = [
         f"{n} {unit}{'s' if n != 1 else ''}"
         for n, unit in ((years, "year"), (months, "month"), (days, "day"))
         if n
     ]
     if not parts:
-        return "same " + precision
+        return f"same {unit}"
     return f"{' '.join(parts)} {'later' if later else 'earlier'}"
 
 
