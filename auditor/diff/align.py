@@ -1,8 +1,9 @@
 """List items of two records paired up, so an item that moved is not a removal and an add.
 
-Between two records of one format family, the items of each list are aligned before fields
-are matched. Each item's signature is the sorted tuple of its fields' ``(rest of key,
-occurrence, raw)``; the common head and tail of the two sequences of signatures are kept, and
+The items of each list are aligned before fields are matched (across formats, once the legacy
+XML side's lists carry their API v2 names, :mod:`auditor.diff.crossformat`). Each item's
+signature is the sorted tuple of its fields' ``(rest of key, occurrence, raw)``; the common
+head and tail of the two sequences of signatures are kept, and
 :class:`difflib.SequenceMatcher` (``autojunk=False``, always run in one canonical order so
 ``diff(b, a)`` mirrors ``diff(a, b)``) aligns what is between. Items in ``equal`` blocks are
 paired in order; in a ``replace`` block, items are paired in order (an edited item) when
@@ -16,7 +17,7 @@ A paired item's fields are compared under their *new* key, so an index shift alo
 change; a change in a moved item carries the key at the old index in
 :attr:`~auditor.diff.model.Change.old_key`. Lists nested inside an item
 (``locations[3].contacts[1].name``) are compared by position within the paired item. Lists
-whose indices have gaps, and records of different format families, keep matching by position.
+whose indices have gaps keep matching by position.
 """
 
 from __future__ import annotations

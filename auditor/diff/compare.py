@@ -11,8 +11,11 @@ Different formats
     Unregistered leaves of JSON and XML get *path labels* (``contacts_locations_module.
     locations[0].facility`` vs ``clinical_study.location[0].facility.name``). When the two
     records come from different source formats (Ignite text and Ignite module pages count as
-    one), such path keys are compared only when present on both sides, and a note says how
-    many were not comparable. Registry fields are always compared.
+    one), the legacy XML side's list fields are first renamed as API v2 names them
+    (:mod:`auditor.diff.crossformat`: conditions, keywords, sites, arms, interventions,
+    outcomes, references, MeSH terms), so list content is compared and aligned; other path
+    keys are compared only when present on both sides, and a note says how many were not
+    comparable. Registry fields are always compared.
 
 The comparison step
     Two flat dicts ``{identity: raw}`` compared key by key (:func:`changed_identities`; the
@@ -43,9 +46,10 @@ import re
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import date, datetime
 
-from auditor.diff.align import Alignment, align, same_family
+from auditor.diff.align import align, same_family
 from auditor.diff.classify import classify
-from auditor.diff.keys import Identity, has_header, identities, is_path_key
+from auditor.diff.crossformat import is_xml, translate, untranslatable
+from auditor.diff.keys import Identity, has_header, identities, is_path_key, list_slot
 from auditor.diff.model import IGNITE_STAMPS, SNAPSHOT_SECTION, Change, SemanticClass
 from auditor.diff.result import DiffResult
 from auditor.diff.revisions import revision_notes
@@ -92,7 +96,7 @@ def compare(
         )
     patterns = normalise_ignore(ignore)
     left, right = _comparable_fields(a, b, notes)
-    found = _field_changes(left, right, same_family(a, b))
+    found = _field_changes(left, right)
     meta_patterns = (*CAPTURE_METADATA, *patterns)
     study = [c for c in found if not _is_metadata(c, meta_patterns)]
     meta = [c for c in found if _is_metadata(c, meta_patterns)]
@@ -151,10 +155,7 @@ def _comparable_fields(
                 f"summary header of the {name} snapshot not compared ({n} fields): the other has none"
             )
     if not same_family(a, b):
-        one_sided = [i for i in left.keys() ^ right.keys() if is_path_key(i[0])]
-        for ident in one_sided:
-            left.pop(ident, None)
-            right.pop(ident, None)
+        left, right, one_sided = _across_formats(a, b, left, right)
         if one_sided:
             notes.append(
                 f"{len(one_sided)} path fields present on one side only were not comparable "
@@ -167,12 +168,44 @@ def _comparable_fields(
     return left, right
 
 
-_NO_ALIGNMENT = Alignment({}, set(), set(), {})
+def _across_formats(
+    a: Record, b: Record, left: dict[Identity, Field], right: dict[Identity, Field]
+) -> tuple[dict[Identity, Field], dict[Identity, Field], list[Identity]]:
+    """Both sides named alike where the formats allow, and what stays incomparable (dropped).
+
+    The legacy XML side's list fields take their API v2 names (:mod:`auditor.diff.crossformat`);
+    an API v2 item field with no XML counterpart is dropped; a path key on one side only is
+    dropped unless its list is on both sides (then it is an item or field added or removed).
+    """
+    dropped: list[Identity] = []
+    for xml_side, other in ((a, b), (b, a)):
+        if is_xml(xml_side.source.format) and not is_xml(other.source.format):
+            if xml_side is a:
+                left = translate(left)
+                dropped += untranslatable(right)
+            else:
+                right = translate(right)
+                dropped += untranslatable(left)
+    lists_left = {_list_name(i[0]) for i in left}
+    lists_right = {_list_name(i[0]) for i in right}
+    for ident in left.keys() ^ right.keys():
+        name = _list_name(ident[0])
+        if is_path_key(ident[0]) and not (name in lists_left and name in lists_right and name != ident[0]):
+            dropped.append(ident)
+    for ident in dropped:
+        left.pop(ident, None)
+        right.pop(ident, None)
+    return left, right, dropped
 
 
-def _field_changes(left: dict[Identity, Field], right: dict[Identity, Field], aligned: bool) -> list[Change]:
+def _list_name(key: str) -> str:
+    slot = list_slot(key)
+    return key if slot is None else slot.list_key
+
+
+def _field_changes(left: dict[Identity, Field], right: dict[Identity, Field]) -> list[Change]:
     """Every changed field, in the new record's order (a removed one after its old neighbour)."""
-    pairing = align(left, right) if aligned else _NO_ALIGNMENT
+    pairing = align(left, right)
     paired_left = {pairing.renamed.get(i, i): f for i, f in left.items() if i not in pairing.removed}
     paired_right = {i: f for i, f in right.items() if i not in pairing.added}
     positions = _positions(
