@@ -262,7 +262,8 @@ def _mass_line(list_key: str, rest: str, changes: list[Change]) -> Line:
     if len(values) > 6:
         spread += f", … ({len(values) - 6} more values)"
     field = rest.lstrip(".") or "value"
-    summary = f"{len(changes)} {spec.plural}: {field} {changes[0].kind.verb} → {spread}"
+    verb = {ChangeKind.ADDED: "set", ChangeKind.REMOVED: "cleared"}.get(changes[0].kind, "changed")
+    summary = f"{len(changes)} {spec.plural}: {field} {verb} — {spread}"
     first = changes[0]
     return Line(
         _MARK[first.kind],
