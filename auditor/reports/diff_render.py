@@ -137,17 +137,19 @@ def _text_lines(result: DiffResult, paint: Callable[..., str], *, color: bool, d
     if result.metadata:
         lines += ["", paint("Snapshot metadata (not study changes)", "bold")]
         for line in report_lines(result, result.metadata, details=True):
-            lines += _text_line(line, paint, color=color, words=False)
+            lines += _text_line(line, paint, color=color, words=False, graded=False)
     lines += ["", paint(totals(result), "bold")]
     return lines
 
 
-def _text_line(line: Line, paint: Callable[..., str], *, color: bool, words: bool = True) -> list[str]:
+def _text_line(
+    line: Line, paint: Callable[..., str], *, color: bool, words: bool = True, graded: bool = True
+) -> list[str]:
     """One line: mark, grade, label, summary; for text edits the words (``[-old-]{+new+}``)."""
     label = one_line(line.label)
     name = label if line.identity == label else f"{label} ({one_line(line.identity)})"
-    grade = paint(f"[{line.grade}]", *_GRADE_STYLE[str(line.grade)])
-    head = f"  {paint(line.mark, _MARK_STYLE[line.mark])} {grade} {name}: {one_line(line.summary)}"
+    grade = paint(f"[{line.grade}] ", *_GRADE_STYLE[str(line.grade)]) if graded else ""
+    head = f"  {paint(line.mark, _MARK_STYLE[line.mark])} {grade}{name}: {one_line(line.summary)}"
     if line.moved_from and line.mark == "~":
         head += f" [moved from {line.moved_from}]"
     if line.flagged:
