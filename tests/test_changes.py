@@ -63,7 +63,7 @@ def test_auditor_diff_is_the_public_entry_point() -> None:
     [
         ("RECRUITING", "UNKNOWN", "into_unknown"),
         ("COMPLETED", "RECRUITING", "backwards"),
-        ("ACTIVE_NOT_RECRUITING", "RECRUITING", "backwards"),
+        ("ACTIVE_NOT_RECRUITING", "RECRUITING", None),  # a re-opening: news, not an alarm
         ("RECRUITING", "ACTIVE_NOT_RECRUITING", None),
         ("RECRUITING", "ENROLLING_BY_INVITATION", None),
         ("COMPLETED", "TERMINATED", None),

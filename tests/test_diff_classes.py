@@ -211,3 +211,22 @@ def test_batch_goldens(
     result = batch(*pair_records(read_one_dir(Path("old")), read_one_dir(Path("new")))[:1])
     for fmt, ext in (("text", "txt"), ("markdown", "md"), ("html", "html")):
         check_golden(f"batch.{ext}", render_batch(result, fmt), corpus_dir)
+
+
+def test_two_dates_of_the_store(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--store S --from D1 --to D2``: each record's latest snapshot on or before each date."""
+    store = tmp_path / "store"
+    folder = corpus_dir / JSON_VERSIONS / "NCT04514484"
+    assert main(["snapshot", "add", "--store", str(store), str(folder)]) == 0
+    capsys.readouterr()
+    code = main(
+        ["diff", "--store", str(store), "--from", "2026-01-01", "--to", "2026-02-08", "--format", "json"]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["summary"]["by_state"] == {"changed": 1}
+    [study] = doc["studies"]
+    before = read_one(folder / "2026-02-05_62edf6a.json")  # last update 2025-10-25
+    after = read_one(folder / "2026-02-11_afb21bf.json")  # last update 2026-02-07
+    assert [c["key"] for c in study["diff"]["changes"]] == [c.key for c in compare(before, after).changes]
+    assert main(["diff", "--store", str(store), "--from", "2026-01-01"]) == 2
+    assert "--store needs --from and --to" in capsys.readouterr().err

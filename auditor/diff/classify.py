@@ -5,9 +5,11 @@ Status order (for "backwards" transitions of ``overall_status`` and ``last_known
     NOT_YET_RECRUITING < RECRUITING = ENROLLING_BY_INVITATION < ACTIVE_NOT_RECRUITING
         < COMPLETED = TERMINATED = WITHDRAWN
 
-A move to a lower rank is flagged ``backwards``; any move into ``UNKNOWN`` is flagged
-``into_unknown``. ``SUSPENDED``, ``WITHHELD`` and the expanded-access statuses have no rank
-(a suspension may end either way), so moves to or from them are never "backwards".
+A move to a lower rank is flagged ``backwards``, except a re-opening (into ``RECRUITING`` or
+``ENROLLING_BY_INVITATION`` from ``ACTIVE_NOT_RECRUITING`` or ``SUSPENDED``: news, not an
+alarm); any move into ``UNKNOWN`` is flagged ``into_unknown``. ``SUSPENDED``, ``WITHHELD`` and
+the expanded-access statuses have no rank (a suspension may end either way), so other moves
+to or from them are never "backwards".
 
 Dates
     A change between two dates of different precision where the finer one lies inside the
@@ -49,6 +51,8 @@ STATUS_RANK: dict[str, int] = {
     "WITHDRAWN": 3,
 }
 UNKNOWN_STATUS = "UNKNOWN"
+RECRUITING_STATUSES = frozenset({"RECRUITING", "ENROLLING_BY_INVITATION"})
+REOPENED_FROM = frozenset({"ACTIVE_NOT_RECRUITING", "SUSPENDED"})
 
 
 def classify(
@@ -144,10 +148,19 @@ def _refines(a: PartialDate, b: PartialDate) -> bool:
     return coarse.earliest() <= fine.earliest() and fine.latest() <= coarse.latest()
 
 
+def reopens(old: str | None, new: str | None) -> bool:
+    """Recruitment re-opened: into recruiting from active-not-recruiting or suspended. A sponsor
+    does this (a new cohort, a lifted hold); it is news, not an alarm."""
+    return new in RECRUITING_STATUSES and old in REOPENED_FROM
+
+
 def status_flag(old: str, new: str) -> str | None:
-    """``into_unknown``, ``backwards`` (lower rank in :data:`STATUS_RANK`) or ``None``."""
+    """``into_unknown``, ``backwards`` (lower rank in :data:`STATUS_RANK`, a re-opening apart)
+    or ``None``."""
     if new == UNKNOWN_STATUS and old != UNKNOWN_STATUS:
         return "into_unknown"
+    if reopens(old, new):
+        return None
     if old in STATUS_RANK and new in STATUS_RANK and STATUS_RANK[new] < STATUS_RANK[old]:
         return "backwards"
     return None

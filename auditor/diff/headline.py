@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.diff.classify import reopens, status_flag
 from auditor.diff.dates import date_gap
 from auditor.diff.grades import Grade
 from auditor.diff.model import Change, SemanticClass
@@ -36,7 +37,6 @@ HEADLINE_DATES = {
     "completion_date": "completion",
 }
 _STOPPED = frozenset({"TERMINATED", "WITHDRAWN", "SUSPENDED"})
-_LATER_THAN_RECRUITING = frozenset({"ACTIVE_NOT_RECRUITING", "SUSPENDED", "COMPLETED", "TERMINATED"})
 _DATE_CLASSES = frozenset({SemanticClass.DATE_SHIFTED, SemanticClass.DATE_SET, SemanticClass.DATE_CLEARED})
 
 
@@ -171,21 +171,11 @@ def status_alarm(old: str | None, new: str | None) -> str:
         return "into_unknown"
     if new in _STOPPED:
         return "stopped"
-    if new in ("RECRUITING", "ENROLLING_BY_INVITATION") and old in _LATER_THAN_RECRUITING:
+    if reopens(old, new):
         return "reopened"
-    from_rank, to_rank = _STATUS_RANK.get(old or ""), _STATUS_RANK.get(new or "")
-    if from_rank is not None and to_rank is not None and to_rank < from_rank:
+    if old is not None and new is not None and status_flag(old, new) == "backwards":
         return "backwards"
     return "forward"
-
-
-_STATUS_RANK = {
-    "NOT_YET_RECRUITING": 0,
-    "RECRUITING": 1,
-    "ENROLLING_BY_INVITATION": 1,
-    "ACTIVE_NOT_RECRUITING": 2,
-    "COMPLETED": 3,
-}
 
 
 def _text_value(change: Change, side: str) -> str | None:
