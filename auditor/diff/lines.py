@@ -47,6 +47,7 @@ class Line:
     moved_from: str | None = None
     old: str | None = None
     new: str | None = None
+    name: str = ""  # a whole item's name (or its values, for an unnamed one)
 
     @property
     def word_diff(self) -> tuple[tuple[str, str], ...]:
@@ -211,6 +212,7 @@ def _item_line(key: ItemKey, changes: list[Change], names: _Names) -> Line:
         first.module,
         str(first.semantic),
         tuple(changes),
+        name=text,
     )
 
 
@@ -291,7 +293,7 @@ def _mass_items(lines: list[tuple[int, Line]]) -> list[tuple[int, Line]]:
             rest += members
             continue
         spec = list_spec(list_key)
-        shown = [ln.summary.split(": ", 1)[1].rsplit(" (", 1)[0] for _, ln in members[:5]]
+        shown = [ln.name for _, ln in members[:5]]
         more = f", … ({len(members) - 5} more)" if len(members) > 5 else ""
         verb = "added" if semantic == "item_added" else "removed"
         first = members[0][1]
