@@ -240,8 +240,8 @@ def dig(doc: dict, *keys: str) -> object:  # type: ignore[type-arg]
 
 
 def test_headline_facts_match_the_raw_json(corpus_dir: Path) -> None:
-    """Status, enrollment and stop reason from ``json`` directly, for every version pair."""
-    statuses = enrollments = stops = 0
+    """Status, enrollment, date slips and stop reason from ``json`` directly, for every pair."""
+    statuses = enrollments = stops = dates = 0
     for old, new in partrita_pairs(corpus_dir):
         a, b = raw_protocol(old), raw_protocol(new)
         head = compare(read_one(old), read_one(new)).headline
@@ -262,11 +262,21 @@ def test_headline_facts_match_the_raw_json(corpus_dir: Path) -> None:
             assert head.enrollment is not None and (head.enrollment.old, head.enrollment.new) == (n0, n1)
             if n0 and n1 is not None:
                 assert head.enrollment.percent == round(100 * (n1 - n0) / n0, 1)  # type: ignore[operator]
+        for key, struct in (
+            ("start_date", "startDateStruct"),
+            ("primary_completion_date", "primaryCompletionDateStruct"),
+            ("completion_date", "completionDateStruct"),
+        ):
+            d0, d1 = dig(a, "statusModule", struct, "date"), dig(b, "statusModule", struct, "date")
+            slips = [(s.old, s.new) for s in head.date_slips if s.key == key]
+            assert slips == ([(d0, d1)] if d0 != d1 else []), (old, key)
+            dates += d0 != d1
         why = dig(b, "statusModule", "whyStopped")
         if why and why != dig(a, "statusModule", "whyStopped"):
             stops += 1
             assert head.stop_reason == " ".join(str(why).split())
     assert statuses == 10 and enrollments >= 5 and stops >= 1  # SOURCE.md: 10 overallStatus changes
+    assert dates >= 20  # SOURCE.md: start / primary completion / completion ~11 each
 
 
 def sites(protocol: dict) -> Counter[tuple[str, str]]:  # type: ignore[type-arg]
