@@ -192,6 +192,7 @@ EXPECTED_GRADES = {
     ("last_update_post_date", "Study Status"): Grade.ADMINISTRATIVE,
     ("status_verified_date", "Study Status"): Grade.ADMINISTRATIVE,
     ("condition_browse_module.meshes[0].term", "Derived"): Grade.ADMINISTRATIVE,
+    ("clinical_study.intervention_browse.mesh_term[2]", "Derived"): Grade.ADMINISTRATIVE,
 }
 
 

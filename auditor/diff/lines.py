@@ -25,6 +25,7 @@ from auditor.diff.grades import Grade
 from auditor.diff.keys import list_slot
 from auditor.diff.lists import ItemId, item_names, item_signature, item_values, list_spec, name_of
 from auditor.diff.model import Change, ChangeKind, SemanticClass, squash
+from auditor.diff.nested import NestedEvent, nested_events
 from auditor.diff.result import DiffResult
 
 #: At least this many items edited alike (or added, or removed) in one list make one line.
@@ -78,6 +79,11 @@ def report_lines(
         items[key].append(c)
     lines = _item_lines(items, order, names)
     edits = [(pos, c) for pos, c in order if isinstance(c, Change)]
+    events, explained = nested_events([c for _, c in edits], result.before, result.after)
+    if events:
+        first = {id(c): pos for pos, c in edits}
+        lines += _nested_lines(events, first, names, details)
+        edits = [(pos, c) for pos, c in edits if id(c) not in explained]
     lines += [(pos, line) for pos, line in _edit_lines(edits, names, details)]
     if not details:
         lines = _mass_items(lines)
@@ -277,6 +283,64 @@ def _mass_line(list_key: str, rest: str, changes: list[Change]) -> Line:
         str(first.semantic),
         tuple(changes),
     )
+
+
+def _nested_lines(
+    events: list[NestedEvent], first: dict[int, int], names: _Names, details: bool
+) -> list[tuple[int, Line]]:
+    """One line per inner item added, removed or edited; many alike in one list: one line."""
+    groups: dict[tuple[str, str, str], list[NestedEvent]] = defaultdict(list)
+    for event in events:
+        groups[(event.list_key, event.inner_list, event.kind)].append(event)
+    out: list[tuple[int, Line]] = []
+    for (list_key, inner, kind), members in groups.items():
+        spec = list_spec(list_key)
+        noun = inner.lstrip(".").replace("_", " ")
+        pos = min(first[id(c)] for e in members for c in e.changes)
+        changes = tuple(dict.fromkeys(c for e in members for c in e.changes))
+        mark = {"added": "+", "removed": "-"}.get(kind, "~")
+        if len(members) >= MASS and not details:
+            summary = f"{len(members)} {spec.plural}: {noun} item {kind}"
+            label = f"{spec.plural} › {noun}"
+            out.append(
+                (
+                    pos,
+                    Line(
+                        mark,
+                        label,
+                        f"{list_key}[*]{inner}",
+                        summary,
+                        _grade(changes),
+                        changes[0].module,
+                        f"nested_{kind}",
+                        changes,
+                    ),
+                )
+            )
+            continue
+        for e in members:
+            name = names.new((list_key, e.outer)) or f"{list_key}[{e.outer}]"
+            if kind == "edited":
+                text = "; ".join(f"{f}: {_short(a)} → {_short(b)}" for f, a, b in e.edits)
+            else:
+                text = ", ".join(squash(v) for v in e.values.values())
+            label = f"{spec.noun}: {name} › {noun}"
+            out.append(
+                (
+                    pos,
+                    Line(
+                        mark,
+                        label,
+                        f"{list_key}[{e.outer}]{inner}",
+                        f"{noun} item {kind}: {text}",
+                        _grade(e.changes),
+                        e.changes[0].module,
+                        f"nested_{kind}",
+                        e.changes,
+                    ),
+                )
+            )
+    return out
 
 
 def _mass_items(lines: list[tuple[int, Line]]) -> list[tuple[int, Line]]:
