@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.diff import ChangeKind, SemanticClass, apply_changes, compare, diff, identities, mirrored
+from auditor.diff import (
+    ChangeKind,
+    SemanticClass,
+    apply_changes,
+    compare,
+    diff,
+    identities,
+    mirrored,
+    report_lines,
+)
 from auditor.fields import make_field
 from auditor.readers import read_one
 from auditor.records import Record, Source, SourceFormat
@@ -133,3 +142,26 @@ def test_nct04736173_versions_count_what_a_person_would(corpus_dir: Path) -> Non
     assert text.count("site added: ") == 5 and text.count("removed country added: ") == 2
     detailed = render_text(result, details=True)
     assert detailed.count("site removed: ") == 41  # one line per site with --details
+
+
+def test_a_contact_inserted_at_the_top_of_a_sites_contacts_is_one_contact_added() -> None:
+    """Inside a paired item the engine compares by position (every contact "edited" into the
+    next); the report aligns the inner list by content: one contact added."""
+
+    def site(*contacts: tuple[str, str]) -> Record:
+        rows = [("Study Overview", "Brief Title", "A study")]
+        rows += [(LOC, f"contactsLocationsModule.locations[0].{k}", v) for k, v in MAYO.items()]
+        for i, (name, phone) in enumerate(contacts):
+            rows.append((LOC, f"contactsLocationsModule.locations[0].contacts[{i}].name", name))
+            rows.append((LOC, f"contactsLocationsModule.locations[0].contacts[{i}].phone", phone))
+        fields = tuple(make_field(*row)[0] for row in rows)
+        return Record("NCT04736173", Source("x.json", SourceFormat.CTGOV_JSON, "0" * 64), fields)
+
+    old = site(("Ann Lee", "555-1000"), ("Bo Park", "555-2000"))
+    new = site(("Cy Diaz", "555-3000"), ("Ann Lee", "555-1000"), ("Bo Park", "555-2000"))
+    result = compare(old, new)
+    assert len(result.changes) == 6  # positional inside the site: 4 edits, 2 fields added
+    lines = report_lines(result)
+    assert [(ln.mark, ln.label, ln.summary) for ln in lines] == [
+        ("+", "site: Mayo Clinic, Rochester › contacts", "contacts item added: Cy Diaz, 555-3000")
+    ]
