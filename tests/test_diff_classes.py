@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.diff import DiffResult, Grade, batch, compare, pair_records
+from auditor.diff import DiffResult, Grade, batch, batch_records, compare, pair_records
 from auditor.diff.lines import report_lines, without_reorders
 from auditor.readers import read_one
 from auditor.reports.diff_render import render, render_batch
@@ -175,8 +175,7 @@ def two_dirs(corpus_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 def test_batch_of_two_folders(two_dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     old, new = two_dirs
-    pairs, only_old, only_new = pair_records(read_one_dir(old), read_one_dir(new))
-    result = batch(pairs, only_old=only_old, only_new=only_new)
+    result = batch_records(read_one_dir(old), read_one_dir(new))
     assert result.counts() == {"changed": 4, "only_new": 1}
     assert [(n, t.alarm) for n, t in result.status_transitions()] == [
         ("NCT05935098", "stopped"),
@@ -208,7 +207,7 @@ def test_batch_goldens(
     two_dirs: tuple[Path, Path], corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(two_dirs[0].parent)  # paths in the report: old/…, new/…
-    result = batch(*pair_records(read_one_dir(Path("old")), read_one_dir(Path("new")))[:1])
+    result = batch(pair_records(read_one_dir(Path("old")), read_one_dir(Path("new"))).pairs)
     for fmt, ext in (("text", "txt"), ("markdown", "md"), ("html", "html")):
         check_golden(f"batch.{ext}", render_batch(result, fmt), corpus_dir)
 
@@ -230,3 +229,13 @@ def test_two_dates_of_the_store(corpus_dir: Path, tmp_path: Path, capsys: pytest
     assert [c["key"] for c in study["diff"]["changes"]] == [c.key for c in compare(before, after).changes]
     assert main(["diff", "--store", str(store), "--from", "2026-01-01"]) == 2
     assert "--store needs --from and --to" in capsys.readouterr().err
+
+
+def test_a_study_given_twice_on_one_side_is_an_error_not_a_guess(two_dirs: tuple[Path, Path]) -> None:
+    old, new = two_dirs
+    again = old / "copy.json"
+    again.write_bytes((old / "NCT05935098.json").read_bytes())
+    result = batch_records(read_one_dir(old), read_one_dir(new))
+    [study] = [s for s in result.studies if s.nct_id == "NCT05935098"]
+    assert study.state == "error" and study.error is not None and "2 snapshots in OLD" in study.error
+    assert result.counts() == {"changed": 3, "error": 1, "only_new": 1}

@@ -27,7 +27,7 @@ import click
 import yaml
 
 from auditor.atomic import atomic_write
-from auditor.diff import BatchResult, Grade, batch, compare, pair_records
+from auditor.diff import BatchResult, Grade, batch, batch_records, compare
 from auditor.diff.lines import without_reorders
 from auditor.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from auditor.readers import read_one, read_path
@@ -201,14 +201,15 @@ def _batch(
         start, end = _iso_date(date_from, "--from"), _iso_date(date_to, "--to")
         with Store(store_dir) as store:
             pairs, only_old, only_new = store_pairs(store, start, end)
-    else:
-        assert old is not None and new is not None
-        pairs, only_old, only_new = pair_records(read_path(old), read_path(new))
-    return batch(
-        pairs,
-        only_old=only_old,
-        only_new=only_new,
-        ignore=patterns,
-        min_grade=grade,
-        ignore_order=ignore_order,
+        return batch(
+            pairs,
+            only_old=only_old,
+            only_new=only_new,
+            ignore=patterns,
+            min_grade=grade,
+            ignore_order=ignore_order,
+        )
+    assert old is not None and new is not None
+    return batch_records(
+        read_path(old), read_path(new), ignore=patterns, min_grade=grade, ignore_order=ignore_order
     )

@@ -41,10 +41,10 @@ Python use (one pair)::
 
 Python use (many studies; what the nightly page's "what changed tonight" builds on)::
 
-    from auditor.diff import Grade, batch, pair_records
+    from auditor.diff import Grade, batch, batch_records
 
-    pairs, only_old, only_new = pair_records(last_night_records, tonight_records)
-    tonight = batch(pairs, only_old=only_old, only_new=only_new, min_grade=Grade.MINOR)
+    tonight = batch_records(last_night_records, tonight_records, min_grade=Grade.MINOR)
+    # or, with pairs already made (e.g. from the store): batch([(old, new), …])
     tonight.changed                 # (StudyDiff(nct_id, state, result, sponsor), …) by NCT ID
     tonight.status_transitions()    # [(nct_id, StatusTransition)], alarms first
     tonight.by_module(); tonight.studies_by_module(); tonight.by_grade(); tonight.by_sponsor()
@@ -62,7 +62,7 @@ import types
 from typing import Any
 
 from auditor.diff.apply import apply_changes
-from auditor.diff.batch import BatchResult, StudyDiff, batch, pair_records
+from auditor.diff.batch import BatchResult, Pairing, StudyDiff, batch, batch_records, pair_records
 from auditor.diff.classify import classify, mirrored, status_flag, word_diff
 from auditor.diff.compare import capture_date, compare, diff, normalise_ignore, snapshot_dates
 from auditor.diff.grades import Grade
@@ -82,11 +82,13 @@ __all__ = [
     "Grade",
     "Headline",
     "Line",
+    "Pairing",
     "SemanticClass",
     "StatusTransition",
     "StudyDiff",
     "apply_changes",
     "batch",
+    "batch_records",
     "capture_date",
     "classify",
     "compare",

@@ -3,9 +3,8 @@
 This is the Python API behind ``audit diff OLD_DIR NEW_DIR`` and ``audit diff --store``, and
 the one the nightly page's "what changed tonight" section builds on::
 
-    from auditor.diff import batch, pair_records
-    pairs, only_old, only_new = pair_records(old_records, new_records)
-    tonight = batch(pairs, only_old=only_old, only_new=only_new)
+    from auditor.diff import batch_records
+    tonight = batch_records(old_records, new_records)   # paired by NCT ID
     for study in tonight.changed:            # StudyDiff, NCT ID order
         study.result.headline.status         # StatusTransition | None
     tonight.by_module(); tonight.by_sponsor(); tonight.to_dict()
@@ -20,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.diff.compare import compare
 from auditor.diff.grades import Grade
@@ -136,20 +135,36 @@ def gravest(result: DiffResult) -> str:
     return "none"
 
 
-def pair_records(
-    old: Iterable[Record], new: Iterable[Record]
-) -> tuple[list[tuple[Record, Record]], list[Record], list[Record]]:
-    """``(pairs by NCT ID, records only in old, records only in new)``, sorted by NCT ID.
+class Pairing(NamedTuple):
+    """Two sides of a batch matched by NCT ID. ``ambiguous``: ``{nct_id: message}`` for a study
+    given more than once on one side (which copy is "the" old or new one is not ours to guess)."""
 
-    A study given twice on one side keeps its last record there (a folder holding two
-    snapshots of one study is ambiguous: the caller should pass one per study).
-    """
-    left = {r.nct_id: r for r in old}
-    right = {r.nct_id: r for r in new}
-    pairs = [(left[n], right[n]) for n in sorted(left.keys() & right.keys())]
-    only_old = [left[n] for n in sorted(left.keys() - right.keys())]
-    only_new = [right[n] for n in sorted(right.keys() - left.keys())]
-    return pairs, only_old, only_new
+    pairs: list[tuple[Record, Record]]
+    only_old: list[Record]
+    only_new: list[Record]
+    ambiguous: dict[str, str]
+
+
+def pair_records(old: Iterable[Record], new: Iterable[Record]) -> Pairing:
+    """The records of both sides paired by NCT ID, each list sorted by NCT ID."""
+    ambiguous: dict[str, str] = {}
+    sides: list[dict[str, Record]] = []
+    for name, records in (("OLD", old), ("NEW", new)):
+        seen: dict[str, list[Record]] = {}
+        for r in records:
+            seen.setdefault(r.nct_id, []).append(r)
+        for nct_id, copies in seen.items():
+            if len(copies) > 1:
+                paths = ", ".join(c.source.path for c in copies)
+                ambiguous[nct_id] = f"{len(copies)} snapshots in {name} ({paths}): give one per study"
+        sides.append({n: copies[0] for n, copies in seen.items()})
+    left, right = ({n: r for n, r in side.items() if n not in ambiguous} for side in sides)
+    return Pairing(
+        pairs=[(left[n], right[n]) for n in sorted(left.keys() & right.keys())],
+        only_old=[left[n] for n in sorted(left.keys() - right.keys())],
+        only_new=[right[n] for n in sorted(right.keys() - left.keys())],
+        ambiguous=dict(sorted(ambiguous.items())),
+    )
 
 
 def batch(
@@ -157,19 +172,43 @@ def batch(
     *,
     only_old: Iterable[Record] = (),
     only_new: Iterable[Record] = (),
+    ambiguous: dict[str, str] | None = None,
     ignore: Iterable[str] = (),
     min_grade: Grade = Grade.COSMETIC,
     ignore_order: bool = False,
 ) -> BatchResult:
-    """Diff every pair (older snapshot first whatever the order) into one :class:`BatchResult`."""
+    """Diff every pair (older snapshot first whatever the order) into one :class:`BatchResult`;
+    ``ambiguous`` studies (see :class:`Pairing`) are studies in ``error``, never dropped."""
     patterns = tuple(ignore)
     studies: list[StudyDiff] = []
     for a, b in pairs:
         studies.append(_study(a, b, patterns, min_grade, ignore_order))
     studies += [StudyDiff(r.nct_id, "only_old", sponsor=_sponsor(r)) for r in only_old]
     studies += [StudyDiff(r.nct_id, "only_new", sponsor=_sponsor(r)) for r in only_new]
+    studies += [StudyDiff(n, "error", error=message) for n, message in (ambiguous or {}).items()]
     studies.sort(key=lambda s: (s.nct_id, s.state))
     return BatchResult(tuple(studies), min_grade)
+
+
+def batch_records(
+    old: Iterable[Record],
+    new: Iterable[Record],
+    *,
+    ignore: Iterable[str] = (),
+    min_grade: Grade = Grade.COSMETIC,
+    ignore_order: bool = False,
+) -> BatchResult:
+    """Pair two sides by NCT ID (:func:`pair_records`) and diff them (:func:`batch`)."""
+    pairing = pair_records(old, new)
+    return batch(
+        pairing.pairs,
+        only_old=pairing.only_old,
+        only_new=pairing.only_new,
+        ambiguous=pairing.ambiguous,
+        ignore=ignore,
+        min_grade=min_grade,
+        ignore_order=ignore_order,
+    )
 
 
 def _study(a: Record, b: Record, ignore: tuple[str, ...], min_grade: Grade, ignore_order: bool) -> StudyDiff:
