@@ -96,43 +96,43 @@ def classify(
         return make(ChangeKind.REMOVED, SemanticClass.ITEM_REMOVED if item else SemanticClass.FIELD_REMOVED)
     if old.raw == new.raw:
         return make(ChangeKind.MOVED, SemanticClass.SECTION_MOVED)
-    a, b = old.value, new.value
-    extra: dict[str, Any] = {}
-    if squash(old.raw) == squash(new.raw):
-        semantic = SemanticClass.WHITESPACE_ONLY
-    elif _HTTP.sub("https://", old.raw) == _HTTP.sub("https://", new.raw):
-        semantic = SemanticClass.URL_SCHEME_ONLY
-    elif isinstance(a, Missing) and isinstance(b, Missing):
-        semantic = SemanticClass.MISSING_KIND_CHANGED
-    elif isinstance(a, Missing):
-        semantic = SemanticClass.DATE_SET if isinstance(b, PartialDate) else SemanticClass.MISSING_TO_VALUE
-    elif isinstance(b, Missing):
-        semantic = (
-            SemanticClass.DATE_CLEARED if isinstance(a, PartialDate) else SemanticClass.VALUE_TO_MISSING
-        )
-    elif _same_value(a, b):
-        semantic = SemanticClass.FORMAT_ONLY
-    elif isinstance(a, PartialDate) and isinstance(b, PartialDate):
-        extra["days"] = (b.earliest() - a.earliest()).days
-        semantic = SemanticClass.DATE_PRECISION_CHANGED if _refines(a, b) else SemanticClass.DATE_SHIFTED
-    elif isinstance(a, datetime) and isinstance(b, datetime):
-        extra["days"] = (b.date() - a.date()).days
-        semantic = SemanticClass.DATE_SHIFTED
-    elif isinstance(a, bool) and isinstance(b, bool):
-        semantic = SemanticClass.BOOLEAN_FLIPPED
-    elif key in STATUS_KEYS and isinstance(a, str) and isinstance(b, str):
-        semantic = SemanticClass.STATUS_TRANSITION
-        extra["flag"] = status_flag(a, b)
-    elif old.type is ValueType.ENUM and new.type is ValueType.ENUM:
-        semantic = SemanticClass.ENUM_CHANGED
-    elif type(a) is int and type(b) is int:
-        semantic = SemanticClass.NUMBER_CHANGED
-    elif isinstance(a, str) and isinstance(b, str):
-        semantic = SemanticClass.TEXT_EDITED
-        extra["similarity"], extra["word_diff"] = word_diff(old.raw, new.raw)
-    else:
-        semantic = SemanticClass.VALUE_CHANGED
+    semantic, extra = _edit_class(key, old, new)
     return make(ChangeKind.CHANGED, semantic, **extra)
+
+
+def _edit_class(key: str, old: Field, new: Field) -> tuple[SemanticClass, dict[str, Any]]:
+    """What an edit of a field means, and its details (days, flag, similarity, word diff)."""
+    a, b = old.value, new.value
+    s = SemanticClass
+    if squash(old.raw) == squash(new.raw):
+        return s.WHITESPACE_ONLY, {}
+    if _HTTP.sub("https://", old.raw) == _HTTP.sub("https://", new.raw):
+        return s.URL_SCHEME_ONLY, {}
+    if isinstance(a, Missing) and isinstance(b, Missing):
+        return s.MISSING_KIND_CHANGED, {}
+    if isinstance(a, Missing):
+        return (s.DATE_SET if isinstance(b, PartialDate) else s.MISSING_TO_VALUE), {}
+    if isinstance(b, Missing):
+        return (s.DATE_CLEARED if isinstance(a, PartialDate) else s.VALUE_TO_MISSING), {}
+    if _same_value(a, b):
+        return s.FORMAT_ONLY, {}
+    if isinstance(a, PartialDate) and isinstance(b, PartialDate):
+        days = (b.earliest() - a.earliest()).days
+        return (s.DATE_PRECISION_CHANGED if _refines(a, b) else s.DATE_SHIFTED), {"days": days}
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return s.DATE_SHIFTED, {"days": (b.date() - a.date()).days}
+    if isinstance(a, bool) and isinstance(b, bool):
+        return s.BOOLEAN_FLIPPED, {}
+    if key in STATUS_KEYS and isinstance(a, str) and isinstance(b, str):
+        return s.STATUS_TRANSITION, {"flag": status_flag(a, b)}
+    if old.type is ValueType.ENUM and new.type is ValueType.ENUM:
+        return s.ENUM_CHANGED, {}
+    if type(a) is int and type(b) is int:
+        return s.NUMBER_CHANGED, {}
+    if isinstance(a, str) and isinstance(b, str):
+        similarity, ops = word_diff(old.raw, new.raw)
+        return s.TEXT_EDITED, {"similarity": similarity, "word_diff": ops}
+    return s.VALUE_CHANGED, {}
 
 
 def _same_value(a: Value, b: Value) -> bool:
