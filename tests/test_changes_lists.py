@@ -73,14 +73,15 @@ def test_an_edit_in_a_shifted_item_is_one_change_with_its_old_key() -> None:
     assert back[0].key == "contacts_locations_module.locations[2].city"
 
 
-def test_reordered_items_are_a_removal_and_an_addition_only() -> None:
-    changes = diff(locations(MAYO, SOTIRIA, ATTIKON), locations(SOTIRIA, ATTIKON, MAYO))
-    assert sorted((c.kind, c.key.split(".")[-1]) for c in changes if c.key.endswith("facility")) == [
-        (ChangeKind.ADDED, "facility"),
-        (ChangeKind.REMOVED, "facility"),
-    ]
-    assert {c.semantic for c in changes} == {S.ITEM_ADDED, S.ITEM_REMOVED}
-    assert len(changes) == 2 * len(MAYO)
+def test_a_reordered_item_is_that_item_moved() -> None:
+    result = compare(locations(MAYO, SOTIRIA, ATTIKON), locations(SOTIRIA, ATTIKON, MAYO))
+    changes = result.changes
+    assert {(c.kind, c.semantic) for c in changes} == {(ChangeKind.ITEM_MOVED, S.ITEM_MOVED)}
+    assert len(changes) == len(MAYO)  # Mayo's fields, each from [0] to [2]; nothing else
+    assert {(c.old_key or "").split(".")[1] for c in changes} == {"locations[0]"}
+    assert {c.key.split(".")[1] for c in changes} == {"locations[2]"}
+    [line] = report_lines(result)
+    assert (line.mark, line.summary) == (">", "1 site moved to another place in the list (same content)")
 
 
 def test_an_item_swapped_for_another_is_not_an_edit() -> None:

@@ -13,6 +13,13 @@ replaced run of equal length with small edits pairs up by position, and a locati
 for another is not shown as one location edited beyond recognition. The other items were
 removed or added.
 
+Items left unpaired by that in-order alignment are then paired *out of order* when an unpaired
+old item and an unpaired new one hold the same fields (a pure move), else carry the same name
+(:mod:`auditor.diff.lists`: facility and city, outcome title …; a move with edits): k-th with
+k-th, so aligning the other way gives the same pairs. Every field of such an item is a change
+(``item_moved``; an unchanged one of class ``item_moved``), which is what lets
+:func:`~auditor.diff.apply.apply_changes` put it back.
+
 A paired item's fields are compared under their *new* key, so an index shift alone is no
 change; a change in a moved item carries the key at the old index in
 :attr:`~auditor.diff.model.Change.old_key`. Lists nested inside an item
@@ -27,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from auditor.diff.keys import Identity, ListId, item_key, list_slot
+from auditor.diff.lists import list_spec, name_of
 from auditor.records import Field, Record, SourceFormat
 
 
@@ -96,6 +104,7 @@ class Alignment:
     removed: set[Identity]  # old identities of fields of unpaired old items
     added: set[Identity]  # new identities of fields of unpaired new items
     moved: dict[tuple[ListId, int], int]  # (list, new index) → old index, paired items that moved
+    crossed: frozenset[Identity] = frozenset()  # new identities of items paired out of order
 
     def old_key(self, ident: Identity) -> str | None:
         """The key a field at new identity ``ident`` has (or would have) in the old record,
@@ -112,6 +121,7 @@ def align(left: dict[Identity, Field], right: dict[Identity, Field]) -> Alignmen
     removed: set[Identity] = set()
     added: set[Identity] = set()
     moved: dict[tuple[ListId, int], int] = {}
+    crossed: set[Identity] = set()
     old_lists, new_lists = _list_items(left), _list_items(right)
     for list_id in old_lists.keys() | new_lists.keys():
         old_items, new_items = old_lists.get(list_id, {}), new_lists.get(list_id, {})
@@ -127,6 +137,8 @@ def align(left: dict[Identity, Field], right: dict[Identity, Field]) -> Alignmen
                 pairs += zip(range(i1, i2), range(j1, j2), strict=True)
             elif tag == "replace":
                 pairs += ((i1 + i, j1 + j) for i, j in _pair_alike(old_sigs[i1:i2], new_sigs[j1:j2]))
+        crossing = _cross_pairs(list_id[0], old_items, new_items, left, right, pairs)
+        pairs += crossing
         paired_old = {i for i, _ in pairs}
         paired_new = {j for _, j in pairs}
         for i in range(len(old_items)):
@@ -135,12 +147,49 @@ def align(left: dict[Identity, Field], right: dict[Identity, Field]) -> Alignmen
         for j in range(len(new_items)):
             if j not in paired_new:
                 added.update(new_items[j])
+        for _, j in crossing:
+            crossed.update(new_items[j])
         for i, j in pairs:
             if i != j:
                 moved[(list_id, j)] = i
                 for key, n, h in old_items[i]:
                     renamed[(key, n, h)] = (item_key(list_id[0], j, _rest(key)), n, h)
-    return Alignment(renamed, removed, added, moved)
+    return Alignment(renamed, removed, added, moved, frozenset(crossed))
+
+
+def _cross_pairs(
+    list_key: str,
+    old_items: dict[int, list[Identity]],
+    new_items: dict[int, list[Identity]],
+    left: dict[Identity, Field],
+    right: dict[Identity, Field],
+    pairs: list[tuple[int, int]],
+) -> list[tuple[int, int]]:
+    """Items left unpaired by the in-order alignment that are the same item elsewhere in the
+    list: the same content (moved), else the same name (:mod:`auditor.diff.lists`: facility and
+    city, outcome title …; moved and edited). The k-th such old item pairs with the k-th new one,
+    so aligning the other way round gives the same pairs. An item at the same index either
+    side stays unpaired (removed and added): only real moves cross."""
+    spec = list_spec(list_key)
+    lone_old = [i for i in range(len(old_items)) if i not in {a for a, _ in pairs}]
+    lone_new = [j for j in range(len(new_items)) if j not in {b for _, b in pairs}]
+    found: list[tuple[int, int]] = []
+    for sign in (
+        lambda items, fields, k: _signature(items[k], fields),
+        lambda items, fields, k: name_of(spec, {_rest(i[0]): fields[i].raw for i in items[k]}),
+    ):
+        by_old: dict[object, list[int]] = {}
+        by_new: dict[object, list[int]] = {}
+        for i in lone_old:
+            by_old.setdefault(sign(old_items, left, i), []).append(i)
+        for j in lone_new:
+            by_new.setdefault(sign(new_items, right, j), []).append(j)
+        for key, olds in by_old.items():
+            if key:
+                found += [(i, j) for i, j in zip(olds, by_new.get(key, []), strict=False) if i != j]
+        lone_old = [i for i in lone_old if i not in {a for a, _ in found}]
+        lone_new = [j for j in lone_new if j not in {b for _, b in found}]
+    return found
 
 
 def _pair_alike(old: list[Signature], new: list[Signature]) -> list[tuple[int, int]]:

@@ -72,14 +72,24 @@ def apply_changes(record: Record, changes: Iterable[Change]) -> Record:
 
 
 def _renumbering(fields: Sequence[Field], changes: Sequence[Change]) -> dict[ListId, dict[int, int]]:
-    """Old index → new index of the surviving items of each list that gained or lost items."""
+    """Old index → new index of the surviving items of each list that gained or lost items.
+
+    Items that moved out of order carry every field in a change (``item_moved``) and are put
+    in place by those changes: their old indices leave the survivors, their new ones the targets.
+    """
     gone: dict[ListId, set[int]] = {}
     came: dict[ListId, set[int]] = {}
     for c in changes:
-        item = c.list_item if c.item else None
-        if item is not None:
-            side = came if c.kind is ChangeKind.ADDED else gone
-            side.setdefault((item[0], c.header), set()).add(item[1])
+        item = c.list_item if c.item or c.item_moved else None
+        if item is None:
+            continue
+        list_id = (item[0], c.header)
+        if c.item:
+            (came if c.kind is ChangeKind.ADDED else gone).setdefault(list_id, set()).add(item[1])
+            continue
+        came.setdefault(list_id, set()).add(item[1])
+        was = list_slot(c.old_key) if c.old_key else None
+        gone.setdefault(list_id, set()).add(item[1] if was is None else was.item)
     out: dict[ListId, dict[int, int]] = {}
     for list_id in gone.keys() | came.keys():
         present = {

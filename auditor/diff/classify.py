@@ -64,10 +64,12 @@ def classify(
     header: bool = False,
     old_key: str | None = None,
     item: bool = False,
+    item_moved: bool = False,
 ) -> Change:
     """Build the :class:`Change` between two versions of one field (either may be absent).
 
-    ``item``: the field belongs to a list item that was added or removed as a whole.
+    ``item``: the field belongs to a list item that was added or removed as a whole;
+    ``item_moved``: to a list item that moved out of order (:mod:`auditor.diff.align`).
     """
     if old is None and new is None:
         raise ValueError("nothing to classify")
@@ -87,6 +89,7 @@ def classify(
             old_key=old_key,
             module=module,
             grade=grade,
+            item_moved=item_moved,
             **extra,
         )
 
@@ -94,6 +97,8 @@ def classify(
         return make(ChangeKind.ADDED, SemanticClass.ITEM_ADDED if item else SemanticClass.FIELD_ADDED)
     if new is None:
         return make(ChangeKind.REMOVED, SemanticClass.ITEM_REMOVED if item else SemanticClass.FIELD_REMOVED)
+    if old.raw == new.raw and item_moved:
+        return make(ChangeKind.ITEM_MOVED, SemanticClass.ITEM_MOVED)
     if old.raw == new.raw:
         return make(ChangeKind.MOVED, SemanticClass.SECTION_MOVED)
     semantic, extra = _edit_class(key, old, new)
@@ -222,4 +227,5 @@ def mirrored(change: Change) -> Change:
         header=change.header,
         old_key=old_key,
         item=change.item,
+        item_moved=change.item_moved,
     )

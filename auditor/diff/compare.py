@@ -198,6 +198,11 @@ def _across_formats(
     return left, right, dropped
 
 
+def _item_of(ident: Identity) -> tuple[str, int, bool] | None:
+    slot = list_slot(ident[0])
+    return None if slot is None else (slot.list_key, slot.item, ident[2])
+
+
 def _list_name(key: str) -> str:
     slot = list_slot(key)
     return key if slot is None else slot.list_key
@@ -212,7 +217,10 @@ def _field_changes(left: dict[Identity, Field], right: dict[Identity, Field]) ->
         [("-", i) if i in pairing.removed else pairing.renamed.get(i, i) for i in left], list(right)
     )
     found: list[tuple[float, Change]] = []
-    for ident in changed_identities(paired_left, paired_right):
+    changed = changed_identities(paired_left, paired_right)
+    still = [i for i in pairing.crossed if i in paired_left and i in paired_right]
+    crossed_items = {_item_of(i) for i in pairing.crossed}
+    for ident in dict.fromkeys([*changed, *still]):
         key, occurrence, in_header = ident
         change = classify(
             key,
@@ -221,6 +229,7 @@ def _field_changes(left: dict[Identity, Field], right: dict[Identity, Field]) ->
             paired_right.get(ident),
             header=in_header,
             old_key=pairing.old_key(ident),
+            item_moved=bool(crossed_items) and _item_of(ident) in crossed_items,
         )
         found.append((positions[ident], change))
     for ident in pairing.removed:

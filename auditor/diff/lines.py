@@ -2,12 +2,14 @@
 
 * a list item added or removed as a whole is one line, named by identity
   ("site added: Sarah Cannon, Nashville");
-* a removed item and an added one holding the same fields are the item **moved**; all such
-  moves in one list are one line ("12 conditions reordered (same items)"), and nothing with
+* an item the engine paired out of order (:mod:`auditor.diff.align`: same content or same
+  name elsewhere in the list) is **moved**: all unchanged moves in one list are one line
+  ("12 conditions moved to another place in the list (same content)"), and nothing with
   ``ignore_order`` (:func:`without_reorders` also drops their changes, so ``--exit-code``
-  agrees);
-* a removed item and an added one with the same name are the item **moved and edited**: one
-  line with the fields that differ;
+  agrees); a moved item that also changed is one "moved and edited" line with the fields that
+  differ (a removed and an added item with the same content or name, which the engine leaves
+  unpaired only when both sit at the same index, read the same way);
+* lists inside items (a site's contacts) are aligned by content (:mod:`auditor.diff.nested`);
 * the same edit to many items of one list (at least :data:`MASS` items) is one line —
   "230 sites: status → RECRUITING 176, NOT_YET_RECRUITING 54" — unless ``details``;
   so are many items added or removed at once.
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from auditor.diff.grades import Grade
-from auditor.diff.keys import list_slot
+from auditor.diff.keys import ListSlot, list_slot
 from auditor.diff.lists import ItemId, item_names, item_signature, item_values, list_spec, name_of
 from auditor.diff.model import Change, ChangeKind, SemanticClass, squash
 from auditor.diff.nested import NestedEvent, nested_events
@@ -56,7 +58,13 @@ class Line:
         return one.word_diff if one is not None and one.semantic is SemanticClass.TEXT_EDITED else ()
 
 
-_MARK = {ChangeKind.ADDED: "+", ChangeKind.REMOVED: "-", ChangeKind.CHANGED: "~", ChangeKind.MOVED: ">"}
+_MARK = {
+    ChangeKind.ADDED: "+",
+    ChangeKind.REMOVED: "-",
+    ChangeKind.CHANGED: "~",
+    ChangeKind.MOVED: ">",
+    ChangeKind.ITEM_MOVED: ">",
+}
 ItemKey = tuple[str, bool, int, str]  # list key, header, index, "added"/"removed"
 
 
@@ -68,7 +76,12 @@ def report_lines(
     names = _Names(result)
     items: dict[ItemKey, list[Change]] = defaultdict(list)
     order: list[tuple[int, object]] = []
+    moved: dict[tuple[str, bool, int], list[tuple[int, Change]]] = defaultdict(list)
     for pos, c in enumerate(changes):
+        slot = list_slot(c.key) if c.item_moved else None
+        if slot is not None:
+            moved[(slot.list_key, c.header, slot.item)].append((pos, c))
+            continue
         slot = list_slot(c.key) if c.item else None
         if slot is None:
             order.append((pos, c))
@@ -77,7 +90,7 @@ def report_lines(
         if key not in items:
             order.append((pos, key))
         items[key].append(c)
-    lines = _item_lines(items, order, names)
+    lines = _item_lines(items, order, names) + _moved_lines(moved, names)
     edits = [(pos, c) for pos, c in order if isinstance(c, Change)]
     events, explained = nested_events([c for _, c in edits], result.before, result.after)
     if events:
@@ -141,6 +154,49 @@ def _item_lines(
             ):
                 out.append((position[key], _item_line(key, items[key], names)))
     return out
+
+
+def _moved_lines(
+    moved: dict[tuple[str, bool, int], list[tuple[int, Change]]], names: _Names
+) -> list[tuple[int, Line]]:
+    """Items the engine paired out of order: unchanged ones are one "moved" line per list, an
+    item that also changed is one "moved and edited" line."""
+    pure: dict[str, list[tuple[int, Change]]] = defaultdict(list)
+    out: list[tuple[int, Line]] = []
+    for (list_key, _, index), members in moved.items():
+        changes = [c for _, c in members]
+        if all(c.semantic is SemanticClass.ITEM_MOVED for c in changes):
+            pure[list_key] += members
+            continue
+        spec = list_spec(list_key)
+        was = list_slot(changes[0].old_key or changes[0].key)
+        where = f"moved from position {(was.item if was else index) + 1} to {index + 1}"
+        edits = [
+            f"{(list_slot(c.key) or list_slot(c.old_key or '') or _NO_SLOT).rest.lstrip('.') or 'value'}: "
+            f"{_short(c.old_raw)} → {_short(c.new_raw)}"
+            for c in changes
+            if c.semantic is not SemanticClass.ITEM_MOVED
+        ]
+        name = names.new((list_key, index)) or f"{list_key}[{index}]"
+        summary = f"{spec.noun} {where} and edited: " + "; ".join(edits)
+        line = Line(
+            "~",
+            f"{spec.noun}: {name}",
+            f"{list_key}[{index}]",
+            summary,
+            _grade(changes),
+            changes[0].module,
+            "item_moved_and_edited",
+            tuple(changes),
+        )
+        out.append((members[0][0], line))
+    for list_key, members in pure.items():
+        n = len({(s.list_key, s.item) for _, c in members if (s := list_slot(c.key)) is not None})
+        out.append((members[0][0], _reorder_line(list_key, n, [c for _, c in members])))
+    return out
+
+
+_NO_SLOT = ListSlot("", 0, "")
 
 
 def _pair(removed: list[ItemKey], added: list[ItemKey], sign: object) -> dict[ItemKey, ItemKey]:

@@ -31,6 +31,7 @@ class ChangeKind(StrEnum):
     ADDED = "dictionary_item_added"
     REMOVED = "dictionary_item_removed"
     MOVED = "moved_section"
+    ITEM_MOVED = "iterable_item_moved"
 
     @property
     def verb(self) -> str:
@@ -39,6 +40,7 @@ class ChangeKind(StrEnum):
             "dictionary_item_added": "added",
             "dictionary_item_removed": "removed",
             "moved_section": "moved",
+            "iterable_item_moved": "moved",
         }[self.value]
 
 
@@ -66,6 +68,7 @@ class SemanticClass(StrEnum):
     ITEM_ADDED = "item_added"  # a field of a list item with no partner in the old record
     ITEM_REMOVED = "item_removed"  # a field of a list item with no partner in the new record
     SECTION_MOVED = "section_moved"
+    ITEM_MOVED = "item_moved"  # a field of a list item that moved to another place, unchanged
 
     @property
     def mirror(self) -> SemanticClass:
@@ -98,7 +101,9 @@ class Change:
     ``flag`` is ``"backwards"`` or ``"into_unknown"`` for status transitions worth a look;
     ``days`` is the shift of a date (positive = later); ``similarity`` (0–1) and ``word_diff``
     describe text edits. ``key`` is where the field is now (where it was, for a removed one);
-    ``old_key`` is its key in the old record when its list item moved to another index.
+    ``old_key`` is its key in the old record when its list item moved to another index;
+    ``item_moved`` says the item moved out of order (paired by content or name, not by the
+    in-order alignment), so every field of it is a change, unchanged ones ``item_moved``.
     ``module`` is the ClinicalTrials.gov History-of-Changes module (:mod:`auditor.diff.modules`)
     and ``grade`` how much the change matters (:mod:`auditor.diff.grades`).
     """
@@ -117,6 +122,7 @@ class Change:
     old_key: str | None = None
     module: str = "Other"
     grade: Grade = Grade.MINOR
+    item_moved: bool = False
 
     @property
     def item(self) -> bool:
@@ -182,6 +188,7 @@ class Change:
         return {
             "key": self.key,
             "old_key": self.old_key,
+            "item_moved": self.item_moved,
             "occurrence": self.occurrence,
             "header": self.header,
             "section": self.section,
@@ -235,6 +242,8 @@ def describe(change: Change) -> str:
         return f"list item added: {_short(new)}"
     if sem is s.ITEM_REMOVED:
         return f"list item removed (was {_short(old)})"
+    if sem is s.ITEM_MOVED:
+        return f"list item moved (was {change.old_key}), unchanged"
     if sem is s.SECTION_MOVED:
         return f"moved from {change.old.section if change.old else '?'} to {change.section}"
     arrow = f"{_short(old)} → {_short(new)}"

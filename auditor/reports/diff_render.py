@@ -39,15 +39,16 @@ JSON schema (``--format json``), version 2 — keys are always present, in this 
     Change = {
       "key": str, "occurrence": int,          # identity: n-th field with this key (0-based)
       "old_key": str | null,                  # key in the old record, if its list item moved
+      "item_moved": bool,                     # its item moved out of order (every field listed)
       "header": bool,                         # the Ignite page's summary copy of the field
       "section": str, "moved_from": str | null, "label": str,
       "kind": "values_changed" | "dictionary_item_added" | "dictionary_item_removed"
-              | "moved_section",
+              | "moved_section" | "iterable_item_moved",
       "class": SemanticClass value (status_transition, date_shifted, date_precision_changed,
                date_set, date_cleared, boolean_flipped, missing_to_value, value_to_missing,
                missing_kind_changed, text_edited, whitespace_only, format_only,
                url_scheme_only, enum_changed, number_changed, value_changed, field_added,
-               field_removed, item_added, item_removed, section_moved),
+               field_removed, item_added, item_removed, item_moved, section_moved),
       "module": str,                          # ClinicalTrials.gov History-of-Changes module
       "grade": "material" | "minor" | "administrative" | "cosmetic",
       "flag": "backwards" | "into_unknown" | null,
@@ -283,6 +284,7 @@ _CHANGE_SCHEMA: dict[str, Any] = {
     "required": [
         "key",
         "old_key",
+        "item_moved",
         "occurrence",
         "header",
         "section",
@@ -303,6 +305,7 @@ _CHANGE_SCHEMA: dict[str, Any] = {
     "properties": {
         "key": {"type": "string"},
         "old_key": _NULLABLE_STR,
+        "item_moved": {"type": "boolean"},
         "occurrence": {"type": "integer", "minimum": 0},
         "header": {"type": "boolean"},
         "section": {"type": "string"},
