@@ -14,12 +14,8 @@ from auditor.reports.findings_json import SCHEMA, _indented, render_json
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 VALUES = st.recursive(
     SCALARS,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.text(max_size=5) | st.integers() | st.booleans() | st.none(), children, max_size=4
-        )
-    ),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans() | st.none(), children, max_size=4),
     max_leaves=20,
 )
 

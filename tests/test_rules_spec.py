@@ -71,7 +71,7 @@ def test_good_file_loads() -> None:
         ),
         (
             ("field: overall_status,", "field: old.overall_status,"),
-            "r.yaml:10: rules[0](my-rule).when.all[0].eq.field: 'old.overall_status': 'old.' fields exist",
+            "r.yaml:10: rules[0](my-rule).when.all[0].eq.field: 'old.overall_status': 'old.' fields exist"
         ),
         (
             ("older_than: {field: status_verified_date, years: $years}", "changed: status_verified_date"),
