@@ -1,18 +1,20 @@
 """auditor: data-quality and change-tracking for ClinicalTrials.gov study records.
 
 Python use mirrors the CLI: ``read_path`` / ``read_one`` read snapshots into
-:class:`~auditor.records.Record`; ``diff(old, new)`` lists the changes between two.
+:class:`~auditor.records.Record`; ``diff(old, new)`` lists the changes between two
+(``auditor.diff`` is also the diff package; calling it calls :func:`auditor.diff.diff`).
 Heavy modules are imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from auditor.records import Field, Record, Source, SourceFormat
 
 if TYPE_CHECKING:
-    from auditor.changes import Change
+    from auditor.diff import Change
 
 __all__ = [
     "Change",
@@ -32,8 +34,11 @@ def __getattr__(name: str) -> Any:
         from auditor import readers
 
         return getattr(readers, name)
-    if name in ("diff", "Change"):
-        from auditor import changes
+    if name == "diff":
+        # The package itself: it is callable, auditor.diff(old, new) (see auditor/diff/__init__.py).
+        return importlib.import_module("auditor.diff")
+    if name == "Change":
+        from auditor.diff import Change
 
-        return getattr(changes, name)
+        return Change
     raise AttributeError(name)

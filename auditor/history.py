@@ -1,6 +1,6 @@
 """The timeline of one record: its snapshots in store order and what changed at each step.
 
-Each step after the first is summarised from :func:`auditor.changes.compare` between the
+Each step after the first is summarised from :func:`auditor.diff.compare` between the
 snapshot before it and the step's snapshot: the number of changes by semantic class, and the
 notable ones listed — status transitions, date changes (shifted, set, cleared, precision), any
 flagged change, and every real change of a registered field (a rewritten summary, a stop reason
@@ -25,7 +25,7 @@ from auditor.records import Record
 from auditor.store import CAPTURE_KEYS, IGNITE_FORMATS, SnapshotEntry, Store, iso_minutes
 
 if TYPE_CHECKING:
-    from auditor.changes import Change
+    from auditor.diff import Change
 
 #: Version of the JSON shape of :meth:`RecordHistory.to_dict`.
 SCHEMA_VERSION = 1
@@ -141,7 +141,7 @@ def _status(record: Record) -> str | None:
 
 def record_history(store: Store, nct_id: str, *, ignore: Iterable[str] = ()) -> RecordHistory:
     """The timeline of ``nct_id`` in ``store`` (no steps when the store has no snapshot of it)."""
-    from auditor.changes import compare
+    from auditor.diff import compare
 
     patterns = (*sorted(CAPTURE_KEYS), *ignore)
     steps: list[HistoryStep] = []

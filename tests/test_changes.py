@@ -7,12 +7,13 @@ from datetime import datetime
 import pytest
 
 import auditor
-from auditor.changes import (
+from auditor.diff import (
     ChangeKind,
     SemanticClass,
     apply_changes,
     compare,
     diff,
+    mirrored,
     status_flag,
     word_diff,
 )
@@ -62,7 +63,7 @@ def test_auditor_diff_is_the_public_entry_point() -> None:
     [
         ("RECRUITING", "UNKNOWN", "into_unknown"),
         ("COMPLETED", "RECRUITING", "backwards"),
-        ("ACTIVE_NOT_RECRUITING", "RECRUITING", "backwards"),
+        ("ACTIVE_NOT_RECRUITING", "RECRUITING", None),  # a re-opening: news, not an alarm
         ("RECRUITING", "ACTIVE_NOT_RECRUITING", None),
         ("RECRUITING", "ENROLLING_BY_INVITATION", None),
         ("COMPLETED", "TERMINATED", None),
@@ -109,7 +110,7 @@ def test_date_changes(old: str, new: str, semantic: SemanticClass, days: int | N
 def test_date_shift_is_described_in_days_and_direction() -> None:
     later = one(rec(("Start Date", "2020-09-23")), rec(("Start Date", "2020-10-05")))
     assert later.summary == "date 2020-09-23 → 2020-10-05: 12 days later"
-    earlier = later.mirrored()
+    earlier = mirrored(later)
     assert earlier.summary == "date 2020-10-05 → 2020-09-23: 12 days earlier"
     precision = one(rec(("Status Verified Date", "2020-09")), rec(("Status Verified Date", "2020-09-23")))
     assert precision.summary == "date 2020-09 → 2020-09-23: precision month → day"
@@ -205,10 +206,9 @@ def test_header_compared_only_when_both_have_one() -> None:
     a = rec(head, ("Status", "RECRUITING"))
     b = rec((HEADER_SECTION, "Status", "UNKNOWN"), ("Status", "UNKNOWN"))
     changes = diff(a, b)
-    assert [(c.identity, c.header) for c in changes] == [
-        ("Header:overall_status", True),
-        ("overall_status", False),
-    ]
+    # The summary block repeats the body's status change: one change, the copy set apart.
+    assert [(c.identity, c.header) for c in changes] == [("overall_status", False)]
+    assert [c.identity for c in compare(a, b).repeated] == ["Header:overall_status"]
     json_like = rec(("Status", "UNKNOWN"), fmt=SourceFormat.CTGOV_JSON)
     result = compare(a, json_like)
     assert [c.identity for c in result.changes] == ["overall_status"]
@@ -218,19 +218,34 @@ def test_header_compared_only_when_both_have_one() -> None:
 def test_path_fields_across_formats_compare_only_when_on_both_sides() -> None:
     xml = rec(
         ("Contacts and Locations", "clinical_study.location[0].facility.name", "Hospital"),
+        ("Contacts and Locations", "clinical_study.location[0].investigator[0].last_name", "Smith"),
         ("Status", "Recruiting"),
         fmt=SourceFormat.CTGOV_XML,
     )
     js = rec(
         ("Contacts and Locations", "contactsLocationsModule.locations[0].facility", "Hospital"),
+        ("Contacts and Locations", "contactsLocationsModule.locations[0].geoPoint.lat", "38.0"),
         ("Status", "UNKNOWN"),
         fmt=SourceFormat.CTGOV_JSON,
     )
     result = compare(xml, js)
+    # the XML site's facility is compared under its API v2 name (the same: no change)
     assert [c.key for c in result.changes] == ["overall_status"]
     assert any("2 path fields present on one side only were not comparable" in n for n in result.notes)
+    renamed = compare(
+        xml,
+        rec(
+            *js.fields[:0],
+            ("Contacts and Locations", "contactsLocationsModule.locations[0].facility", "Clinic"),
+            ("Status", "Recruiting"),
+            fmt=SourceFormat.CTGOV_JSON,
+        ),
+    )
+    assert [(c.key, c.old_raw, c.new_raw) for c in renamed.changes] == [
+        ("contacts_locations_module.locations[0].facility", "Hospital", "Clinic")
+    ]
     same_format = compare(js, rec(("Status", "UNKNOWN"), fmt=SourceFormat.CTGOV_JSON))
-    assert [c.semantic for c in same_format.changes] == [S.ITEM_REMOVED]
+    assert {c.semantic for c in same_format.changes} == {S.ITEM_REMOVED}
 
 
 def test_different_studies_need_force() -> None:
@@ -260,7 +275,9 @@ def test_ignite_dates_and_ignored_keys_are_metadata() -> None:
         ("version_holder", S.DATE_SHIFTED, 8),
     ]
     assert result.ignored == ("version_holder",)
-    assert [c.key for c in compare(a, b).changes] == ["version_holder"]
+    # The API's data-version date is snapshot metadata by default.
+    assert compare(a, b).changes == ()
+    assert [c.key for c in compare(a, b).metadata] == ["ignite_modified", "version_holder"]
     glob = compare(a, b, ignore=["version_*"])
     assert glob.changes == ()
 
@@ -297,7 +314,7 @@ def test_apply_changes_rebuilds_the_new_record() -> None:
         modified=datetime(2026, 2, 1),
     )
     result = compare(a, b)
-    applied = apply_changes(a, (*result.changes, *result.metadata))
+    applied = apply_changes(a, (*result.changes, *result.repeated, *result.metadata))
     assert compare(applied, b).changes == ()
     assert applied.ignite_modified == b.ignite_modified
     assert sorted(applied.fields, key=repr) == sorted(b.fields, key=repr)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.changes import ChangeKind, SemanticClass, apply_changes, compare, diff, identities
+from auditor.diff import (
+    ChangeKind,
+    SemanticClass,
+    apply_changes,
+    compare,
+    diff,
+    identities,
+    mirrored,
+    report_lines,
+)
 from auditor.readers import read_one
 from auditor.readers.typing import type_field
 from auditor.records import Record, Source, SourceFormat
@@ -35,7 +44,7 @@ def test_an_item_inserted_at_the_start_is_one_item_added() -> None:
     assert [c.key for c in result.changes] == [f"contacts_locations_module.locations[0].{k}" for k in SARAH]
     assert result.items() == {"added": 1, "removed": 0}
     text = render_text(result)
-    assert "list item added (4 fields): Sarah Cannon, Nashville, Tennessee, United States" in text
+    assert "site added: Sarah Cannon, Nashville (4 fields)" in text
     assert "4 study changes (1 list item added)" in text
     back = compare(new, old, by_snapshot_date=False)
     assert {c.semantic for c in back.changes} == {S.ITEM_REMOVED}
@@ -60,18 +69,19 @@ def test_an_edit_in_a_shifted_item_is_one_change_with_its_old_key() -> None:
         S.TEXT_EDITED,
     )
     back = [c for c in diff(new, old) if not c.item]
-    assert back == [edit.mirrored()]
+    assert back == [mirrored(edit)]
     assert back[0].key == "contacts_locations_module.locations[2].city"
 
 
-def test_reordered_items_are_a_removal_and_an_addition_only() -> None:
-    changes = diff(locations(MAYO, SOTIRIA, ATTIKON), locations(SOTIRIA, ATTIKON, MAYO))
-    assert sorted((c.kind, c.key.split(".")[-1]) for c in changes if c.key.endswith("facility")) == [
-        (ChangeKind.ADDED, "facility"),
-        (ChangeKind.REMOVED, "facility"),
-    ]
-    assert {c.semantic for c in changes} == {S.ITEM_ADDED, S.ITEM_REMOVED}
-    assert len(changes) == 2 * len(MAYO)
+def test_a_reordered_item_is_that_item_moved() -> None:
+    result = compare(locations(MAYO, SOTIRIA, ATTIKON), locations(SOTIRIA, ATTIKON, MAYO))
+    changes = result.changes
+    assert {(c.kind, c.semantic) for c in changes} == {(ChangeKind.ITEM_MOVED, S.ITEM_MOVED)}
+    assert len(changes) == len(MAYO)  # Mayo's fields, each from [0] to [2]; nothing else
+    assert {(c.old_key or "").split(".")[1] for c in changes} == {"locations[0]"}
+    assert {c.key.split(".")[1] for c in changes} == {"locations[2]"}
+    [line] = report_lines(result)
+    assert (line.mark, line.summary) == (">", "1 site moved to another place in the list (same content)")
 
 
 def test_an_item_swapped_for_another_is_not_an_edit() -> None:
@@ -93,10 +103,10 @@ def test_apply_changes_renumbers_the_items_that_did_not_change() -> None:
     assert diff(applied, new) == []
 
 
-def test_records_of_different_formats_keep_positional_matching() -> None:
+def test_records_of_different_formats_are_aligned_by_content_too() -> None:
     old = locations(MAYO, SOTIRIA, fmt=SourceFormat.CTGOV_JSON)
     new = locations(SOTIRIA, fmt=SourceFormat.IGNITE_TEXT)
-    assert {c.semantic for c in diff(old, new)} <= {S.TEXT_EDITED, S.FIELD_REMOVED}
+    assert {c.semantic for c in diff(old, new)} == {S.ITEM_REMOVED}
 
 
 def test_markdown_lists_an_added_item_on_one_row() -> None:
@@ -119,7 +129,6 @@ def test_nct04736173_versions_count_what_a_person_would(corpus_dir: Path) -> Non
         "last_update_post_date",
         "contacts_locations_module.locations[14].facility",
         "contacts_locations_module.locations[21].facility",
-        "version_holder",
     ]
     assert edits[2].old_key == "contacts_locations_module.locations[23].facility"
     assert (edits[3].old_raw, edits[3].new_raw) == (
@@ -127,6 +136,33 @@ def test_nct04736173_versions_count_what_a_person_would(corpus_dir: Path) -> Non
         "Keimyung University",
     )
     person_count = len(edits) + sum(result.items().values())
-    assert person_count == 53
-    assert len(result.changes) == 245  # field changes: every field of an added or removed site
-    assert render_text(result).count(": list item ") == 48  # one line per site or country
+    assert person_count == 52  # version_holder is snapshot metadata now
+    assert len(result.changes) == 244  # field changes: every field of an added or removed site
+    text = render_text(result)
+    assert "41 sites removed: Hope and Healing Cancer Service, Hinsdale;" in text  # one line
+    assert text.count("site added: ") == 5 and text.count("removed country added: ") == 2
+    detailed = render_text(result, details=True)
+    assert detailed.count("site removed: ") == 41  # one line per site with --details
+
+
+def test_a_contact_inserted_at_the_top_of_a_sites_contacts_is_one_contact_added() -> None:
+    """Inside a paired item the engine compares by position (every contact "edited" into the
+    next); the report aligns the inner list by content: one contact added."""
+
+    def site(*contacts: tuple[str, str]) -> Record:
+        rows = [("Study Overview", "Brief Title", "A study")]
+        rows += [(LOC, f"contactsLocationsModule.locations[0].{k}", v) for k, v in MAYO.items()]
+        for i, (name, phone) in enumerate(contacts):
+            rows.append((LOC, f"contactsLocationsModule.locations[0].contacts[{i}].name", name))
+            rows.append((LOC, f"contactsLocationsModule.locations[0].contacts[{i}].phone", phone))
+        fields = tuple(type_field(*row)[0] for row in rows)
+        return Record("NCT04736173", Source("x.json", SourceFormat.CTGOV_JSON, "0" * 64), fields)
+
+    old = site(("Ann Lee", "555-1000"), ("Bo Park", "555-2000"))
+    new = site(("Cy Diaz", "555-3000"), ("Ann Lee", "555-1000"), ("Bo Park", "555-2000"))
+    result = compare(old, new)
+    assert len(result.changes) == 6  # positional inside the site: 4 edits, 2 fields added
+    lines = report_lines(result)
+    assert [(ln.mark, ln.label, ln.summary) for ln in lines] == [
+        ("+", "site: Mayo Clinic, Rochester › contacts", "contacts item added: Cy Diaz, 555-3000")
+    ]

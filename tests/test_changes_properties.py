@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.changes import Change, ChangeKind, SemanticClass, apply_changes, compare, diff, identities
+from auditor.diff import Change, ChangeKind, SemanticClass, apply_changes, compare, diff, identities, mirrored
 from auditor.readers.typing import type_field
 from auditor.records import HEADER_SECTION, Record, Source, SourceFormat
 
@@ -130,7 +130,7 @@ def assert_mirrored(a: Record, b: Record) -> None:
     swap = {ChangeKind.ADDED: ChangeKind.REMOVED, ChangeKind.REMOVED: ChangeKind.ADDED}
     for ident, f in forward.items():
         r = backward[ident]
-        assert r == f.mirrored()
+        assert r == mirrored(f)
         assert (r.old, r.new) == (f.new, f.old)
         assert r.kind == swap.get(f.kind, f.kind)
         assert r.semantic == f.semantic.mirror
@@ -148,7 +148,7 @@ def test_applying_diff_a_b_to_a_gives_b(pair: tuple[Record, Record]) -> None:
 
 def assert_applies(a: Record, b: Record) -> None:
     result = compare(a, b, by_snapshot_date=False)
-    applied = apply_changes(a, (*result.changes, *result.metadata))
+    applied = apply_changes(a, (*result.changes, *result.repeated, *result.metadata))
     assert by_identity(applied) == by_identity(b)
     assert applied.ignite_modified == b.ignite_modified
     assert diff(applied, b) == []

@@ -56,7 +56,8 @@ def test_changes_exit_0_and_1_with_exit_code(
     code, out, _ = run(capsys, str(old), str(new))
     assert code == 0
     assert "status RECRUITING → UNKNOWN (into UNKNOWN) !!" in out
-    assert "2 study changes (2 flagged); 1 metadata change" in out
+    # the summary block's copy of the status change is counted once
+    assert "1 study change (1 flagged); 1 metadata change" in out
     code, _, _ = run(capsys, str(old), str(new), "--exit-code")
     assert code == 1
 
@@ -69,7 +70,7 @@ def test_metadata_only_changes_do_not_fail_exit_code(seed_path: Path, tmp_path: 
     )
     code, out, _ = run(capsys, str(seed_path), str(later), "--exit-code")
     assert code == 0
-    assert "no changes; 1 metadata change" in out
+    assert "no study changes; 1 metadata change" in out
 
 
 def test_newest_first_is_swapped_with_a_note(
@@ -111,12 +112,18 @@ def test_json_output_follows_the_documented_schema(
     assert code == 0
     doc = json.loads(out)
     jsonschema.validate(doc, JSON_SCHEMA)
-    assert doc["schema"] == 1 and doc["swapped"] is True
+    assert doc["schema"] == 2 and doc["swapped"] is True
     assert [(c["key"], c["class"], c["flag"]) for c in doc["changes"]] == [
         ("overall_status", "status_transition", "into_unknown"),
         ("last_known_status", "field_added", None),
-        ("version_holder", "date_shifted", None),
     ]
+    assert [c["key"] for c in doc["metadata"]] == ["version_holder"]  # the export date
+    assert doc["headline"]["status"] == {
+        "old": "NOT_YET_RECRUITING",
+        "new": "UNKNOWN",
+        "alarm": "into_unknown",
+    }
+    assert doc["summary"]["by_module"] == {"Study Status": 2}
 
 
 def test_ignore_and_config_move_fields_to_metadata(
@@ -191,7 +198,10 @@ def test_html_is_self_contained_and_escaped(seed_path: Path, tmp_path: Path, cap
     assert out.startswith("<!DOCTYPE html>")
     assert "<script" not in out and "<img" not in out
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out
-    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", out)
+    # nothing is loaded; the only links lead to the record on ClinicalTrials.gov
+    assert not re.search(r"""<[^>]*\ssrc\s*=""", out)
+    links = re.findall(r"""href\s*=\s*["']([^"']*)""", out)
+    assert links and all(link.startswith("https://clinicaltrials.gov/study/NCT03765957") for link in links)
 
 
 def test_colour_only_when_asked_or_on_a_terminal(pair: tuple[Path, Path], capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

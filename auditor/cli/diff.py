@@ -1,9 +1,14 @@
 """``audit diff OLD NEW``: what changed in the study between two snapshots, field by field.
 
 The inputs may be any mix of Ignite text, ClinicalTrials.gov JSON and legacy XML, each holding
-one study record. The older snapshot (by Ignite modification date) is shown first whatever the
-argument order. Exit codes: 0 (also when there are changes, unless ``--exit-code``), 1 study
-changes with ``--exit-code`` (metadata changes never count), 2 bad input or options (including
+one study record. The older snapshot (by capture date) is shown first whatever the argument
+order. Two folders (or archives) ``OLD_DIR NEW_DIR`` are paired by NCT ID into one report with a
+section per changed study and a registry-wide roll-up; so are two dates of a snapshot store
+(``--store S --from DATE --to DATE``: each record's latest snapshot on or before each date).
+
+Exit codes: 0 (also when there are changes, unless ``--exit-code``), 1 study changes at or
+above ``--min-grade`` with ``--exit-code`` (snapshot metadata — capture dates, Ignite
+timestamps, a URL that only changed scheme — never counts), 2 bad input or options (including
 two different NCT IDs without ``--force``), 3 the ``--output`` file could not be written.
 
 ``--config FILE`` is YAML: ``ignore: [version_holder, last_update_post_date]`` — keys, labels or
@@ -15,14 +20,21 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
 import yaml
 
 from auditor.cli.output import STDOUT, check_output, emit
+from auditor.diff import BatchResult, Grade, batch, batch_records, compare
+from auditor.diff.lines import without_reorders
 from auditor.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from auditor.inputs import read_file
+from auditor.readers import read_one, read_path
+from auditor.records import Record
+from auditor.reports.diff_render import render, render_batch
+from auditor.store import Store
 
 #: A diff config is a short list of keys.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -30,9 +42,9 @@ MAX_CONFIG_BYTES = 1024 * 1024
 
 def load_ignore_config(path: str | Path) -> list[str]:
     """The ``ignore:`` list of a diff config file; any other shape is a one-line error."""
-    data = read_file(path, what="config", limit=MAX_CONFIG_BYTES, error=UsageError)
+    raw = read_file(path, what="config", limit=MAX_CONFIG_BYTES, error=UsageError)
     try:
-        text = data.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError("config is not UTF-8 text", path=path) from exc
     try:
@@ -64,16 +76,43 @@ def use_color(flag: bool | None, to_terminal: bool) -> bool:
     return to_terminal and not os.environ.get("NO_COLOR")
 
 
+def store_pairs(
+    store: Store, start: str, end: str
+) -> tuple[list[tuple[Record, Record]], list[Record], list[Record]]:
+    """Each record's latest snapshot on or before ``start`` and on or before ``end`` (ISO dates)."""
+    pairs: list[tuple[Record, Record]] = []
+    only_old: list[Record] = []
+    only_new: list[Record] = []
+    for nct_id in store.nct_ids():
+        entries = store.list(nct_id)
+        a = [e for e in entries if e.modified[:10] <= start]
+        b = [e for e in entries if e.modified[:10] <= end]
+        if a and b and a[-1] != b[-1]:
+            pairs.append((store.load(a[-1]), store.load(b[-1])))
+        elif b and not a:
+            only_new.append(store.load(b[-1]))
+    return pairs, only_old, only_new
+
+
+def _iso_date(value: str | None, name: str) -> str:
+    if value is None:
+        raise UsageError(f"--store needs --from and --to (missing {name})")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UsageError(f"{name} must be a date like 2026-03-01, not {value!r}") from None
+
+
 @click.command("diff")
-@click.argument("old", type=click.Path(dir_okay=False))
-@click.argument("new", type=click.Path(dir_okay=False))
+@click.argument("old", required=False, type=click.Path())
+@click.argument("new", required=False, type=click.Path())
 @click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json", "markdown", "html"]),
     default="text",
     show_default=True,
-    help="text for terminals; json (schema 1, documented); markdown; html (one self-contained page).",
+    help="text for terminals; json (schema 2, documented); markdown; html (one self-contained page).",
 )
 @click.option(
     "--ignore",
@@ -88,34 +127,89 @@ def use_color(flag: bool | None, to_terminal: bool) -> bool:
     type=click.Path(dir_okay=False),
     help="YAML file with an 'ignore:' list of keys.",
 )
+@click.option(
+    "--min-grade",
+    type=click.Choice([str(g) for g in Grade]),
+    default="cosmetic",
+    show_default=True,
+    help="Show (and count for --exit-code) only changes at least this grave.",
+)
+@click.option("--ignore-order", is_flag=True, help="Say nothing of list items that only moved.")
+@click.option("--details", is_flag=True, help="One line per changed field: no mass-edit summaries.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False), help="Diff two dates of this store.")
+@click.option("--from", "date_from", metavar="DATE", help="With --store: the older date (YYYY-MM-DD).")
+@click.option("--to", "date_to", metavar="DATE", help="With --store: the newer date (YYYY-MM-DD).")
 @click.option("--force", is_flag=True, help="Diff even when the NCT IDs differ.")
-@click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when there are study changes.")
+@click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when the study (any study) changed.")
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
 )
 @click.option("--color/--no-color", "color", default=None, help="Force colour on or off (default: auto).")
 def command(
-    old: str,
-    new: str,
+    old: str | None,
+    new: str | None,
     output_format: str,
     ignore: tuple[str, ...],
     config: str | None,
+    min_grade: str,
+    ignore_order: bool,
+    details: bool,
+    store_dir: str | None,
+    date_from: str | None,
+    date_to: str | None,
     force: bool,
     exit_code: bool,
     output: str | None,
     color: bool | None,
 ) -> int:
-    """Show what changed in the study between two snapshots OLD and NEW, field by field."""
-    from auditor.changes import compare
-    from auditor.readers import read_one
-    from auditor.reports.diff_render import render
-
-    check_output(output)
+    """Show what changed between snapshots OLD and NEW (two files, two folders, or --store dates)."""
     patterns = [*(load_ignore_config(config) if config else []), *ignore]
-    before, after = read_one(old), read_one(new)
-    result = compare(before, after, ignore=patterns, force=force)
+    grade = Grade(min_grade)
+    check_output(output)
     to_terminal = output in (None, STDOUT) and sys.stdout.isatty()
     colour = use_color(color, to_terminal) and output_format == "text"
-    text = render(result, output_format, color=colour)
+    if store_dir is not None or (old and new and (Path(old).is_dir() or Path(new).is_dir())):
+        found = _batch(old, new, store_dir, date_from, date_to, patterns, grade, ignore_order)
+        text = render_batch(found, output_format, color=colour, details=details)
+        changed = bool(found.changed)
+    else:
+        if not (old and new):
+            raise UsageError("give OLD and NEW (files or folders), or --store with --from and --to")
+        result = compare(read_one(old), read_one(new), ignore=patterns, force=force)
+        if ignore_order:
+            result = without_reorders(result)
+        result = result.at_least(grade)
+        text = render(result, output_format, color=colour, details=details)
+        changed = bool(result.changes)
     emit(text, output, machine=output_format != "text")
-    return EXIT_FINDINGS if exit_code and result.changes else EXIT_OK
+    return EXIT_FINDINGS if exit_code and changed else EXIT_OK
+
+
+def _batch(
+    old: str | None,
+    new: str | None,
+    store_dir: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    patterns: list[str],
+    grade: Grade,
+    ignore_order: bool,
+) -> BatchResult:
+    if store_dir is not None:
+        if old or new:
+            raise UsageError("--store diffs two dates of the store: give --from and --to, not OLD NEW")
+        start, end = _iso_date(date_from, "--from"), _iso_date(date_to, "--to")
+        with Store(store_dir) as store:
+            pairs, only_old, only_new = store_pairs(store, start, end)
+        return batch(
+            pairs,
+            only_old=only_old,
+            only_new=only_new,
+            ignore=patterns,
+            min_grade=grade,
+            ignore_order=ignore_order,
+        )
+    assert old is not None and new is not None
+    return batch_records(
+        read_path(old), read_path(new), ignore=patterns, min_grade=grade, ignore_order=ignore_order
+    )

@@ -1,44 +1,56 @@
-"""Renderers of a :class:`~auditor.changes.DiffResult`: pure functions ``result → str``.
+"""Renderers of a :class:`~auditor.diff.DiffResult` and a :class:`~auditor.diff.BatchResult`:
+pure functions ``result → str``.
 
-One per format in :data:`RENDERERS` (``text``, ``json``, ``markdown``, ``html``); writing to
-stdout or a file is the CLI's job. ``text`` is for terminals (ANSI colour only when asked);
-``markdown`` escapes every value for GitHub-flavoured Markdown; ``html`` is one
-self-contained page (inline CSS, no scripts, no external assets) with every value escaped.
+One per format in :data:`RENDERERS` (``text``, ``json``, ``markdown``, ``html`` — the HTML page
+lives in :mod:`auditor.reports.diff_html`); writing to stdout or a file is the CLI's job.
+``text`` is for terminals (ANSI colour only when asked); ``markdown`` escapes every value for
+GitHub-flavoured Markdown.
 
-A list item added or removed as a whole (classes ``item_added`` / ``item_removed``, see
-:mod:`auditor.changes`) is one line or row in ``text``, ``markdown`` and ``html`` — "list item
-added (4 fields): Sarah Cannon, Nashville, …" — and the totals count the items; ``json`` keeps
-one change per field, and ``summary.items`` counts the items.
+Every format leads with the headline (status transition, stop reason, enrollment change, date
+slips: :mod:`auditor.diff.headline`) and the count of changes per ClinicalTrials.gov module,
+then the report lines (:mod:`auditor.diff.lines`: list items named, moves and reorders in one
+line, mass edits summarised unless ``details``) grouped by module, each with its grade.
 
-JSON schema (``--format json``), version 1 — keys are always present, in this order::
+JSON schema (``--format json``), version 2 — keys are always present, in this order::
 
     {
-      "schema": 1,
+      "schema": 2,
       "nct_id": "NCT…",                       # of the "after" snapshot
       "before": Snapshot, "after": Snapshot,  # in the order shown (older first)
       "swapped": bool,                        # the arguments were given newest first
-      "ignored": [str],                       # key patterns treated as metadata
+      "ignored": [str],                       # key patterns treated as metadata (besides the
+                                              # capture dates, always metadata)
+      "min_grade": "material"|"minor"|"administrative"|"cosmetic",
       "notes": [str],                         # what was not compared, and why
+      "headline": {"status": {"old", "new", "alarm"} | null,
+                   "enrollment": {"old", "new", "old_type", "new_type", "percent"} | null,
+                   "date_slips": [{"key", "old", "new", "gap"}], "stop_reason": str | null,
+                   "by_module": {module: int}, "by_grade": {grade: int}},
       "summary": {"changes": int, "flagged": int, "cosmetic": int, "metadata": int,
-                  "by_class": {class: int},
+                  "repeated": int, "hidden": int,   # summary-block repeats; below min_grade
+                  "by_class": {class: int}, "by_module": {module: int},
+                  "by_grade": {grade: int},
                   "items": {"added": int, "removed": int}},  # whole list items
-
       "changes": [Change],                    # study changes, in record order
-      "metadata": [Change]                    # Ignite timestamps and ignored keys
+      "metadata": [Change],                   # Ignite timestamps, capture dates, ignored keys
+      "repeated": [Change]                    # the summary block's copies of body changes
     }
     Snapshot = {"nct_id", "path", "format", "sha256", "ignite_modified": ISO str | null}
     Change = {
       "key": str, "occurrence": int,          # identity: n-th field with this key (0-based)
       "old_key": str | null,                  # key in the old record, if its list item moved
+      "item_moved": bool,                     # its item moved out of order (every field listed)
       "header": bool,                         # the Ignite page's summary copy of the field
       "section": str, "moved_from": str | null, "label": str,
       "kind": "values_changed" | "dictionary_item_added" | "dictionary_item_removed"
-              | "moved_section",
+              | "moved_section" | "iterable_item_moved",
       "class": SemanticClass value (status_transition, date_shifted, date_precision_changed,
                date_set, date_cleared, boolean_flipped, missing_to_value, value_to_missing,
-               missing_kind_changed, text_edited, whitespace_only, format_only, enum_changed,
-               number_changed, value_changed, field_added, field_removed, item_added,
-               item_removed, section_moved),
+               missing_kind_changed, text_edited, whitespace_only, format_only,
+               url_scheme_only, enum_changed, number_changed, value_changed, field_added,
+               field_removed, item_added, item_removed, item_moved, section_moved),
+      "module": str,                          # ClinicalTrials.gov History-of-Changes module
+      "grade": "material" | "minor" | "administrative" | "cosmetic",
       "flag": "backwards" | "into_unknown" | null,
       "summary": str,                         # the one-line description people read
       "old": Field | null, "new": Field | null,
@@ -49,203 +61,105 @@ JSON schema (``--format json``), version 1 — keys are always present, in this 
     Field = {"section", "label", "raw", "type", "value", "precision"?, "missing"?, "line"?}
             (as in ``audit parse``; "value" is null for a missing value)
 
-:data:`JSON_SCHEMA` states the same as a JSON Schema (the tests validate against it).
+:data:`JSON_SCHEMA` states the same as a JSON Schema (the tests validate against it). A batch
+(``audit diff OLD_DIR NEW_DIR``) is ``BatchResult.to_dict()``: ``{"schema": 1, "min_grade",
+"summary": {"studies", "by_state", "by_module", "studies_by_module", "by_grade",
+"by_sponsor", "status_transitions"}, "studies": [{"nct_id", "state", "sponsor", "error",
+"diff": <the document above> | null}]}``.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from auditor.changes import Change, ChangeKind, DiffResult, SemanticClass
+from auditor.diff import BatchResult, ChangeKind, DiffResult, Grade, SemanticClass
+from auditor.diff.lines import Line, report_lines
+from auditor.diff.modules import module_table
+from auditor.reports.diff_html import render_batch_html, render_html
+from auditor.reports.diff_parts import (
+    LEGEND,
+    batch_problems,
+    batch_rollup,
+    batch_totals,
+    headline_lines,
+    modules,
+    notes,
+    one_line,
+    shorten,
+    snapshot_line,
+    totals,
+)
 
-#: Equal runs of more words than this are shortened around the edits.
-CONTEXT_WORDS = 6
-
-_MARK = {
-    ChangeKind.ADDED: "+",
-    ChangeKind.REMOVED: "-",
-    ChangeKind.CHANGED: "~",
-    ChangeKind.MOVED: ">",
-}
 _ANSI = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
-
-
-# --- shared helpers ------------------------------------------------------------------------
-
-
-def _sections(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
-    """Changes grouped by section, sections in order of first appearance."""
-    groups: dict[str, list[Change]] = {}
-    for c in changes:
-        groups.setdefault(c.section, []).append(c)
-    return list(groups.items())
-
-
-class Row(NamedTuple):
-    """One line of a report: a change, or all the fields of one list item added or removed."""
-
-    kind: ChangeKind
-    semantic: SemanticClass
-    label: str
-    identity: str
-    summary: str
-    flagged: bool = False
-    moved_from: str | None = None
-    word_diff: tuple[tuple[str, str], ...] = ()
-
-
-#: The values listed for an added or removed list item are cut to this many characters.
-ITEM_TEXT = 120
-_FIRST_INDEX = re.compile(r"^[^\[]*\[\d+\]")
-
-
-def _rows(changes: Iterable[Change]) -> list[Row]:
-    """Report lines: a list item added or removed as a whole is one line ("list item added
-    (7 fields): Sarah Cannon, Nashville, …"); every other change is its own line."""
-    out: list[Row] = []
-    group: list[Change] = []
-
-    def flush() -> None:
-        if group:
-            out.append(_item_row(group))
-            group.clear()
-
-    for c in changes:
-        if (
-            c.item
-            and group
-            and (c.list_item, c.header, c.semantic)
-            != (
-                group[0].list_item,
-                group[0].header,
-                group[0].semantic,
-            )
-        ):
-            flush()
-        if c.item:
-            group.append(c)
-            continue
-        flush()
-        out.append(
-            Row(c.kind, c.semantic, c.label, c.identity, c.summary, c.flagged, c.moved_from, c.word_diff)
-        )
-    flush()
-    return out
-
-
-def _item_row(changes: list[Change]) -> Row:
-    first = changes[0]
-    item = first.list_item
-    assert item is not None
-    m = _FIRST_INDEX.match(first.label)
-    label = m.group() if m else first.label
-    identity = f"{item[0]}[{item[1]}]"
-    values = ", ".join(" ".join(raw.split()) for c in changes if (raw := c.new_raw or c.old_raw))
-    if len(values) > ITEM_TEXT:
-        values = values[: ITEM_TEXT - 1] + "…"
-    verb = "added" if first.kind is ChangeKind.ADDED else "removed"
-    n = len(changes)
-    summary = f"list item {verb} ({n} field{'s' if n != 1 else ''}): {values}"
-    return Row(first.kind, first.semantic, label, identity, summary)
-
-
-def _shorten(ops: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    """Word-diff ops with long unchanged runs cut to a few words of context around edits."""
-    out: list[tuple[str, str]] = []
-    last = len(ops) - 1
-    for i, (op, text) in enumerate(ops):
-        words = text.split(" ")
-        if op != "equal" or len(words) <= 2 * CONTEXT_WORDS:
-            out.append((op, text))
-            continue
-        head = " ".join(words[:CONTEXT_WORDS])
-        tail = " ".join(words[-CONTEXT_WORDS:])
-        if i == 0:
-            out.append(("equal", "… " + tail))
-        elif i == last:
-            out.append(("equal", head + " …"))
-        else:
-            out.append(("equal", f"{head} … {tail}"))
-    return out
-
-
-def _totals(result: DiffResult) -> str:
-    n, meta = len(result.changes), len(result.metadata)
-    if n == 0:
-        text = "no changes"
-    else:
-        text = f"{n} study change{'s' if n != 1 else ''}"
-        extras = []
-        if result.flagged:
-            extras.append(f"{len(result.flagged)} flagged")
-        cosmetic = sum(1 for c in result.changes if c.cosmetic)
-        if cosmetic:
-            extras.append(f"{cosmetic} cosmetic")
-        for verb, count in result.items().items():
-            if count:
-                extras.append(f"{count} list item{'s' if count != 1 else ''} {verb}")
-        if extras:
-            text += f" ({', '.join(extras)})"
-    if meta:
-        text += f"; {meta} metadata change{'s' if meta != 1 else ''}"
-    return text
-
-
-def _snapshot_line(record: Any) -> str:
-    stamp = f", Ignite modified {record.ignite_modified:%Y-%m-%d %H:%M}" if record.ignite_modified else ""
-    return f"{record.source.path} ({record.source.format}{stamp})"
-
+_MARK_STYLE = {"+": "green", "-": "red", "~": "yellow", ">": "cyan"}
+_GRADE_STYLE = {
+    "material": ("red", "bold"),
+    "minor": ("yellow",),
+    "administrative": ("dim",),
+    "cosmetic": ("dim",),
+}
 
 # --- text ----------------------------------------------------------------------------------
 
 
-def render_text(result: DiffResult, *, color: bool = False) -> str:
-    """The terminal view; ANSI colours only when ``color`` (the CLI decides: TTY, NO_COLOR)."""
-
+def _painter(color: bool) -> Callable[..., str]:
     def paint(text: str, *styles: str) -> str:
         if not color or not styles:
             return text
         codes = ";".join(_ANSI[s] for s in styles)
         return f"\x1b[{codes}m{text}\x1b[0m"
 
+    return paint
+
+
+def render_text(result: DiffResult, *, color: bool = False, details: bool = False) -> str:
+    """The terminal view; ANSI colours only when ``color`` (the CLI decides: TTY, NO_COLOR)."""
+    return "\n".join(_text_lines(result, _painter(color), color=color, details=details)) + "\n"
+
+
+def _text_lines(result: DiffResult, paint: Callable[..., str], *, color: bool, details: bool) -> list[str]:
     lines = [
         paint(f"audit diff {result.nct_id}", "bold"),
-        paint(f"--- before: {_one_line(_snapshot_line(result.before))}", "red"),
-        paint(f"+++ after:  {_one_line(_snapshot_line(result.after))}", "green"),
+        paint(f"--- before: {one_line(snapshot_line(result.before))}", "red"),
+        paint(f"+++ after:  {one_line(snapshot_line(result.after))}", "green"),
     ]
-    lines += [paint(f"note: {_one_line(note)}", "dim") for note in result.notes]
-    for section, changes in _sections(result.changes):
-        lines += ["", paint(_one_line(section), "bold")]
-        for row in _rows(changes):
-            lines += _text_change(row, paint, color=color)
+    lines += [paint(f"note: {one_line(note)}", "dim") for note in notes(result)]
+    head = headline_lines(result)
+    if head:
+        lines += ["", paint("Headline", "bold")]
+        lines += [f"  {one_line(h)}" for h in head]
+    for module, group in modules(report_lines(result, details=details)):
+        lines += ["", paint(one_line(module), "bold")]
+        for line in group:
+            lines += _text_line(line, paint, color=color)
     if result.metadata:
         lines += ["", paint("Snapshot metadata (not study changes)", "bold")]
-        for row in _rows(result.metadata):
-            lines += _text_change(row, paint, color=color, details=False)
-    lines += ["", paint(_totals(result), "bold")]
-    return "\n".join(lines) + "\n"
+        for line in report_lines(result, result.metadata, details=True):
+            lines += _text_line(line, paint, color=color, words=False, graded=False)
+    lines += ["", paint(totals(result), "bold")]
+    return lines
 
 
-def _text_change(change: Row, paint: Callable[..., str], *, color: bool, details: bool = True) -> list[str]:
-    """One change: a head line, and for text edits the words (``[-old-]{+new+}`` without colour)."""
-    mark = _MARK[change.kind]
-    style = {"+": "green", "-": "red", "~": "yellow", ">": "cyan"}[mark]
-    label = _one_line(change.label)
-    name = label if change.identity == label else f"{label} ({_one_line(change.identity)})"
-    head = f"  {paint(mark, style)} {name}: {_one_line(change.summary)}"
-    if change.moved_from and change.kind is ChangeKind.CHANGED:
-        head += f" [moved from {change.moved_from}]"
-    if change.flagged:
+def _text_line(
+    line: Line, paint: Callable[..., str], *, color: bool, words: bool = True, graded: bool = True
+) -> list[str]:
+    """One line: mark, grade, label, summary; for text edits the words (``[-old-]{+new+}``)."""
+    label = one_line(line.label)
+    name = label if line.identity == label else f"{label} ({one_line(line.identity)})"
+    grade = paint(f"[{line.grade}] ", *_GRADE_STYLE[str(line.grade)]) if graded else ""
+    head = f"  {paint(line.mark, _MARK_STYLE[line.mark])} {grade}{name}: {one_line(line.summary)}"
+    if line.moved_from and line.mark == "~":
+        head += f" [moved from {line.moved_from}]"
+    if line.flagged:
         head += " " + paint("!!", "red", "bold")
     out = [head]
-    if details and change.semantic is SemanticClass.TEXT_EDITED and change.word_diff:
+    if words and line.word_diff:
         parts = []
-        for op, raw_text in _shorten(change.word_diff):
-            text = _one_line(raw_text)
+        for op, raw_text in shorten(line.word_diff):
+            text = one_line(raw_text)
             if op == "delete":
                 parts.append(paint(text, "red") if color else f"[-{text}-]")
             elif op == "insert":
@@ -256,19 +170,28 @@ def _text_change(change: Row, paint: Callable[..., str], *, color: bool, details
     return out
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _one_line(text: str) -> str:
-    """One line, with control characters (an ESC from a hostile file) shown as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
+def render_batch_text(batch: BatchResult, *, color: bool = False, details: bool = False) -> str:
+    """The registry-wide roll-up, then one section per changed study."""
+    paint = _painter(color)
+    lines = [paint("audit diff: " + batch_totals(batch), "bold")]
+    lines += [f"  {one_line(line)}" for line in batch_rollup(batch)]
+    lines += [f"  {one_line(line)}" for line in batch_problems(batch)]
+    for study in batch.changed:
+        assert study.result is not None
+        lines += ["", "=" * 78]
+        lines += _text_lines(study.result, paint, color=color, details=details)
+    return "\n".join(lines) + "\n"
 
 
 # --- json ----------------------------------------------------------------------------------
 
 
-def render_json(result: DiffResult) -> str:
+def render_json(result: DiffResult, *, details: bool = False) -> str:
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_batch_json(batch: BatchResult, *, details: bool = False) -> str:
+    return json.dumps(batch.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- markdown ------------------------------------------------------------------------------
@@ -278,40 +201,43 @@ _MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]|~#"})
 
 def md_escape(text: str) -> str:
     """Text safe in a GitHub Markdown table cell: one line, HTML and Markdown escaped."""
-    return html.escape(_one_line(text), quote=False).translate(_MD_SPECIAL)
+    return html.escape(one_line(text), quote=False).translate(_MD_SPECIAL)
 
 
-def render_markdown(result: DiffResult) -> str:
+def render_markdown(result: DiffResult, *, details: bool = False, level: int = 1) -> str:
+    h = "#" * level
     lines = [
-        f"# Changes to {md_escape(result.nct_id)}",
+        f"{h} Changes to {md_escape(result.nct_id)}",
         "",
-        f"- **Before:** {md_escape(_snapshot_line(result.before))}",
-        f"- **After:** {md_escape(_snapshot_line(result.after))}",
-        f"- **Summary:** {md_escape(_totals(result))}",
+        f"- **Before:** {md_escape(snapshot_line(result.before))}",
+        f"- **After:** {md_escape(snapshot_line(result.after))}",
+        f"- **Summary:** {md_escape(totals(result))}",
     ]
-    if result.notes:
+    lines += [f"- **Headline:** {md_escape(line)}" for line in headline_lines(result)]
+    if notes(result):
         lines.append("")
-        lines += [f"> Note: {md_escape(note)}  " for note in result.notes]
-    for section, changes in _sections(result.changes):
-        lines += ["", f"## {md_escape(section)}", ""]
-        lines += _md_table(changes)
+        lines += [f"> Note: {md_escape(note)}  " for note in notes(result)]
+    for module, group in modules(report_lines(result, details=details)):
+        lines += ["", f"{h}# {md_escape(module)}", ""]
+        lines += _md_table(group)
     if result.metadata:
-        lines += ["", "## Snapshot metadata (not study changes)", ""]
-        lines += _md_table(result.metadata)
+        lines += ["", f"{h}# Snapshot metadata (not study changes)", ""]
+        lines += _md_table(report_lines(result, result.metadata, details=True))
+    lines += ["", f"_{md_escape(LEGEND)}_"]
     return "\n".join(lines) + "\n"
 
 
-def _md_table(changes: Sequence[Change]) -> list[str]:
-    rows = ["| | Field | Change | Class |", "|---|---|---|---|"]
-    for c in _rows(changes):
-        text = md_escape(c.summary)
-        if c.flagged:
+def _md_table(lines: Sequence[Line]) -> list[str]:
+    rows = ["| | Field | Change | Grade |", "|---|---|---|---|"]
+    for line in lines:
+        text = md_escape(line.summary)
+        if line.flagged:
             text = f"**⚠ {text}**"
-        if c.semantic is SemanticClass.TEXT_EDITED and c.word_diff:
-            text += "<br>" + " ".join(_md_op(op, t) for op, t in _shorten(c.word_diff))
-        label = f"{md_escape(c.label)} <code>{html.escape(c.identity)}</code>"
-        mark = _MARK[c.kind].replace("-", "\u2212")
-        rows.append(f"| {mark} | {label} | {text} | {md_escape(str(c.semantic))} |")
+        if line.word_diff:
+            text += "<br>" + " ".join(_md_op(op, t) for op, t in shorten(line.word_diff))
+        label = f"{md_escape(line.label)} <code>{html.escape(line.identity)}</code>"
+        mark = line.mark.replace("-", "\u2212")
+        rows.append(f"| {mark} | {label} | {text} | {md_escape(str(line.grade))} |")
     return rows
 
 
@@ -320,79 +246,30 @@ def _md_op(op: str, text: str) -> str:
     return {"delete": f"<del>{text}</del>", "insert": f"<ins>{text}</ins>"}.get(op, text)
 
 
-# --- html ----------------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}
-table{border-collapse:collapse;width:100%;margin-bottom:1.5em}
-th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3} code{font-size:.9em;color:#555}
-del{background:#fdd;text-decoration:line-through} ins{background:#dfd;text-decoration:none}
-.flag{color:#b00;font-weight:bold} .note{color:#666}
-.k-dictionary_item_added{color:#070} .k-dictionary_item_removed{color:#a00}
-"""
+def render_batch_markdown(batch: BatchResult, *, details: bool = False) -> str:
+    lines = [f"# audit diff: {md_escape(batch_totals(batch))}", ""]
+    lines += [f"- {md_escape(line)}" for line in (*batch_rollup(batch), *batch_problems(batch))]
+    out = "\n".join(lines) + "\n"
+    for study in batch.changed:
+        assert study.result is not None
+        out += "\n" + render_markdown(study.result, details=details, level=2)
+    return out
 
 
-def render_html(result: DiffResult) -> str:
-    e = html.escape
-    title = f"Changes to {result.nct_id}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        "<ul>",
-        f"<li><b>Before:</b> {e(_snapshot_line(result.before))}</li>",
-        f"<li><b>After:</b> {e(_snapshot_line(result.after))}</li>",
-        f"<li><b>Summary:</b> {e(_totals(result))}</li>",
-        "</ul>",
-    ]
-    parts += [f'<p class="note">Note: {e(note)}</p>' for note in result.notes]
-    for section, changes in _sections(result.changes):
-        parts.append(f"<h2>{e(section)}</h2>")
-        parts.append(_html_table(changes))
-    if result.metadata:
-        parts.append("<h2>Snapshot metadata (not study changes)</h2>")
-        parts.append(_html_table(result.metadata))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+# --- dispatch ------------------------------------------------------------------------------
 
 
-def _html_table(changes: Sequence[Change]) -> str:
-    e = html.escape
-    rows = ["<table><tr><th></th><th>Field</th><th>Change</th><th>Class</th></tr>"]
-    for c in _rows(changes):
-        text = e(c.summary)
-        if c.flagged:
-            text = f'<span class="flag">⚠ {text}</span>'
-        if c.semantic is SemanticClass.TEXT_EDITED and c.word_diff:
-            words = " ".join(
-                {"delete": f"<del>{e(t)}</del>", "insert": f"<ins>{e(t)}</ins>"}.get(op, e(t))
-                for op, t in _shorten(c.word_diff)
-            )
-            text += f"<br>{words}"
-        rows.append(
-            f'<tr class="k-{e(str(c.kind))}"><td>{e(_MARK[c.kind])}</td>'
-            f"<td>{e(c.label)}<br><code>{e(c.identity)}</code></td>"
-            f"<td>{text}</td><td>{e(str(c.semantic))}</td></tr>"
-        )
-    rows.append("</table>")
-    return "\n".join(rows)
-
-
-RENDERERS: dict[str, Callable[[DiffResult], str]] = {
-    "text": render_text,
-    "json": render_json,
-    "markdown": render_markdown,
-    "html": render_html,
-}
-
-
-def render(result: DiffResult, fmt: str, *, color: bool = False) -> str:
+def render(result: DiffResult, fmt: str, *, color: bool = False, details: bool = False) -> str:
     """Render ``result`` in ``fmt`` (a key of :data:`RENDERERS`)."""
     if fmt == "text":
-        return render_text(result, color=color)
-    return RENDERERS[fmt](result)
+        return render_text(result, color=color, details=details)
+    return RENDERERS[fmt](result, details=details)
+
+
+def render_batch(batch: BatchResult, fmt: str, *, color: bool = False, details: bool = False) -> str:
+    if fmt == "text":
+        return render_batch_text(batch, color=color, details=details)
+    return BATCH_RENDERERS[fmt](batch, details=details)
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -407,6 +284,7 @@ _CHANGE_SCHEMA: dict[str, Any] = {
     "required": [
         "key",
         "old_key",
+        "item_moved",
         "occurrence",
         "header",
         "section",
@@ -414,6 +292,8 @@ _CHANGE_SCHEMA: dict[str, Any] = {
         "label",
         "kind",
         "class",
+        "module",
+        "grade",
         "flag",
         "summary",
         "old",
@@ -425,6 +305,7 @@ _CHANGE_SCHEMA: dict[str, Any] = {
     "properties": {
         "key": {"type": "string"},
         "old_key": _NULLABLE_STR,
+        "item_moved": {"type": "boolean"},
         "occurrence": {"type": "integer", "minimum": 0},
         "header": {"type": "boolean"},
         "section": {"type": "string"},
@@ -432,6 +313,8 @@ _CHANGE_SCHEMA: dict[str, Any] = {
         "label": {"type": "string"},
         "kind": {"enum": [str(k) for k in ChangeKind]},
         "class": {"enum": [str(s) for s in SemanticClass]},
+        "module": {"enum": list(module_table().labels)},
+        "grade": {"enum": [str(g) for g in Grade]},
         "flag": {"enum": ["backwards", "into_unknown", None]},
         "summary": {"type": "string"},
         "old": _FIELD_SCHEMA,
@@ -454,7 +337,7 @@ _SNAPSHOT_SCHEMA: dict[str, Any] = {
     "required": ["nct_id", "path", "format", "sha256", "ignite_modified"],
     "properties": {"ignite_modified": _NULLABLE_STR},
 }
-#: JSON Schema (draft 2020-12) of ``render_json`` output, schema version 1.
+#: JSON Schema (draft 2020-12) of ``render_json`` output, schema version 2.
 JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -466,24 +349,58 @@ JSON_SCHEMA: dict[str, Any] = {
         "after",
         "swapped",
         "ignored",
+        "min_grade",
         "notes",
+        "headline",
         "summary",
         "changes",
         "metadata",
+        "repeated",
     ],
     "properties": {
-        "schema": {"const": 1},
+        "schema": {"const": 2},
         "nct_id": {"type": "string"},
         "before": _SNAPSHOT_SCHEMA,
         "after": _SNAPSHOT_SCHEMA,
         "swapped": {"type": "boolean"},
         "ignored": {"type": "array", "items": {"type": "string"}},
+        "min_grade": {"enum": [str(g) for g in Grade]},
+        "headline": {
+            "type": "object",
+            "required": ["status", "enrollment", "date_slips", "stop_reason", "by_module", "by_grade"],
+        },
         "notes": {"type": "array", "items": {"type": "string"}},
         "summary": {
             "type": "object",
-            "required": ["changes", "flagged", "cosmetic", "metadata", "by_class", "items"],
+            "required": [
+                "changes",
+                "flagged",
+                "cosmetic",
+                "metadata",
+                "repeated",
+                "hidden",
+                "by_class",
+                "by_module",
+                "by_grade",
+                "items",
+            ],
         },
         "changes": {"type": "array", "items": _CHANGE_SCHEMA},
         "metadata": {"type": "array", "items": _CHANGE_SCHEMA},
+        "repeated": {"type": "array", "items": _CHANGE_SCHEMA},
     },
+}
+
+
+RENDERERS: dict[str, Callable[..., str]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+    "html": render_html,
+}
+BATCH_RENDERERS: dict[str, Callable[..., str]] = {
+    "text": render_batch_text,
+    "json": render_batch_json,
+    "markdown": render_batch_markdown,
+    "html": render_batch_html,
 }
