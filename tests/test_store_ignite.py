@@ -5,6 +5,7 @@ back as the record :func:`auditor.readers.read_paths` gives for the same files."
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from auditor.cli import main
 from auditor.readers import read_paths
 from auditor.records import Record, SourceFormat
+from auditor.run.parse import parse_table, store_units
 from auditor.store import INDEX_NAME, Store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -145,3 +147,33 @@ def test_a_merged_record_handed_over_directly_is_refused(tmp_path: Path, pages: 
     result = store.add([merged, *alone])
     assert len(result.errors) == 1 and "add the files instead" in result.errors[0].one_line()
     assert [e.sha256 for e in result.added] == [hashlib.sha256(STUDY.read_bytes()).hexdigest()]
+
+
+def test_the_pipeline_reads_a_joined_snapshot_as_the_files_read(
+    tmp_path: Path, pages: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check --store`` and ``report staleness --store`` (the parse worker, stored units) read a
+    stored ``.pages.txt`` whole — the study page with its module pages merged — the row the
+    files given by name make, and the check's findings are the same."""
+    store = tmp_path / "store"
+    files = [str(pages["study"]), str(pages["design"]), str(pages["contacts"])]
+    assert main(["snapshot", "add", "--store", str(store), *files]) == 0
+    assert list(store.glob("NCT09900002/*.pages.txt"))
+    by_name, errors, _ = parse_table(files, jobs=1)
+    stored, stored_errors, _ = parse_table([], jobs=1, units=store_units(store))
+    assert not errors and not stored_errors
+    assert stored.drop(columns=["snapshot"]).equals(by_name.drop(columns=["snapshot"]))
+    assert by_name.loc[0, "enrollment_count"] == 120 and by_name.loc[0, "problems"] == 0
+    capsys.readouterr()
+    check = ["check", "--as-of", "2026-11-25", "--format", "json"]
+    assert main([*check, *files]) in (0, 1)
+    expected = [
+        {k: v for k, v in f.items() if k != "snapshot"}
+        for f in json.loads(capsys.readouterr().out)["findings"]
+    ]
+    assert main([*check, "--store", str(store)]) in (0, 1)
+    found = [
+        {k: v for k, v in f.items() if k != "snapshot"}
+        for f in json.loads(capsys.readouterr().out)["findings"]
+    ]
+    assert found == expected

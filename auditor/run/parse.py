@@ -47,7 +47,7 @@ from auditor.readers.projection import plan, project
 from auditor.records import Record, is_valid_nct_id
 from auditor.run.executor import Executor, SequentialExecutor, get_executor, paused_gc
 from auditor.staleness import RecordSummary, summarize
-from auditor.store import Store
+from auditor.store import Store, read_snapshot
 from auditor.table import META_COLUMNS, base_column, field_types, records_table
 
 if TYPE_CHECKING:
@@ -180,17 +180,21 @@ def _parse_unit(unit: InputUnit, job: ParseJob, records: list[Record], ignite: l
         if projected is not None:
             records.extend(projected)
             return UnitResult(unit.name, size, unit.mtime_ns, digest, len(projected))
+    if unit.stored_sha256 is not None:  # a stored snapshot is one whole record, its pages merged
+        try:
+            records.append(read_snapshot(data, unit.name))
+        except AuditorError as exc:
+            return _failed(unit, digest, exc, size)
+        return UnitResult(unit.name, size, unit.mtime_ns, digest, 1)
     try:
         parsed = read_bytes(data, unit.name)
     except InputError as exc:
         return _failed(unit, digest, exc, size)
     errors = tuple(ErrorLine.of(p) for p in parsed if isinstance(p, InputError))
     good = [p for p in parsed if isinstance(p, Record)]
-    if any(r.source.format in IGNITE_FORMATS for r in good):
-        if unit.stored_sha256 is None:  # pages given by name: merged in the parent
-            ignite.extend(good)
-            return UnitResult(unit.name, size, unit.mtime_ns, digest, 0, errors, cacheable=False)
-        good = list(merge_module_pages(good))  # a stored snapshot is whole: its own pages only
+    if any(r.source.format in IGNITE_FORMATS for r in good):  # pages given by name: merged in the parent
+        ignite.extend(good)
+        return UnitResult(unit.name, size, unit.mtime_ns, digest, 0, errors, cacheable=False)
     records.extend(good)
     return UnitResult(unit.name, size, unit.mtime_ns, digest, len(good), errors)
 
