@@ -51,6 +51,18 @@ class FieldSpec:
     header: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class IgniteModule:
+    """An API v2 module (or section) as Ignite publishes it, one page each (``ignite_modules``
+    in ``fields.yaml``): its JSON path and the names of its scalar ``fields`` and of its
+    ``nested`` objects and lists."""
+
+    name: str
+    path: str
+    fields: tuple[str, ...] = ()
+    nested: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Registry:
     specs: tuple[FieldSpec, ...]
@@ -59,6 +71,7 @@ class Registry:
     by_key: dict[str, FieldSpec]
     by_label: dict[str, FieldSpec]
     by_json: dict[str, FieldSpec]
+    ignite_modules: dict[str, IgniteModule]
 
     def spec_for_label(self, label: str) -> FieldSpec | None:
         return self.by_label.get(_fold(label))
@@ -110,6 +123,12 @@ def registry() -> Registry:
         by_key={s.key: s for s in specs},
         by_label=by_label,
         by_json={s.json: s for s in specs if s.json},
+        ignite_modules={
+            name: IgniteModule(
+                name, entry["path"], tuple(entry.get("fields", ())), tuple(entry.get("nested", ()))
+            )
+            for name, entry in (data.get("ignite_modules") or {}).items()
+        },
     )
 
 

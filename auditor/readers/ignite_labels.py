@@ -23,7 +23,7 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from auditor.fields import label_key, path_key, registry
+from auditor.fields import IgniteModule, label_key, path_key, registry, snake
 
 IGNITE_CREATED = "Ignite Creation Date"
 IGNITE_MODIFIED = "Ignite Modification Date"
@@ -39,6 +39,8 @@ RELATION_LABELS = frozenset(
         "annotation section",
     }
 )
+#: What Ignite appends to the label of a nested object or list printed as a table.
+IF_ANY = "(If Any)"
 #: A colon further into a line than this does not end a label (keeps a 10 MB line cheap).
 MAX_LABEL = 200
 LABEL_LOOKING_MAX = 80
@@ -176,17 +178,115 @@ def special_label(label: str) -> str | None:
     return _SPECIAL.get(fold(label))
 
 
+# --- module pages -----------------------------------------------------------------------------
+
+_WORDS = re.compile(r"[A-Za-z0-9]+")
+
+
+def ignite_words(name: str) -> str:
+    """An API v2 name as Ignite prints it: ``preAssignmentDetails`` → ``Pre Assignment Details``."""
+    words = snake(name).split("_")
+    return " ".join(word[:1].upper() + word[1:] for word in words if word)
+
+
+def _squeeze(text: str) -> str:
+    """``Arms and Interventions Module`` → ``armsinterventionsmodule`` (words joined, ``and`` dropped)."""
+    return "".join(w.lower() for w in _WORDS.findall(text) if w.lower() != "and")
+
+
+@lru_cache(maxsize=1)
+def _modules_by_name() -> dict[str, IgniteModule]:
+    return {_squeeze(name): module for name, module in registry().ignite_modules.items()}
+
+
+def find_module(name: str) -> IgniteModule | None:
+    """The module (or section) a page title names: ``Participant Flow Module`` →
+    ``participantFlowModule``; ``None`` when the registry knows no such module."""
+    return _modules_by_name().get(_squeeze(name))
+
+
+#: The relation line that carries a value: the brief title of the study the page belongs to.
+STUDY_BRIEF = "Study Brief"
+
+
+@lru_cache(maxsize=64)
+def module_classifier(module: str) -> Classifier:
+    """How a page of ``module`` reads its labels: its own fields first (:func:`module_labels`),
+    ``Study Brief`` as the brief title, then as a study page does, except that an unknown label
+    belongs to the module (key ``<module>.<name>``, as the JSON reader keys an unregistered leaf
+    of that module)."""
+    scoped = module_labels(module)
+    prefix = path_key(module)
+    brief = registry().by_json.get("protocolSection.identificationModule.briefTitle")
+
+    @lru_cache(maxsize=4096)
+    def classify(label: str) -> Classified | None:
+        folded = fold(label)
+        hit = scoped.get(folded)
+        if hit is not None:
+            kind, key, written, anywhere = hit
+            exact = label == written
+            return Classified(kind, key, exact, exact and anywhere)
+        if brief is not None and folded == STUDY_BRIEF.casefold():
+            return Classified(Kind.SINGLE, brief.key, label == STUDY_BRIEF, label == STUDY_BRIEF)
+        found = classify_label(label)
+        if found is not None and found.kind is Kind.UNKNOWN:
+            return found._replace(key=f"{prefix}.{snake(_camel(label))}")
+        return found
+
+    return classify
+
+
+def _camel(label: str) -> str:
+    words = _WORDS.findall(label)
+    return "".join(w.lower() if i == 0 else w[:1].upper() + w[1:].lower() for i, w in enumerate(words))
+
+
+@lru_cache(maxsize=64)
+def module_labels(module: str) -> dict[str, tuple[Kind, str, str, bool]]:
+    """``{folded label: (kind, key, label as Ignite writes it, starts anywhere)}`` of one module
+    page's own fields: each field of the module under its words, each nested object or list
+    under its words followed by ``(If Any)`` (and under its bare words, which start a field only
+    where an unknown label could: ``Groups:`` may well begin a line of text). A registered field
+    has its registry key and kind; any other has the key the JSON reader gives the same leaf
+    (``participant_flow_module.pre_assignment_details``) and may run over paragraphs."""
+    reg = registry()
+    found = reg.ignite_modules.get(module)
+    if found is None:
+        return {}
+    out: dict[str, tuple[Kind, str, str, bool]] = {}
+    for name in found.fields:
+        spec = reg.by_json.get(f"{found.path}.{name}")
+        words = ignite_words(name)
+        if spec is None:
+            out[fold(words)] = (Kind.MULTI, path_key(f"{module}.{name}"), words, True)
+        else:
+            out[fold(words)] = (Kind.MULTI if spec.multiline else Kind.SINGLE, spec.key, words, True)
+    for name in found.nested:
+        words = ignite_words(name)
+        key = path_key(f"{module}.{name}")
+        out.setdefault(fold(words), (Kind.MULTI, key, words, False))
+        out[fold(words + IF_ANY)] = (Kind.MULTI, key, words + IF_ANY, True)
+    return out
+
+
 __all__ = [
+    "IF_ANY",
     "IGNITE_CREATED",
     "IGNITE_MODIFIED",
     "MAX_LABEL",
     "RELATION_LABELS",
+    "STUDY_BRIEF",
     "Classified",
     "Classifier",
     "Kind",
     "classify_label",
+    "find_module",
     "fold",
+    "ignite_words",
     "is_label_looking",
+    "module_classifier",
+    "module_labels",
     "path_label_key",
     "section_headings",
     "special_label",

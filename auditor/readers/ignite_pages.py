@@ -6,17 +6,24 @@ read by :func:`auditor.readers.ignite_body.parse_body`.
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Sequence
 
 from auditor.errors import InputError
-from auditor.fields import registry
-from auditor.readers.ignite_body import parse_body, show
-from auditor.readers.ignite_labels import IGNITE_CREATED, IGNITE_MODIFIED, MAX_LABEL, fold
-from auditor.records import HEADER_SECTION, Record, Source, SourceFormat, is_valid_nct_id
+from auditor.fields import IgniteModule, registry
+from auditor.readers.ignite_body import Body, parse_body, show
+from auditor.readers.ignite_labels import (
+    IGNITE_CREATED,
+    IGNITE_MODIFIED,
+    MAX_LABEL,
+    classify_label,
+    find_module,
+    fold,
+    module_classifier,
+)
+from auditor.records import HEADER_SECTION, FieldColumns, Record, Source, SourceFormat, is_valid_nct_id
 
 VIEWING_STUDY = "Viewing Study"
-_MODULE_WORDS = re.compile(r"[A-Za-z0-9]+")
 _MODULE_BODY_LABELS = frozenset(
     {IGNITE_CREATED.casefold(), IGNITE_MODIFIED.casefold(), "nct id", "study nct id"}
 )
@@ -80,6 +87,20 @@ def _cut_problem(lines: Sequence[str], last: int) -> str:
     return f"line {last}: page cut off (no line break after the last line {show(lines[last - 1])})"
 
 
+def _page_record(
+    nct_id: str, fmt: SourceFormat, path: str, digest: str, body: Body, cut: bool, problems: list[str]
+) -> Record:
+    return Record(
+        nct_id=nct_id,
+        source=Source(path, fmt, digest),
+        columns=body.columns,
+        ignite_created=body.created,
+        ignite_modified=body.modified,
+        truncated=cut,
+        problems=tuple(problems),
+    )
+
+
 def read_study_page(
     lines: Sequence[str],
     first: int,
@@ -94,9 +115,8 @@ def read_study_page(
     header_nct = viewing if is_valid_nct_id(viewing) else None
     if header_nct is None:
         problems.append(f"line {first + 1}: '{VIEWING_STUDY}' line has no valid NCT ID: {show(viewing)}")
-    columns, created, modified = parse_body(
-        lines, first + 1, last, HEADER_SECTION, study=True, problems=problems
-    )
+    body = parse_body(lines, first + 1, last, HEADER_SECTION, study=True, problems=problems)
+    columns = body.columns
     nct_id = header_nct
     for position in _positions(columns.key, "nct_id"):
         value, line, label = columns.raw[position].strip(), columns.line[position], columns.label[position]
@@ -108,75 +128,81 @@ def read_study_page(
         raise InputError("no NCT ID", path=path, line=first + 1)
     if cut:
         problems.append(_cut_problem(lines, last))
-    return Record(
-        nct_id=nct_id,
-        source=Source(path, SourceFormat.IGNITE_TEXT, digest),
-        columns=columns,
-        ignite_created=created,
-        ignite_modified=modified,
-        truncated=cut,
-        problems=tuple(problems),
-    )
+    return _page_record(nct_id, SourceFormat.IGNITE_TEXT, path, digest, body, cut, problems)
+
+
+def page_module(title: Sequence[str]) -> IgniteModule | None:
+    """The module a module page's title lines name: its first line (``Participant Flow
+    Module``), else a step of a path line (``Study -> Results Section -> Adverse Events Module
+    -> Event Groups``), the last one that names a module."""
+    named = [line.strip() for line in title if line.strip() and "->" not in line][:1]
+    steps = [step.strip() for line in title if "->" in line for step in reversed(line.split("->"))]
+    for name in named + steps:
+        module = find_module(name)
+        if module is not None:
+            return module
+    return None
 
 
 def module_section(name: str) -> str:
-    """Section of a module page's fields from its name (``Description Module`` →
-    ``descriptionModule`` → ``Study Overview``); ``Misc`` for a module the registry does not know."""
-    reg = registry()
-    wanted = "".join(w.lower() for w in _MODULE_WORDS.findall(name) if w.lower() != "and")
-    for module in reg.module_sections:
-        if module.lower() == wanted:
-            return reg.section_of_module(module)
-    return reg.section_of_module(name)
+    """Section of a module page's fields from its title (``Description Module`` →
+    ``descriptionModule`` → ``Study Overview``); ``Misc`` for a module the registry does not
+    know, and for the pages of whole sections."""
+    module = find_module(name)
+    return registry().section_of_module(module.name if module is not None else name)
 
 
 def read_module_page(
     lines: Sequence[str], path: str, digest: str, decode_problems: list[str], cut: bool
 ) -> Record:
     """The record of a module page: its title lines, then (from the first Ignite date or NCT ID
-    line) its fields and relation lines."""
+    line) its fields and relation lines, read with the module's own labels."""
     problems = list(decode_problems)
-    body = 0
+    start = 0
     for index, line in enumerate(lines):
         colon = line.find(":", 0, MAX_LABEL + 1)
         if colon > 0 and fold(line[:colon]) in _MODULE_BODY_LABELS:
-            body = index
+            start = index
             break
-    name = ""
-    for line in lines[:body]:
-        if "->" in line:
-            name = line.rsplit("->", 1)[1].strip()
-        elif not name and line.strip():
-            name = line.strip()
-    columns, created, modified = parse_body(
-        lines, body, len(lines), module_section(name), study=False, problems=problems
-    )
+    module = page_module(lines[:start])
+    section = registry().section_of_module(module.name) if module is not None else "Misc"
+    classify = module_classifier(module.name) if module is not None else classify_label
+    body = parse_body(lines, start, len(lines), section, study=False, problems=problems, classify=classify)
+    body = body._replace(columns=_registry_sections(body.columns))
+    columns = body.columns
     nct_fields = [
         (columns.raw[i].strip(), columns.line[i], columns.label[i]) for i in _positions(columns.key, "nct_id")
     ]
     valid = [value for value, _, _ in nct_fields if is_valid_nct_id(value)]
     if not valid:
-        raise InputError("no NCT ID", path=path, line=body + 1 if body else None)
+        raise InputError("no NCT ID", path=path, line=start + 1 if start else None)
     for value, line_no, label in nct_fields:
         if value != valid[0]:
             problems.append(f"line {line_no}: {label} {value!r} differs from {valid[0]!r}")
     if cut:
         problems.append(_cut_problem(lines, len(lines)))
-    return Record(
-        nct_id=valid[0],
-        source=Source(path, SourceFormat.IGNITE_MODULE, digest),
-        columns=columns,
-        ignite_created=created,
-        ignite_modified=modified,
-        truncated=cut,
-        problems=tuple(problems),
+    return _page_record(valid[0], SourceFormat.IGNITE_MODULE, path, digest, body, cut, problems)
+
+
+def _registry_sections(columns: FieldColumns) -> FieldColumns:
+    """A module page's registered fields in their registry section (``NCT ID`` in Study
+    Overview on a Participant Flow page, ``Study Brief`` as the brief title), as the JSON
+    reader puts them; the module's other fields stay in the module's section."""
+    by_key = registry().by_key
+    sections = tuple(
+        section if spec is None else spec.section
+        for section, spec in zip(columns.section, map(by_key.get, columns.key), strict=True)
     )
+    if sections == columns.section:
+        return columns
+    return dataclasses.replace(columns, section=sections)
 
 
 __all__ = [
     "VIEWING_STUDY",
     "is_viewing_line",
     "module_section",
+    "page_module",
     "page_starts",
     "read_module_page",
     "read_study_page",
