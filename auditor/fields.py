@@ -72,6 +72,8 @@ class Registry:
     by_label: dict[str, FieldSpec]
     by_json: dict[str, FieldSpec]
     ignite_modules: dict[str, IgniteModule]
+    #: Classic API v1 StudyFields piece name → API v2 path (``[]`` ends a list).
+    study_fields_pieces: dict[str, str]
 
     def spec_for_label(self, label: str) -> FieldSpec | None:
         return self.by_label.get(_fold(label))
@@ -129,6 +131,7 @@ def registry() -> Registry:
             )
             for name, entry in (data.get("ignite_modules") or {}).items()
         },
+        study_fields_pieces=dict(data.get("study_fields_pieces") or {}),
     )
 
 
