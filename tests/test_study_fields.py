@@ -122,7 +122,7 @@ def test_surrounding_whitespace_in_the_nct_id_is_taken_alike_in_every_reader(tmp
     """The JSON reader refused " NCT12345678" where the XML reader strips it."""
     v2 = {"protocolSection": {"identificationModule": {"nctId": " NCT12345678 ", "briefTitle": "T"}}}
     pieces = {"StudyFieldsResponse": {"StudyFields": [{"NCTId": ["\tNCT12345678"], "BriefTitle": ["T"]}]}}
-    xml = "<clinical_study><id_info><nct_id> NCT12345678\n</nct_id></id_info><brief_title>T</brief_title></clinical_study>"
+    xml = "<clinical_study><id_info><nct_id> NCT12345678\n</nct_id></id_info></clinical_study>"
     text = "Viewing Study NCT12345678\n\nStudy NCT ID:  NCT12345678 \nBrief Title: T\n"
     for name, data in (
         ("v2.json", json.dumps(v2)),
