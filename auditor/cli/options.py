@@ -16,6 +16,7 @@ import click
 from auditor.errors import UsageError
 from auditor.rules import RuleSet, load_rules
 from auditor.rules.spec import RuleErrors
+from auditor.run.empty import NoRecordsError
 from auditor.run.executor import ENGINES
 
 SEVERITIES = ("error", "warning", "info")
@@ -98,6 +99,18 @@ jobs_option = click.option(
     type=click.IntRange(min=1),
     help="Parse inputs on N processes (default: one per CPU when there is more than a chunk of inputs).",
 )
+allow_empty_option = click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Reading no study record at all is fine (by default it is an error, exit 2).",
+)
+
+
+def list_unread(error: NoRecordsError) -> None:
+    """Print the inputs a refused empty run could not read, one line each (its own line
+    follows, printed by ``main``)."""
+    for line in error.unread:
+        click.echo(f"audit: error: {line}", err=True)
 
 
 def engine_options(engine_help: str, scheduler_help: str) -> Decorator:

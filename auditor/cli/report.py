@@ -19,9 +19,11 @@ from pathlib import Path
 import click
 
 from auditor.cli.options import (
+    allow_empty_option,
     as_of_option,
     engine_options,
     fail_on_option,
+    list_unread,
     load_rule_set,
     param_option,
     parse_as_of,
@@ -32,6 +34,7 @@ from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Severity
 from auditor.progress import Progress
 from auditor.rules.compile import compile_rules
+from auditor.run.empty import NoRecordsError
 from auditor.run.executor import validate_engine
 from auditor.run.staleness import run_staleness
 from auditor.staleness import STALENESS_RULES
@@ -94,6 +97,7 @@ def command() -> None:
     "With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster"
     " of --jobs workers. The workers must be able to read the inputs.",
 )
+@allow_empty_option
 def staleness(
     paths: tuple[str, ...],
     store_path: str,
@@ -109,6 +113,7 @@ def staleness(
     jobs: int | None,
     engine: str = "pandas",
     scheduler: str | None = None,
+    allow_empty: bool = False,
 ) -> int:
     """Which records are stale, newly stale or fixed since the previous report, as a page.
 
@@ -128,22 +133,27 @@ def staleness(
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
-    with Progress("auditing", stream=sys.stderr) as progress:
-        outcome = run_staleness(
-            rules,
-            as_of=as_of,
-            params=params,
-            paths=list(paths),
-            store=Path(store_path),
-            out=Path(out_path),
-            jobs=jobs,
-            table_limit=table_limit,
-            nights=nights,
-            with_history=history_pages,
-            progress=progress,
-            engine=engine,
-            scheduler=scheduler,
-        )
+    try:
+        with Progress("auditing", stream=sys.stderr) as progress:
+            outcome = run_staleness(
+                rules,
+                as_of=as_of,
+                params=params,
+                paths=list(paths),
+                store=Path(store_path),
+                out=Path(out_path),
+                jobs=jobs,
+                table_limit=table_limit,
+                nights=nights,
+                with_history=history_pages,
+                progress=progress,
+                engine=engine,
+                scheduler=scheduler,
+                allow_empty=allow_empty,
+            )
+    except NoRecordsError as exc:
+        list_unread(exc)
+        raise
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)
     click.echo(outcome.summary_line())

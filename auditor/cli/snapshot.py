@@ -12,7 +12,9 @@ import json
 
 import click
 
+from auditor.cli.options import allow_empty_option
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from auditor.run.empty import refuse_empty
 
 DEFAULT_STORE = "snapshots"
 
@@ -49,18 +51,24 @@ def command() -> None:
     show_default=True,
     help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
 )
-def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: int) -> int:
+@allow_empty_option
+def add(
+    paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: int, allow_empty: bool
+) -> int:
     """File snapshots (files, folders, .tar.gz/.zip archives) under their NCT IDs.
 
     Same content again is a no-op. Exit 0 when all is stored, 1 when a snapshot has the same
     dates as a stored one but other content (both kept), 2 when an input could not be read
-    (the others are still added)."""
+    (the others are still added) or when no study record was read at all (unless
+    --allow-empty)."""
     from auditor.store import Store
 
     with Store(store_dir, batch_size=batch_size) as store:
         result = store.add(paths)
     for error in result.errors:
         click.echo(f"audit: error: {error.one_line()}", err=True)
+    read = len(result.added) + len(result.unchanged)
+    refuse_empty(read, result.errors, allow_empty=allow_empty, nothing="nothing was stored")
     for conflict in result.conflicts:
         click.echo(f"audit: conflict: {conflict.message()}", err=True)
     if output_format == "json":
