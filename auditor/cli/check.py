@@ -27,8 +27,8 @@ from auditor.cli.options import (
     engine_options,
     fail_on_option,
     jobs_option,
-    list_unread,
     load_rule_set,
+    naming_unread,
     param_option,
     parse_as_of,
     parse_params,
@@ -39,7 +39,6 @@ from auditor.findings import Severity
 from auditor.reports.findings import REPORTERS
 from auditor.rules.compile import compile_rules
 from auditor.run.check import run_check
-from auditor.run.empty import NoRecordsError
 from auditor.run.executor import paused_gc, validate_engine
 
 FORMATS = ("text", "json", "csv", "junit", "sarif")
@@ -119,7 +118,7 @@ def command(
     if cache_dir is not None:
         _system_allocator()
     with paused_gc():  # a registry-sized run keeps millions of objects alive: see paused_gc
-        try:
+        with naming_unread():
             outcome = run_check(
                 paths,
                 ruleset,
@@ -133,9 +132,6 @@ def command(
                 cache_dir=cache_dir,
                 allow_empty=allow_empty,
             )
-        except NoRecordsError as exc:
-            list_unread(exc)
-            raise
         for error in outcome.errors:
             click.echo(f"audit: error: {error.one_line()}", err=True)
         findings, suppressed = outcome.findings, 0

@@ -7,7 +7,8 @@ the same everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -106,11 +107,16 @@ allow_empty_option = click.option(
 )
 
 
-def list_unread(error: NoRecordsError) -> None:
-    """Print the inputs a refused empty run could not read, one line each (its own line
-    follows, printed by ``main``)."""
-    for line in error.unread:
-        click.echo(f"audit: error: {line}", err=True)
+@contextmanager
+def naming_unread() -> Iterator[None]:
+    """A refused empty run (:class:`NoRecordsError`) prints the inputs it could not read, one
+    line each, before its own line (printed by ``main``)."""
+    try:
+        yield
+    except NoRecordsError as error:
+        for line in error.unread:
+            click.echo(f"audit: error: {line}", err=True)
+        raise
 
 
 def engine_options(engine_help: str, scheduler_help: str) -> Decorator:

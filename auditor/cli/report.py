@@ -23,8 +23,8 @@ from auditor.cli.options import (
     as_of_option,
     engine_options,
     fail_on_option,
-    list_unread,
     load_rule_set,
+    naming_unread,
     param_option,
     parse_as_of,
     parse_params,
@@ -34,7 +34,6 @@ from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Severity
 from auditor.progress import Progress
 from auditor.rules.compile import compile_rules
-from auditor.run.empty import NoRecordsError
 from auditor.run.executor import validate_engine
 from auditor.run.staleness import run_staleness
 from auditor.staleness import STALENESS_RULES
@@ -133,27 +132,23 @@ def staleness(
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
-    try:
-        with Progress("auditing", stream=sys.stderr) as progress:
-            outcome = run_staleness(
-                rules,
-                as_of=as_of,
-                params=params,
-                paths=list(paths),
-                store=Path(store_path),
-                out=Path(out_path),
-                jobs=jobs,
-                table_limit=table_limit,
-                nights=nights,
-                with_history=history_pages,
-                progress=progress,
-                engine=engine,
-                scheduler=scheduler,
-                allow_empty=allow_empty,
-            )
-    except NoRecordsError as exc:
-        list_unread(exc)
-        raise
+    with naming_unread(), Progress("auditing", stream=sys.stderr) as progress:
+        outcome = run_staleness(
+            rules,
+            as_of=as_of,
+            params=params,
+            paths=list(paths),
+            store=Path(store_path),
+            out=Path(out_path),
+            jobs=jobs,
+            table_limit=table_limit,
+            nights=nights,
+            with_history=history_pages,
+            progress=progress,
+            engine=engine,
+            scheduler=scheduler,
+            allow_empty=allow_empty,
+        )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)
     click.echo(outcome.summary_line())
