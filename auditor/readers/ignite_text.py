@@ -14,14 +14,29 @@ only; a second one is a problem and the first is kept), the summary block (secti
 up to the first section heading, then each section heading (a line equal to one of the
 registry's sections) followed by its ``Label: Value`` fields.
 
-*Module page*: the module's name, explanation lines and a path line
-(``Study -> Protocol Section -> Description Module``), the two Ignite dates, ``NCT ID:``, the
-module's fields (all in the module's section, e.g. ``Study Overview``), then relation lines
-(``Study: NCT…``, ``Study Brief:``, ``Protocol Section: NCT…``). Relation lines link to other
-Ignite pages; they are not study fields and are left out of the record. Section headings are not
-recognised in module pages (a module page has none). The module comes from the path line's last
-step, else the first line: ``Description Module`` → ``descriptionModule`` (words joined, ``and``
-dropped) → its registry section; a module the registry does not know gives ``Misc``.
+*Module page* (one per API v2 module, as the Ignite site prints them): the module's name,
+explanation lines and path lines (``Study -> Results Section -> Participant Flow Module``), the
+two Ignite dates, ``NCT ID:``, the module's fields, relation lines (``Study: NCT…``,
+``Study Brief:``, ``Results Section: NCT…``) and, on some pages, nested lists printed as tables
+after ``Event Groups(If Any):``. Section headings are not recognised in module pages (a module
+page has none). The module is the first of the title line and the steps of the path lines
+(last step first) that names one of ``fields.yaml``'s ``ignite_modules`` (words joined, ``and``
+dropped: ``Arms and Interventions Module`` → ``armsInterventionsModule``); a page of an unknown
+module is read with the study page's labels, in section ``Misc``.
+
+A module page reads its labels with its module's vocabulary first
+(:func:`auditor.readers.ignite_labels.module_classifier`): each field of the module under its
+API name in words (``Pre Assignment Details``), each nested list under its words followed by
+``(If Any)`` (its table, up to the next label, is the value: one text field). These labels start
+a field at any line start, even with an empty value (``Recruitment Details:`` right after
+``Pre Assignment Details:``). Their key is the one the JSON reader gives the same leaf: the
+registry key when the leaf's JSON path is registered (``Healthy Volunteers`` →
+``healthy_volunteers``), else its path key (``participant_flow_module.pre_assignment_details``);
+an unknown label-looking label belongs to the module too (``<module>.<name in snake_case>``).
+Registered fields go to their registry section (``NCT ID`` to Study Overview), the others to the
+module's section. Relation lines with an NCT ID or no value link to other pages and are left
+out; ``Study Brief: <title>`` carries the study's brief title and is read as ``brief_title``
+(merged away when the study page has the same title).
 
 NCT ID: the ``Viewing Study`` line's, else the first valid ``Study NCT ID`` / ``NCT ID`` field;
 none is an :class:`InputError` (``no NCT ID``).
