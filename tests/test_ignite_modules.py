@@ -278,3 +278,14 @@ def test_corpus_results_modules_round_trip_through_module_pages(corpus_dir: Path
         )
         assert not any("not comparable" in note for note in result.notes), result.notes
     assert checked >= 150
+
+
+def test_a_relation_line_with_another_value_is_kept_as_a_field() -> None:
+    page = (
+        (FIXTURES / "participant_flow.txt")
+        .read_text()
+        .replace(f"Results Section: {NCT}", "Results Section: see the posted results")
+    )
+    [record] = read_ignite_text(page.encode(), "pf.txt")
+    assert isinstance(record, Record) and record.problems == ()
+    assert raws(record)["participant_flow_module.results_section"] == "see the posted results"

@@ -212,9 +212,10 @@ STUDY_BRIEF = "Study Brief"
 @lru_cache(maxsize=64)
 def module_classifier(module: str) -> Classifier:
     """How a page of ``module`` reads its labels: its own fields first (:func:`module_labels`),
-    ``Study Brief`` as the brief title, then as a study page does, except that an unknown label
-    belongs to the module (key ``<module>.<name>``, as the JSON reader keys an unregistered leaf
-    of that module)."""
+    ``Study Brief`` as the brief title, another relation line whose value is not an NCT ID (the
+    reader drops those that are) as a field of the module, then as a study page does, except
+    that an unknown label belongs to the module (key ``<module>.<name>``, as the JSON reader
+    keys an unregistered leaf of that module)."""
     scoped = module_labels(module)
     prefix = path_key(module)
     brief = registry().by_json.get("protocolSection.identificationModule.briefTitle")
@@ -229,6 +230,8 @@ def module_classifier(module: str) -> Classifier:
             return Classified(kind, key, exact, exact and anywhere)
         if brief is not None and folded == STUDY_BRIEF.casefold():
             return Classified(Kind.SINGLE, brief.key, label == STUDY_BRIEF, label == STUDY_BRIEF)
+        if folded in RELATION_LABELS:  # a link line whose value is not an NCT ID: kept, never outside
+            return Classified(Kind.SINGLE, f"{prefix}.{snake(_camel(label))}", True, True)
         found = classify_label(label)
         if found is not None and found.kind is Kind.UNKNOWN:
             return found._replace(key=f"{prefix}.{snake(_camel(label))}")
