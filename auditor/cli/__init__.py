@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import click
 
+from auditor.cli.output import StdoutGone, click_broke_pipe, finish_stdout, prepare_stdout, stdout_gone
 from auditor.errors import EXIT_INTERRUPTED, AuditorError
 
 #: command name → module in this package that defines ``command``.
@@ -73,10 +74,17 @@ def cli() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
+    prepare_stdout()
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="audit", standalone_mode=False
         )
+    except StdoutGone:  # the reader of our output went away: quiet, and no success
+        return stdout_gone()
+    except SystemExit:
+        if click_broke_pipe():  # the same, met by click.echo
+            return stdout_gone()
+        raise
     except AuditorError as exc:
         click.echo(f"audit: error: {exc.one_line()}", err=True)
         return exc.exit_code
@@ -90,11 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except BrokenPipeError:
-        return 0
+        return stdout_gone()
     if isinstance(result, int):
         return result
     return 0
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    sys.exit(finish_stdout(main()))

@@ -19,7 +19,6 @@ import os
 
 import click
 
-from auditor.atomic import atomic_write
 from auditor.baseline import load_baseline, new_findings
 from auditor.cli.options import (
     allow_empty_option,
@@ -34,6 +33,7 @@ from auditor.cli.options import (
     parse_params,
     rules_option,
 )
+from auditor.cli.output import check_output, emit
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Severity
 from auditor.reports.findings import REPORTERS
@@ -104,6 +104,7 @@ def command(
         raise UsageError("give at least one PATH, or --store DIR")
     if history and store_path is None:
         raise UsageError("--history needs --store DIR")
+    check_output(output)  # before an hour of work: the report must have somewhere to go
     day = parse_as_of(as_of_text)
     params = parse_params(param_items)  # names are checked once the rules are selected
     ruleset = load_rule_set(rule_paths)
@@ -137,11 +138,7 @@ def command(
         findings, suppressed = outcome.findings, 0
         if known is not None:
             findings, suppressed = new_findings(findings, known)
-        text = REPORTERS[output_format](findings)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            atomic_write(output, text)
+        emit(REPORTERS[output_format](findings), output, machine=output_format != "text")
     note = f"audit: checked {outcome.checked} snapshots with {len(ruleset)} rules as of {day.isoformat()}"
     if suppressed:
         note += f"; {suppressed} findings already in the baseline"
