@@ -14,6 +14,11 @@ Fields the registry does not know are never dropped:
   ``clinical_study.location[0].facility.name`` (XML). The Ignite writer writes that label and the
   Ignite reader recognises it by its shape, so JSON → record → text → record keeps every leaf
   with the same key (``contacts_locations_module.locations[0].facility``).
+
+Two more tables of ``fields.yaml``: ``ignite_modules`` (every API v2 module, its fields and
+nested lists: the labels of Ignite's module pages, :mod:`auditor.readers.ignite_labels`) and
+``study_fields_pieces`` (classic v1 StudyFields piece → API v2 path,
+:mod:`auditor.readers.ctgov_classic`).
 """
 
 from __future__ import annotations
