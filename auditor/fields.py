@@ -14,6 +14,11 @@ Fields the registry does not know are never dropped:
   ``clinical_study.location[0].facility.name`` (XML). The Ignite writer writes that label and the
   Ignite reader recognises it by its shape, so JSON → record → text → record keeps every leaf
   with the same key (``contacts_locations_module.locations[0].facility``).
+
+Two more tables of ``fields.yaml``: ``ignite_modules`` (every API v2 module, its fields and
+nested lists: the labels of Ignite's module pages, :mod:`auditor.readers.ignite_labels`) and
+``study_fields_pieces`` (classic v1 StudyFields piece → API v2 path,
+:mod:`auditor.readers.ctgov_classic`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,18 @@ class FieldSpec:
     header: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class IgniteModule:
+    """An API v2 module (or section) as Ignite publishes it, one page each (``ignite_modules``
+    in ``fields.yaml``): its JSON path and the names of its scalar ``fields`` and of its
+    ``nested`` objects and lists."""
+
+    name: str
+    path: str
+    fields: tuple[str, ...] = ()
+    nested: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Registry:
     specs: tuple[FieldSpec, ...]
@@ -59,6 +76,9 @@ class Registry:
     by_key: dict[str, FieldSpec]
     by_label: dict[str, FieldSpec]
     by_json: dict[str, FieldSpec]
+    ignite_modules: dict[str, IgniteModule]
+    #: Classic API v1 StudyFields piece name → API v2 path (``[]`` ends a list).
+    study_fields_pieces: dict[str, str]
 
     def spec_for_label(self, label: str) -> FieldSpec | None:
         return self.by_label.get(_fold(label))
@@ -110,6 +130,13 @@ def registry() -> Registry:
         by_key={s.key: s for s in specs},
         by_label=by_label,
         by_json={s.json: s for s in specs if s.json},
+        ignite_modules={
+            name: IgniteModule(
+                name, entry["path"], tuple(entry.get("fields", ())), tuple(entry.get("nested", ()))
+            )
+            for name, entry in (data.get("ignite_modules") or {}).items()
+        },
+        study_fields_pieces=dict(data.get("study_fields_pieces") or {}),
     )
 
 

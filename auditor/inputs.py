@@ -9,12 +9,14 @@ see the same inputs in the same order and refuse the same things with the same w
   their parts), and gives its files ending ``.txt``, ``.json`` or ``.xml`` and its archives
   (``.tar.gz``, ``.tgz``, ``.zip``); names starting with a dot are skipped (documentation and
   CSV files beside the data are not records); a link to a folder is not followed. An archive
-  gives its record members, read in place (never extracted), named ``archive!member``.
+  gives its record members, read in place (never extracted), named ``archive!member``; an
+  archive inside an archive gives its own the same way (``outer.tar.gz!inner.zip!member``).
 * **Nothing is skipped without a word**: a folder that cannot be listed, an archive that cannot
-  be read, an archive member that is not a regular file (a link, a device) or is itself an
-  archive, and anything named that is not a regular file (a FIFO would block a reader for
-  ever, a device would never end) is an :class:`~auditor.errors.InputError` in the listing, in
-  its place, and the other inputs are still listed.
+  be read, an archive member that is not a regular file (a link, a device), an archive nested
+  deeper than :data:`MAX_ARCHIVE_DEPTH` levels or expanding beyond :data:`MAX_NESTED_EXPANSION`
+  bytes (archive bombs), and anything named that is not a regular file (a FIFO would block a
+  reader for ever, a device would never end) is an :class:`~auditor.errors.InputError` in the
+  listing, in its place, and the other inputs are still listed.
 * **Bounded**: no input larger than :data:`MAX_INPUT_BYTES` is read into memory; the limit is
   enforced while reading (a file that grows, an archive member whose header lies, standard
   input), not only from the size a ``stat`` gave, and a read holds about the input's size (no
@@ -222,61 +224,120 @@ def _folder(directory: str) -> Iterator[InputUnit | InputError]:
 
 def archive_members(path: str) -> Iterator[InputUnit | InputError]:
     """The record members of a tar or zip archive, sorted by name, named ``archive!member``,
-    their bytes read (bounded) — there is no other way to name them."""
-    shown = shown_name(path)
+    their bytes read (bounded) — there is no other way to name them. An archive member that is
+    itself an archive is read in place the same way (``outer.tar.gz!inner.zip!member.json``),
+    down to :data:`MAX_ARCHIVE_DEPTH` levels and :data:`MAX_NESTED_EXPANSION` bytes per inner
+    archive; past either, one error names it and says why (an archive bomb nests archives, or
+    expands a small one a thousandfold)."""
+    yield from _archive(shown_name(path), path, depth=1)
+
+
+#: Archives inside archives are read down to this many levels (the outer archive is level 1).
+MAX_ARCHIVE_DEPTH = 3
+#: The members of one archive inside an archive may add up to this many bytes.
+MAX_NESTED_EXPANSION = 4 * MAX_INPUT_BYTES
+
+
+def _archive(name: str, source: str | bytes, depth: int) -> Iterator[InputUnit | InputError]:
+    """The members of the archive shown as ``name``, read from the file ``source`` or from its
+    bytes; members are named ``name!member``."""
     try:
-        if path.endswith(".zip"):
-            yield from _zip_members(path)
+        if name.endswith(".zip"):
+            yield from _zip_members(name, source, depth)
         else:
-            yield from _tar_members(path)
+            yield from _tar_members(name, source, depth)
     except FileNotFoundError:
-        yield InputError("no such file or directory", path=shown)
+        yield InputError("no such file or directory", path=name)
     except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-        yield InputError(f"unreadable archive: {exc}", path=shown)
+        yield InputError(f"unreadable archive: {exc}", path=name)
 
 
-def _zip_members(path: str) -> Iterator[InputUnit | InputError]:
-    with zipfile.ZipFile(path) as archive:
+def _opened(source: str | bytes) -> str | IO[bytes]:
+    return source if isinstance(source, str) else io.BytesIO(source)
+
+
+def _zip_members(path: str, source: str | bytes, depth: int) -> Iterator[InputUnit | InputError]:
+    with zipfile.ZipFile(_opened(source)) as archive:
+        budget = _Budget(path, depth)
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
             if info.is_dir() or not _is_input_member(info.filename):
                 continue
-            name = f"{shown_name(path)}!{shown_name(info.filename)}"
+            name = f"{path}!{shown_name(info.filename)}"
             mode = info.external_attr >> 16  # Unix mode when the zip was made on Unix; type bits may be 0
             if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
                 yield InputError(f"archive member is not a regular file ({_kind(mode)}); not read", path=name)
-            elif info.filename.endswith(ARCHIVE_SUFFIXES):
-                yield InputError("archive inside an archive; not read", path=name)
-            else:
-                with archive.open(info) as handle:
-                    yield _member(name, handle)
-
-
-def _tar_members(path: str) -> Iterator[InputUnit | InputError]:
-    with tarfile.open(path, "r:*") as archive:
-        members = sorted((m for m in archive if not m.isdir()), key=lambda m: m.name)
-        for member in members:
-            if not _is_input_member(member.name):
                 continue
-            name = f"{shown_name(path)}!{shown_name(member.name)}"
-            if not member.isfile():
-                kind = "a link" if member.issym() or member.islnk() else "not a regular file"
+            with archive.open(info) as handle:
+                for unit in _member(name, handle, depth):
+                    if budget.spent(unit):
+                        yield InputError(budget.refusal(), path=path)
+                        return
+                    yield unit
+
+
+def _tar_members(path: str, source: str | bytes, depth: int) -> Iterator[InputUnit | InputError]:
+    with (
+        tarfile.open(fileobj=io.BytesIO(source), mode="r:*")
+        if isinstance(source, bytes)
+        else tarfile.open(source, "r:*") as archive
+    ):
+        budget = _Budget(path, depth)
+        members = sorted((m for m in archive if not m.isdir()), key=lambda m: m.name)
+        for info in members:
+            if not _is_input_member(info.name):
+                continue
+            name = f"{path}!{shown_name(info.name)}"
+            if not info.isfile():
+                kind = "a link" if info.issym() or info.islnk() else "not a regular file"
                 yield InputError(f"archive member is {kind}; not read", path=name)
-            elif member.name.endswith(ARCHIVE_SUFFIXES):
-                yield InputError("archive inside an archive; not read", path=name)
-            else:
-                handle = archive.extractfile(member)
-                if handle is None:  # pragma: no cover - isfile() members always have one
-                    yield InputError("archive member cannot be read", path=name)
-                    continue
-                with handle:
-                    yield _member(name, handle)
+                continue
+            handle = archive.extractfile(info)
+            if handle is None:  # pragma: no cover - isfile() members always have one
+                yield InputError("archive member cannot be read", path=name)
+                continue
+            with handle:
+                for unit in _member(name, handle, depth):
+                    if budget.spent(unit):
+                        yield InputError(budget.refusal(), path=path)
+                        return
+                    yield unit
 
 
-def _member(name: str, handle: IO[bytes]) -> InputUnit | InputError:
+class _Budget:
+    """What the members of an archive inside an archive have added up to so far."""
+
+    __slots__ = ("depth", "name", "total")
+
+    def __init__(self, name: str, depth: int) -> None:
+        self.name, self.depth, self.total = name, depth, 0
+
+    def spent(self, unit: InputUnit | InputError) -> bool:
+        """Count ``unit``'s bytes; whether this nested archive has now expanded too far."""
+        if self.depth == 1 or isinstance(unit, InputError):
+            return False
+        self.total += unit.size
+        return self.total > MAX_NESTED_EXPANSION
+
+    def refusal(self) -> str:
+        return (
+            f"archive inside an archive expands to more than {MAX_NESTED_EXPANSION} bytes "
+            "(an archive bomb?); the rest of it is not read"
+        )
+
+
+def _member(name: str, handle: IO[bytes], depth: int) -> Iterator[InputUnit | InputError]:
+    """One member: its bytes, or the members of the archive it is (read in place)."""
+    if name.endswith(ARCHIVE_SUFFIXES) and depth >= MAX_ARCHIVE_DEPTH:
+        message = f"archive nested more than {MAX_ARCHIVE_DEPTH} levels deep (an archive bomb?); not read"
+        yield InputError(message, path=name)
+        return
     data = read_bounded(handle, name)
     if isinstance(data, InputError):
-        return data
-    return InputUnit(name=name, data=data, size=len(data))
+        yield data
+    elif name.endswith(ARCHIVE_SUFFIXES):
+        yield from _archive(name, data, depth + 1)
+    else:
+        yield InputUnit(name=name, data=data, size=len(data))
 
 
 def _is_input_member(name: str) -> bool:

@@ -9,7 +9,8 @@ JSON → UTF-8 fails), or an error message that is not one line. Crashing inputs
 Engines: ``atheris`` (coverage-guided libFuzzer, when the package is installed:
 ``pip install atheris``) or ``hypothesis`` (random structured mutations of the seeds, always
 available). ``--engine auto`` takes atheris when it can be imported. Seeds: a good page, the
-small files of ``tests/hostile/`` and the seed record of ``../shared`` when present.
+small files of ``tests/hostile/``, the Ignite module pages of ``tests/fixtures/ignite/modules/``
+and the seed record of ``../shared`` when present.
 
 Run: ``python bench/fuzz_text_reader.py [--seconds 60] [--engine auto|atheris|hypothesis]``
 Exit code 0 when no crash was found, 1 otherwise.
@@ -29,13 +30,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "hostile"
+MODULE_PAGES = REPO / "tests" / "fixtures" / "ignite" / "modules"
 SEED = Path(os.environ.get("AUDITOR_SHARED", REPO.parent / "shared")) / "seed" / "NCT03765957.txt"
 
 
 READER_MODULES = (
     "auditor.readers",
     "auditor.readers.ignite_text",
+    "auditor.readers.ignite_labels",
+    "auditor.readers.ignite_body",
+    "auditor.readers.ignite_pages",
+    "auditor.readers.ignite_merge",
     "auditor.readers.ctgov_json",
+    "auditor.readers.ctgov_classic",
     "auditor.readers.ctgov_xml",
     "auditor.readers.typing",
     "auditor.values",
@@ -47,6 +54,7 @@ READER_MODULES = (
 def seeds() -> list[bytes]:
     """Ignite pages first (the reader under test), then every other small hostile input."""
     found = [p for p in [HOSTILE / "good" / "good.txt", SEED] if p.is_file()]
+    found += sorted(MODULE_PAGES.glob("*.txt"))
     found += sorted(p for p in HOSTILE.glob("*") if p.is_file() and p.suffix != ".yaml")
     return [p.read_bytes() for p in found if p.stat().st_size < 100_000]
 

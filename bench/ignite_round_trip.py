@@ -4,7 +4,9 @@ For every API v2 JSON and legacy XML study in the corpus, the record is written 
 page and read back; the fields must equal :func:`auditor.ignite_writer.expected_after_round_trip`
 (the writer's order, line breaks as ``\\n``). Prints how many records are lossless, how many
 had carriage returns normalised, and each lossy record with :func:`ambiguous_lines`' reasons.
-The test suite runs the same check on a 1,500-record sample.
+The test suite runs the same check on a 1,500-record sample. JSON studies with results are also
+written as a study page plus one page per results module (``write_ignite_pages``) and read back
+merged: the rows "module pages lossless/lossy" (tests/test_ignite_modules.py checks every one).
 
 Run: ``python bench/ignite_round_trip.py [CORPUS_DIR]``
 """
@@ -24,7 +26,14 @@ DEFAULT_CORPUS = Path(os.environ.get("AUDITOR_SHARED", REPO.parent / "shared")) 
 
 def main(argv: list[str] | None = None) -> int:
     from auditor.errors import InputError
-    from auditor.ignite_writer import ambiguous_lines, expected_after_round_trip, write_ignite_text
+    from auditor.ignite_writer import (
+        RESULTS_MODULES,
+        ambiguous_lines,
+        expected_after_round_trip,
+        module_of,
+        pages_ambiguities,
+        write_ignite_text,
+    )
     from auditor.readers import read_paths
     from auditor.readers.ignite_text import read_ignite_text
     from auditor.records import Record, SourceFormat
@@ -66,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             counts["lossy"] += 1
             lossy.append((item.source.path, ambiguous_lines(item)))
+        if any(module_of(f) in RESULTS_MODULES for f in item.fields):
+            reasons = pages_ambiguities(item)
+            counts["module pages lossless" if not reasons else "module pages lossy"] += 1
+            lossy.extend((f"{item.source.path} (module pages)", [r]) for r in reasons[:3])
         round_trip_seconds += time.process_time() - begin
         start = time.process_time()
 

@@ -246,3 +246,25 @@ def test_unusable_encoding_declaration_is_an_input_error(encoding: str) -> None:
     data = f'<?xml version="1.0" encoding="{encoding}"?>\n<clinical_study/>'.encode()
     with pytest.raises(InputError, match="malformed XML"):
         read_ctgov_xml(data, "x.xml")
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            b"<clinical_study><study_id><nct_id> NCT00000102 </nct_id></study_id>"
+            b"<status_block><overall_status>Completed</overall_status></status_block></clinical_study>",
+            "pre-2007 archive schema is not read (study NCT00000102): <study_id>/<status_block> layout",
+        ),
+        (
+            b"<study><status_block><verification_date>May 2005</verification_date></status_block></study>",
+            "pre-2007 archive schema is not read: <study_id>/<status_block> layout",
+        ),
+        (b"<clinical_study><brief_title>no id</brief_title></clinical_study>", "no NCT ID (id_info/nct_id)"),
+    ],
+)
+def test_the_pre_2007_archive_schema_is_refused_by_name(document: bytes, message: str) -> None:
+    """The archive schema used to get "no NCT ID", although the file names its study."""
+    with pytest.raises(InputError) as info:
+        read_ctgov_xml(document, "old.xml")
+    assert info.value.message == message

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from auditor.errors import InputError
 from auditor.fields import registry
-from auditor.ignite_writer import ambiguous_lines, expected_after_round_trip, write_ignite_text
+from auditor.ignite_writer import (
+    RESULTS_MODULES,
+    ambiguous_lines,
+    expected_after_pages,
+    expected_after_round_trip,
+    read_pages,
+    write_ignite_pages,
+    write_ignite_text,
+)
 from auditor.readers.ignite_text import read_ignite_text
 from auditor.readers.typing import type_field
 from auditor.records import HEADER_SECTION, Field, Record, Source, SourceFormat
@@ -41,6 +49,12 @@ TOKENS = [
     "Study Brief:",
     "Description Module",
     "Study -> Protocol Section -> Description Module",
+    "Adverse Events Module",
+    "Study -> Results Section -> Adverse Events Module -> Event Groups",
+    "Pre Assignment Details:",
+    "Event Groups(If Any):",
+    "Study Brief: A title",
+    "Results Section: NCT01234567",
     ":",
     ": ",
     "\n",
@@ -150,3 +164,51 @@ def test_write_then_read_gives_the_same_record(record: Record) -> None:
     wanted = [(f.section, f.label, f.key, f.raw, f.type, f.value) for f in expected_after_round_trip(record)]
     assert [(f.section, f.label, f.key, f.raw, f.type, f.value) for f in back.fields] == wanted
     assert ambiguous_lines(record) == []
+
+
+# --- module pages ----------------------------------------------------------------------------
+
+RESULTS_LABELS = [
+    label
+    for module in RESULTS_MODULES
+    for name in (
+        *REG.ignite_modules[module].fields,
+        *(f"{n}[0].title" for n in REG.ignite_modules[module].nested),
+    )
+    for label in (f"{module}.{name}",)
+]
+
+
+@st.composite
+def results_records(draw: st.DrawFn) -> Record:
+    """Records with their NCT ID field, protocol fields and results fields, as the JSON reader
+    labels them."""
+    nct = "NCT" + draw(st.text("0123456789", min_size=8, max_size=8))
+    protocol = [type_field("Study Overview", "Study NCT ID", nct)[0]]
+    protocol += draw(
+        st.lists(fields().filter(lambda f: f.section != HEADER_SECTION and f.key != "nct_id"), max_size=8)
+    )
+    results = [
+        type_field("Results", label, draw(raw_values()))[0]
+        for label in draw(st.lists(st.sampled_from(RESULTS_LABELS), max_size=12, unique=True))
+    ]
+    return Record(
+        nct_id=nct,
+        source=Source("generated", SourceFormat.CTGOV_JSON, "0" * 64),
+        fields=tuple(protocol + results),
+        ignite_created=draw(st.none() | minute_stamps),
+        ignite_modified=draw(st.none() | minute_stamps),
+    )
+
+
+@SETTINGS
+@given(results_records())
+def test_module_pages_read_back_as_the_record(record: Record) -> None:
+    """The study page and a page per results module, read and merged, give the record's fields
+    (keys, raw text, types, sections) back; labels are the module page's own."""
+    pages = write_ignite_pages(record)
+    assert all(page.text.endswith("\n") for page in pages)
+    back = read_pages(pages)
+    assert back.nct_id == record.nct_id and back.truncated is False
+    wanted = [(f.section, f.key, f.raw, f.type, f.value) for f in expected_after_pages(record)]
+    assert [(f.section, f.key, f.raw, f.type, f.value) for f in back.fields] == wanted

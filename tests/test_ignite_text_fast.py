@@ -1,7 +1,7 @@
 """The Ignite text reader's shortcuts build exactly what ``type_field`` builds.
 
 The reader types and builds its fields without calling ``type_field`` for most of them
-(``auditor.readers.ignite_text._build_fields``); these tests hold the shortcuts to the general
+(``auditor.readers.ignite_body.build_fields``); these tests hold the shortcuts to the general
 machinery on arbitrary labels, keys and values.
 """
 
@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.fields import PATH_LABEL, path_key, registry
-from auditor.readers.ignite_text import _build_fields, _path_label_key, read_ignite_text
+from auditor.readers.ignite_body import build_fields
+from auditor.readers.ignite_labels import path_label_key
+from auditor.readers.ignite_text import read_ignite_text
 from auditor.readers.typing import UNTYPED_LITERALS, registered_typing, type_field
 from auditor.records import Field, FieldColumns
 from auditor.values import ValueType
@@ -86,7 +88,7 @@ def test_build_fields_matches_make_field(rows: list[tuple[str, str, str, str]]) 
     values = [r[3] for r in rows]
     line_nos = [i + 3 for i in range(len(rows))]
     problems: list[str] = []
-    fields = list(_build_fields(labels, line_nos, keys, sections, values, problems).fields())
+    fields = list(build_fields(labels, line_nos, keys, sections, values, problems).fields())
     expected_fields, expected_problems = _reference(labels, line_nos, keys, sections, values)
     assert fields == expected_fields
     assert [f.to_dict() for f in fields] == [f.to_dict() for f in expected_fields]
@@ -125,4 +127,4 @@ PATHISH = st.one_of(
 def test_path_labels_are_read_as_the_registry_reads_them(label: str) -> None:
     """The reader's cut-at-the-indices reading of a path label is ``PATH_LABEL`` + ``path_key``."""
     expected = path_key(label) if PATH_LABEL.fullmatch(label) else None
-    assert _path_label_key(label) == expected
+    assert path_label_key(label) == expected

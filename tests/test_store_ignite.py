@@ -82,8 +82,8 @@ def test_study_page_and_its_module_pages_are_one_snapshot(tmp_path: Path, pages:
     same_record(loaded, expected)
     assert [(f.key, f.raw) for f in loaded.fields[-3:]] == [
         ("enrollment_count", "120"),
-        ("phases", "PHASE3"),
-        ("central_contact_name", "Dr. Knee"),
+        ("design_module.phases", "PHASE3"),
+        ("contacts_locations_module.central_contact_name", "Dr. Knee"),
     ]
     assert loaded.source.sha256 == entry.sha256
     # Adding the same night again changes nothing; the store verifies clean.

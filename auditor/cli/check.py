@@ -7,7 +7,8 @@ PATHs (their order in time is not known there). The pipeline is :func:`auditor.r
 
 Exit codes: 0 nothing at or above ``--fail-on``; 1 something is; 2 a usage, rule-file or input
 error — bad inputs are reported one line each on stderr, the good records are still checked and
-reported, and the exit code is 2 at the end. A broken rule file stops everything before any
+reported, and the exit code is 2 at the end; no study record read at all is exit 2 too, with
+nothing written, unless ``--allow-empty``. A broken rule file stops everything before any
 input is read. ``--baseline FILE`` (a JSON report of an earlier run) drops the findings already
 recorded there before the exit code is decided.
 """
@@ -20,11 +21,13 @@ import click
 
 from auditor.baseline import load_baseline, new_findings
 from auditor.cli.options import (
+    allow_empty_option,
     as_of_option,
     engine_options,
     fail_on_option,
     jobs_option,
     load_rule_set,
+    naming_unread,
     param_option,
     parse_as_of,
     parse_params,
@@ -77,6 +80,7 @@ FORMATS = ("text", "json", "csv", "junit", "sarif")
     type=click.Path(file_okay=False),
     help="Parquet cache of parsed records: a rerun parses only files that changed.",
 )
+@allow_empty_option
 def command(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
@@ -93,6 +97,7 @@ def command(
     scheduler: str | None = None,
     jobs: int | None = None,
     cache_dir: str | None = None,
+    allow_empty: bool = False,
 ) -> int:
     """Check snapshots against the rules; report findings; exit 1 at or above --fail-on."""
     if not paths and store_path is None:
@@ -114,18 +119,20 @@ def command(
     if cache_dir is not None:
         _system_allocator()
     with paused_gc():  # a registry-sized run keeps millions of objects alive: see paused_gc
-        outcome = run_check(
-            paths,
-            ruleset,
-            as_of=day,
-            params=params,
-            store=store_path,
-            history=history,
-            engine=engine,
-            scheduler=scheduler,
-            jobs=jobs,
-            cache_dir=cache_dir,
-        )
+        with naming_unread():
+            outcome = run_check(
+                paths,
+                ruleset,
+                as_of=day,
+                params=params,
+                store=store_path,
+                history=history,
+                engine=engine,
+                scheduler=scheduler,
+                jobs=jobs,
+                cache_dir=cache_dir,
+                allow_empty=allow_empty,
+            )
         for error in outcome.errors:
             click.echo(f"audit: error: {error.one_line()}", err=True)
         findings, suppressed = outcome.findings, 0

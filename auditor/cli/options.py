@@ -7,7 +7,8 @@ the same everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ import click
 from auditor.errors import UsageError
 from auditor.rules import RuleSet, load_rules
 from auditor.rules.spec import RuleErrors
+from auditor.run.empty import NoRecordsError
 from auditor.run.executor import ENGINES
 
 SEVERITIES = ("error", "warning", "info")
@@ -98,6 +100,23 @@ jobs_option = click.option(
     type=click.IntRange(min=1),
     help="Parse inputs on N processes (default: one per CPU when there is more than a chunk of inputs).",
 )
+allow_empty_option = click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Reading no study record at all is fine (by default it is an error, exit 2).",
+)
+
+
+@contextmanager
+def naming_unread() -> Iterator[None]:
+    """A refused empty run (:class:`NoRecordsError`) prints the inputs it could not read, one
+    line each, before its own line (printed by ``main``)."""
+    try:
+        yield
+    except NoRecordsError as error:
+        for line in error.unread:
+            click.echo(f"audit: error: {line}", err=True)
+        raise
 
 
 def engine_options(engine_help: str, scheduler_help: str) -> Decorator:

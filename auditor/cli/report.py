@@ -19,10 +19,12 @@ from pathlib import Path
 import click
 
 from auditor.cli.options import (
+    allow_empty_option,
     as_of_option,
     engine_options,
     fail_on_option,
     load_rule_set,
+    naming_unread,
     param_option,
     parse_as_of,
     parse_params,
@@ -94,6 +96,7 @@ def command() -> None:
     "With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster"
     " of --jobs workers. The workers must be able to read the inputs.",
 )
+@allow_empty_option
 def staleness(
     paths: tuple[str, ...],
     store_path: str,
@@ -109,6 +112,7 @@ def staleness(
     jobs: int | None,
     engine: str = "pandas",
     scheduler: str | None = None,
+    allow_empty: bool = False,
 ) -> int:
     """Which records are stale, newly stale or fixed since the previous report, as a page.
 
@@ -128,7 +132,7 @@ def staleness(
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
-    with Progress("auditing", stream=sys.stderr) as progress:
+    with naming_unread(), Progress("auditing", stream=sys.stderr) as progress:
         outcome = run_staleness(
             rules,
             as_of=as_of,
@@ -143,6 +147,7 @@ def staleness(
             progress=progress,
             engine=engine,
             scheduler=scheduler,
+            allow_empty=allow_empty,
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)

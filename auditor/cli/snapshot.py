@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from auditor.cli.options import allow_empty_option
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from auditor.run.empty import refuse_empty
 
 if TYPE_CHECKING:
     from auditor.store import Store
@@ -55,12 +57,16 @@ def command() -> None:
     show_default=True,
     help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
 )
-def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: int) -> int:
+@allow_empty_option
+def add(
+    paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: int, allow_empty: bool
+) -> int:
     """File snapshots (files, folders, .tar.gz/.zip archives) under their NCT IDs.
 
     Same content again is a no-op. Exit 0 when all is stored, 1 when a snapshot has the same
     dates as a stored one but other content (both kept), 2 when an input could not be read
-    (the others are still added)."""
+    (the others are still added) or when no study record was read at all (unless
+    --allow-empty)."""
     from auditor.store import Store
 
     if output_format == "json":
@@ -70,14 +76,19 @@ def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: 
             click.echo(f"audit: error: {error.one_line()}", err=True)
         for conflict in result.conflicts:
             click.echo(f"audit: conflict: {conflict.message()}", err=True)
-        click.echo(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))
         counts = {
             "added": len(result.added),
+            "unchanged": len(result.unchanged),
             "conflicts": len(result.conflicts),
             "errors": len(result.errors),
         }
+        read = counts["added"] + counts["unchanged"]
+        refuse_empty(read, result.errors, allow_empty=allow_empty, nothing="nothing was stored")
+        click.echo(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))
     else:
-        counts = _add_counting(Store(store_dir, batch_size=batch_size), paths)
+        counts, unread = _add_counting(Store(store_dir, batch_size=batch_size), paths)
+        read = counts["added"] + counts["unchanged"]
+        refuse_empty(read, unread, allow_empty=allow_empty, nothing="nothing was stored")
         click.echo(
             f"{counts['added']} added, {counts['unchanged']} unchanged, "
             f"{counts['conflicts']} conflicts, {counts['errors']} errors ({store_dir})"
@@ -87,18 +98,20 @@ def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: 
     return EXIT_FINDINGS if counts["conflicts"] else EXIT_OK
 
 
-def _add_counting(store: Store, paths: tuple[str, ...]) -> dict[str, int]:
-    """Add, printing each error and conflict as it comes and keeping only counts: a registry
-    bulk download is 600,000 snapshots, whose entries need not stay in memory."""
+def _add_counting(store: Store, paths: tuple[str, ...]) -> tuple[dict[str, int], list[str]]:
+    """Add, printing each error and conflict as it comes and keeping only counts (and the error
+    lines): a registry bulk download is 600,000 snapshots, whose entries need not stay in memory."""
     from auditor.errors import InputError
     from auditor.store import Added
 
     counts = dict.fromkeys(("added", "unchanged", "conflicts", "errors"), 0)
+    unread: list[str] = []
     with store:
         for outcome in store.add_each(paths):
             if isinstance(outcome, InputError):
                 counts["errors"] += 1
-                click.echo(f"audit: error: {outcome.one_line()}", err=True)
+                unread.append(outcome.one_line())
+                click.echo(f"audit: error: {unread[-1]}", err=True)
             elif isinstance(outcome, Added):
                 counts["added"] += 1
                 if outcome.conflict is not None:
@@ -106,7 +119,7 @@ def _add_counting(store: Store, paths: tuple[str, ...]) -> dict[str, int]:
                     click.echo(f"audit: conflict: {outcome.conflict.message()}", err=True)
             else:
                 counts["unchanged"] += 1
-    return counts
+    return counts, unread
 
 
 @command.command("list")

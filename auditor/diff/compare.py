@@ -186,8 +186,10 @@ def _across_formats(
             else:
                 right = translate(right)
                 dropped += untranslatable(left)
-    lists_left = {_list_name(i[0]) for i in left}
-    lists_right = {_list_name(i[0]) for i in right}
+    # A list is on a side when that side has items of it: a list printed as one text field (an
+    # Ignite table after "Name(If Any):") is not, so the other side's items are not "removed".
+    lists_left = {slot.list_key for i in left if (slot := list_slot(i[0])) is not None}
+    lists_right = {slot.list_key for i in right if (slot := list_slot(i[0])) is not None}
     for ident in left.keys() ^ right.keys():
         name = _list_name(ident[0])
         if is_path_key(ident[0]) and not (name in lists_left and name in lists_right and name != ident[0]):

@@ -12,14 +12,16 @@ Accepted shapes (anything else is :class:`~auditor.errors.InputError` "not a stu
   ``file#index``; the other elements still come out. A list in which no element looks like a
   study at all is one error for the file;
 * a classic API v1 study (``{"Study": …}``, optionally with ``Rank``, or a bare
-  ``{"ProtocolSection": …}``) — one record, like a v2 study.
+  ``{"ProtocolSection": …}``) — one record, like a v2 study;
+* a classic API v1 StudyFields response (``{"StudyFieldsResponse": {"StudyFields": […]}}``) —
+  one record per element, as :mod:`auditor.readers.ctgov_classic` describes.
 
-Classic v1 documents are first renamed to the v2 shape (``ProtocolSection.StatusModule.
-StartDateStruct.StartDate`` → ``protocolSection.statusModule.startDateStruct.date``,
-``ConditionList.Condition[]`` → ``conditions[]``) so that registry fields get the same keys
-as in v2. The renaming is rule-based (drop the words a field repeats from its parent, unwrap
-``…List`` objects, v2 camelCase) plus a few explicit exceptions; unregistered v1 leaves whose
-v2 name breaks the rules keep a close but not identical path label.
+Classic v1 full studies are first renamed to the v2 shape
+(:func:`auditor.readers.ctgov_classic.from_classic`) so that registry fields get the same keys
+as in v2.
+
+The NCT ID is taken without surrounding whitespace (``" NCT12345678"`` is ``NCT12345678``), as
+every reader takes it; the field keeps the raw text as written.
 
 Flattening: every leaf of the study becomes one field, in document order. Registered paths
 (``fields.yaml`` ``json:``) get the registry key, label and section; any other leaf gets a path
@@ -33,14 +35,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from functools import lru_cache
 from typing import Any
 
 from auditor.errors import InputError
 from auditor.fields import FieldSpec, registry, snake
-from auditor.readers.decode import decode_text
-from auditor.readers.typing import ColumnBuilder, registered_field
+from auditor.readers.ctgov_classic import from_classic, read_study_fields, study_fields_list
+from auditor.readers.decode import canonical_sha256, decode_text
+from auditor.readers.typing import ColumnBuilder, registered_field, scalar_raw
 from auditor.records import FieldColumns, Record, Source, SourceFormat, is_valid_nct_id
 
 #: Section of fields outside any ``…Section`` object and of unknown modules.
@@ -69,6 +71,9 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
     if "\\ud" in text or "\\uD" in text:
         document = replace_lone_surrogates(document, decode_problems)
 
+    pieces = study_fields_list(document)
+    if pieces is not None:
+        return read_study_fields(pieces, path, decode_problems)
     elements = _study_list(document)
     if elements is None:
         try:
@@ -89,7 +94,7 @@ def read_ctgov_json(data: bytes, path: str) -> list[Record | InputError]:
             if study is None:
                 out.append(InputError("not a study record (no protocolSection)", path=name))
                 continue
-            out.append(_read_study(study, name, _canonical_sha256(element), decode_problems))
+            out.append(_read_study(study, name, canonical_sha256(element), decode_problems))
         except InputError as exc:
             out.append(exc)
         except RecursionError:
@@ -153,14 +158,9 @@ def _as_study(element: Any) -> dict[str, Any] | None:
     if isinstance(inner, dict):
         element = inner
     if "ProtocolSection" in element:
-        converted = _from_classic(element, None)
+        converted = from_classic(element)
         return converted if isinstance(converted, dict) else None
     return None
-
-
-def _canonical_sha256(element: Any) -> str:
-    blob = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _read_study(study: dict[str, Any], name: str, digest: str, decode_problems: list[str]) -> Record:
@@ -184,9 +184,9 @@ def _nct_id(study: dict[str, Any], name: str) -> str:
     nct_id = ident.get("nctId")
     if nct_id is None:
         raise InputError("no NCT ID (identificationModule.nctId)", path=name)
-    if not isinstance(nct_id, str) or not is_valid_nct_id(nct_id):
+    if not isinstance(nct_id, str) or not is_valid_nct_id(nct_id.strip()):
         raise InputError(f"invalid NCT ID {nct_id!r}", path=name)
-    return nct_id
+    return nct_id.strip()
 
 
 # --- flattening -------------------------------------------------------------------------------
@@ -257,24 +257,6 @@ class _Walker:
             self.problems.append(problem)
 
 
-def scalar_raw(value: Any) -> str:
-    """A JSON scalar as the text an Ignite page would show (``True``/``False``, ``None`` for
-    null); shared with the projection reader so both give the same raw text."""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "True"
-    if value is False:
-        return "False"
-    if value is None:
-        return "None"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 @lru_cache(maxsize=4096)
 def _snake(name: str) -> str:
     return snake(name)
@@ -283,123 +265,6 @@ def _snake(name: str) -> str:
 @lru_cache(maxsize=1024)
 def _path_key(label: str) -> str:
     return ".".join(_snake(part) for part in label.split("."))
-
-
-# --- classic API v1 → v2 shape ----------------------------------------------------------------
-
-_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-
-#: (parent, v1 name) → v2 name, where the rules below get it wrong.
-_CLASSIC_EXCEPTIONS: dict[tuple[str | None, str], str] = {
-    ("Organization", "OrgFullName"): "fullName",
-    ("Organization", "OrgClass"): "class",
-    ("EligibilityModule", "Gender"): "sex",
-    ("EligibilityModule", "GenderBased"): "genderBased",
-    ("EligibilityModule", "GenderDescription"): "genderDescription",
-    ("CentralContact", "CentralContactEMail"): "email",
-    ("LocationContact", "LocationContactEMail"): "email",
-    ("OverallOfficial", "OverallOfficialEMail"): "email",
-    ("PointOfContact", "PointOfContactEMail"): "email",
-    ("DesignMaskingInfo", "DesignWhoMaskedList"): "whoMasked",
-    ("IPDSharingStatementModule", "IPDSharingInfoTypeList"): "infoTypes",
-    ("IPDSharingStatementModule", "IPDSharingDescription"): "description",
-    ("IPDSharingStatementModule", "IPDSharingTimeFrame"): "timeFrame",
-    ("IPDSharingStatementModule", "IPDSharingAccessCriteria"): "accessCriteria",
-    ("IPDSharingStatementModule", "IPDSharingURL"): "url",
-    ("ParticipantFlowModule", "FlowGroupList"): "groups",
-    ("ParticipantFlowModule", "FlowPeriodList"): "periods",
-    ("ParticipantFlowModule", "FlowPreAssignmentDetails"): "preAssignmentDetails",
-    ("ParticipantFlowModule", "FlowRecruitmentDetails"): "recruitmentDetails",
-    ("ParticipantFlowModule", "FlowTypeUnitsAnalyzed"): "typeUnitsAnalyzed",
-    ("BaselineCharacteristicsModule", "BaselineGroupList"): "groups",
-    ("BaselineCharacteristicsModule", "BaselineDenomList"): "denoms",
-    ("BaselineCharacteristicsModule", "BaselineMeasureList"): "measures",
-    ("BaselineCharacteristicsModule", "BaselinePopulationDescription"): "populationDescription",
-    ("BaselineCharacteristicsModule", "BaselineTypeUnitsAnalyzed"): "typeUnitsAnalyzed",
-    ("AdverseEventsModule", "EventsFrequencyThreshold"): "frequencyThreshold",
-    ("AdverseEventsModule", "EventsTimeFrame"): "timeFrame",
-    ("AdverseEventsModule", "EventsDescription"): "description",
-    ("DesignMaskingInfo", "DesignMaskingDescription"): "maskingDescription",
-    ("SeriousEvent", "SeriousEventStatsList"): "stats",
-    ("OtherEvent", "OtherEventStatsList"): "stats",
-    ("CertainAgreement", "AgreementPISponsorEmployee"): "piSponsorEmployee",
-    ("CertainAgreement", "AgreementRestrictionType"): "restrictionType",
-    ("CertainAgreement", "AgreementRestrictiveAgreement"): "restrictiveAgreement",
-    ("CertainAgreement", "AgreementOtherDetails"): "otherDetails",
-    **{
-        (f"{kind}BrowseModule", f"{kind}{v1}List"): v2
-        for kind in ("Condition", "Intervention")
-        for v1, v2 in (
-            ("Mesh", "meshes"),
-            ("Ancestor", "ancestors"),
-            ("BrowseLeaf", "browseLeaves"),
-            ("BrowseBranch", "browseBranches"),
-        )
-    },
-}
-
-
-#: v1 lists that are one value in v2: a one-element list becomes that value.
-_CLASSIC_SCALARS: dict[tuple[str | None, str], str] = {
-    ("DesignInfo", "DesignObservationalModelList"): "observationalModel",
-    ("DesignInfo", "DesignTimePerspectiveList"): "timePerspective",
-}
-
-
-def _from_classic(value: Any, parent: str | None) -> Any:
-    """A classic v1 value renamed to the v2 shape (new objects; the input is not changed)."""
-    if isinstance(value, list):
-        return [_from_classic(item, parent) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for name, child in value.items():
-        if name.endswith("List") and isinstance(child, dict) and len(child) == 1:
-            ((item_name, items),) = child.items()
-            items = items if isinstance(items, list) else [items]
-            scalar = _CLASSIC_SCALARS.get((parent, name))
-            if scalar is not None:
-                out[scalar] = items[0] if len(items) == 1 else items
-                continue
-            new_name = _CLASSIC_EXCEPTIONS.get((parent, name)) or _plural(_classic_name(item_name, parent))
-            out[new_name] = [_from_classic(item, item_name) for item in items]
-        else:
-            out[_classic_name(name, parent)] = _from_classic(child, name)
-    return out
-
-
-@lru_cache(maxsize=4096)
-def _classic_name(name: str, parent: str | None) -> str:
-    """``LeadSponsorName`` under ``LeadSponsor`` → ``name``; ``IsFDARegulatedDrug`` → ``isFdaRegulatedDrug``.
-
-    Inside a module and at the top the name is kept (``StatusModule.StatusVerifiedDate`` is
-    ``statusVerifiedDate`` in v2); below that, the words repeated from the parent are dropped,
-    and when nothing is left the parent's last real word names the field
-    (``StartDateStruct.StartDate`` → ``date``).
-    """
-    exception = _CLASSIC_EXCEPTIONS.get((parent, name))
-    if exception is not None:
-        return exception
-    words: list[str] = _WORD.findall(name) or [name]
-    if parent is not None and not parent.endswith(("Module", "Section")) and parent != "Study":
-        parent_words: list[str] = _WORD.findall(parent)
-        shared = 0
-        while shared < min(len(words), len(parent_words)) and words[shared] == parent_words[shared]:
-            shared += 1
-        if shared == len(words):
-            stem = [w for w in parent_words if w not in ("Struct", "Info", "List")]
-            words = stem[-1:] or words[-1:]
-        elif shared:
-            words = words[shared:]
-    return words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
-
-
-def _plural(name: str) -> str:
-    if name.endswith(("s", "sh", "ch", "x")):
-        return name + "es"
-    if len(name) > 1 and name.endswith("y") and name[-2] not in "aeiou":
-        return name[:-1] + "ies"
-    return name + "s"
 
 
 __all__ = ["flatten_study", "read_ctgov_json"]

@@ -1,5 +1,8 @@
 """Legacy ClinicalTrials.gov XML (``<clinical_study>``) → one record.
 
+A document in the pre-2007 archive schema (``<study_id><nct_id>``, ``<status_block>``) is refused
+with "pre-2007 archive schema is not read", naming its study.
+
 Safety: a document with a ``<!DOCTYPE`` or ``<!ENTITY`` declaration is refused before it is
 parsed (the registry's XML never has one, and entity expansion is how XML bombs work).
 Malformed XML is an :class:`~auditor.errors.InputError` naming the line and column.
@@ -156,6 +159,9 @@ def read_ctgov_xml(data: bytes, path: str) -> Record:
         ) from None
     except (LookupError, ValueError) as exc:  # an encoding declaration expat cannot use
         raise InputError(f"malformed XML: {exc}", path=path) from None
+    archive = _archive_schema(root)
+    if archive is not None:
+        raise InputError(archive, path=path)
     if root.tag != ROOT:
         raise InputError(f"not a study record (root element <{root.tag}>, expected <{ROOT}>)", path=path)
     nct = root.findtext("id_info/nct_id")
@@ -177,6 +183,22 @@ def read_ctgov_xml(data: bytes, path: str) -> Record:
         columns=walker.fields.columns(),
         problems=tuple(walker.problems),
     )
+
+
+def _archive_schema(root: ET.Element) -> str | None:
+    """The refusal of a document in the pre-2007 archive schema (``<study_id><nct_id>``,
+    ``<status_block>``), naming its study; ``None`` for any other document.
+
+    That schema is not read: no public definition of it was found to map its elements to
+    registry fields, and guessing which element holds which date would order versions wrongly.
+    Saying so beats "no NCT ID", which is what the file would otherwise get."""
+    if root.find("id_info/nct_id") is not None:
+        return None
+    nct = root.findtext(".//study_id/nct_id")
+    if nct is None and root.find(".//status_block") is None:
+        return None
+    named = f" (study {nct.strip()})" if nct is not None and is_valid_nct_id(nct.strip()) else ""
+    return f"pre-2007 archive schema is not read{named}: <study_id>/<status_block> layout"
 
 
 def _refuse_declarations(data: bytes, path: str) -> None:

@@ -8,6 +8,8 @@ empty inputs are errors. :func:`sniff` tells the format from the first non-blank
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 from auditor.errors import InputError
 from auditor.records import SourceFormat
@@ -15,6 +17,13 @@ from auditor.records import SourceFormat
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def canonical_sha256(element: Any) -> str:
+    """SHA-256 of a JSON value's canonical form (keys sorted, no spaces, UTF-8): one element of
+    a list names the same study whatever the order of its keys in an export."""
+    blob = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def decode_text(data: bytes, path: str) -> tuple[str, list[str]]:

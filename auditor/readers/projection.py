@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.fields import FieldSpec, registry
-from auditor.readers.ctgov_json import scalar_raw
+from auditor.readers.typing import scalar_raw
 from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)

@@ -17,6 +17,8 @@ Fields are collected as columns (:class:`ColumnBuilder`), not as a frozen ``Fiel
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.fields import FieldSpec, label_key, registry
 from auditor.records import Field, FieldColumns
 from auditor.values import MISSING_KINDS, Value, ValueType, type_value
@@ -155,3 +157,21 @@ def type_field(
 
 
 __all__ = ["UNTYPED_LITERALS", "ColumnBuilder", "registered_field", "registered_typing", "type_field"]
+
+
+def scalar_raw(value: Any) -> str:
+    """A JSON scalar as the text an Ignite page would show (``True``/``False``, ``None`` for
+    null); shared with the projection reader so both give the same raw text."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if value is None:
+        return "None"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -42,6 +42,7 @@ from auditor.history import history_findings
 from auditor.rules import RuleSet
 from auditor.rules.compile import table_columns
 from auditor.run.cache import RecordCache
+from auditor.run.empty import refuse_empty
 from auditor.run.executor import DEFAULT_LOCAL_WORKERS, DaskExecutor, validate_engine
 from auditor.run.parse import parse_table, store_units
 from auditor.store import Store
@@ -104,11 +105,13 @@ def run_check(
     scheduler: str | None = None,
     jobs: int | None = None,
     cache_dir: str | Path | None = None,
+    allow_empty: bool = False,
 ) -> CheckOutcome:
     """``audit check``: the record rules over the inputs under ``paths`` and the latest snapshot
     of every study in ``store``; with ``history``, the pair rules over the store's consecutive
     snapshots and the store's history findings. The same findings, in the same order, on any
-    executor and engine, with or without the cache."""
+    executor and engine, with or without the cache. No record read at all is
+    :class:`~auditor.run.empty.NoRecordsError` unless ``allow_empty``."""
     validate_engine(engine, scheduler)
     check = TableCheck(rules.scope("record"), as_of, params)
     columns = check.columns(list(records_table([]).columns))
@@ -119,6 +122,10 @@ def run_check(
         table, errors, lines = cached.table, cached.errors, cached.lines
     else:
         table, errors, lines = parse_table(paths, jobs=jobs, columns=columns, units=stored)
+    if not len(table):
+        if cache is not None:
+            cache.wait()
+        refuse_empty(0, errors, allow_empty=allow_empty, nothing="nothing was checked")
     findings = with_lines(check_on_engine(engine, table, check, scheduler=scheduler), lines)
     checked = len(table)
     del table

@@ -40,6 +40,7 @@ from auditor.reports.staleness_md import render_markdown
 from auditor.rules import RuleSet
 from auditor.rules.compile import keys_read
 from auditor.run.check import TableCheck
+from auditor.run.empty import refuse_empty
 from auditor.run.executor import default_jobs, get_executor, validate_engine
 from auditor.run.nights import load_history, load_previous, previous_folder
 from auditor.run.parse import ParsedChunk, ParseJob, parse_chunks, rows_of, store_units
@@ -177,8 +178,12 @@ def run_staleness(
     progress: Any = None,
     engine: str = "pandas",
     scheduler: str | None = None,
+    allow_empty: bool = False,
 ) -> Outcome:
     """Read, check, compare with the previous report, and write ``out/<as_of>/``.
+
+    No record read at all is :class:`~auditor.run.empty.NoRecordsError` (nothing written)
+    unless ``allow_empty``: a report of nothing would show every stale study "fixed".
 
     ``progress``: an :class:`auditor.progress.Progress` (or anything with ``set_total`` and
     ``update``); ``engine`` / ``scheduler``: where the chunks are parsed and checked."""
@@ -198,6 +203,12 @@ def run_staleness(
         on_progress=None if progress is None else progress.update,
         engine=engine,
         scheduler=scheduler,
+    )
+    refuse_empty(
+        len(collected.summaries),
+        [*errors, *collected.errors],
+        allow_empty=allow_empty,
+        nothing="no report written",
     )
     found = previous_folder(out, as_of)
     report = build_report(

@@ -389,6 +389,9 @@ def _json_elements(document: object) -> tuple[list[object], object] | None:
         wrapper = document.get("FullStudiesResponse")
         if isinstance(wrapper, dict) and isinstance(wrapper.get("FullStudies"), list):
             return wrapper["FullStudies"], "FullStudiesResponse"
+        fields = document.get("StudyFieldsResponse")
+        if isinstance(fields, dict) and isinstance(fields.get("StudyFields"), list):
+            return fields["StudyFields"], "StudyFieldsResponse"
     return None
 
 
@@ -406,6 +409,11 @@ def _wrap_one(document: object, container: object, element: object) -> object:
         wrapper["FullStudies"] = [element]
         wrapper["NStudiesReturned"] = 1
         return {**document, "FullStudiesResponse": wrapper}
+    if container == "StudyFieldsResponse" and isinstance(document, dict):
+        wrapper = dict(document["StudyFieldsResponse"])
+        wrapper["StudyFields"] = [element]
+        wrapper["NStudiesReturned"] = 1
+        return {**document, "StudyFieldsResponse": wrapper}
     return [element]
 
 
