@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from auditor.records import Field, Record, Source, SourceFormat
+from auditor.version import VERSION as __version__
 
 if TYPE_CHECKING:
     from auditor.changes import Change
@@ -20,6 +21,7 @@ __all__ = [
     "Record",
     "Source",
     "SourceFormat",
+    "__version__",
     "diff",
     "read_one",
     "read_path",

@@ -4,6 +4,8 @@ Every command that reads snapshots — ``parse``, ``diff``, ``check``, ``report`
 — lists its inputs with :func:`list_inputs` and reads each with :func:`read_unit`, so they all
 see the same inputs in the same order and refuse the same things with the same words.
 
+* **Standard input**: the path ``-`` is the bytes of standard input, one input named
+  ``<stdin>`` (the command line allows it once).
 * **Paths**: a file named on the command line is always an input, whatever its name; a folder
   is walked recursively, sorted by name at every level (the order of sorting the paths by
   their parts), and gives its files ending ``.txt``, ``.json`` or ``.xml`` and its archives
@@ -28,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +41,9 @@ from typing import IO, NamedTuple
 from auditor.errors import InputError, StoreError
 from auditor.slots import slot_setters
 
+#: A path of ``-`` is standard input (one record file's bytes), named :data:`STDIN_NAME`.
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 RECORD_SUFFIXES = (".txt", ".json", ".xml")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 #: Larger inputs are refused rather than read into memory (a registry record is < 5 MB).
@@ -102,6 +108,9 @@ def list_inputs(paths: Iterable[str | Path]) -> Iterator[InputUnit | InputError]
     or the error of each that cannot be an input, in its place."""
     for raw_path in paths:
         name = os.fspath(raw_path)
+        if name == STDIN:
+            yield stdin_unit()
+            continue
         try:
             st = os.stat(name)
         except OSError as exc:
@@ -118,6 +127,14 @@ def list_inputs(paths: Iterable[str | Path]) -> Iterator[InputUnit | InputError]
             yield InputError(f"not a regular file ({_kind(st.st_mode)})", path=name)
         else:
             yield file_unit(name, st.st_size, st.st_mtime_ns)
+
+
+def stdin_unit() -> InputUnit | InputError:
+    """Standard input as one input (``audit check -``), read now and bounded like a file."""
+    data = read_bounded(sys.stdin.buffer, STDIN_NAME)
+    if isinstance(data, InputError):
+        return data
+    return InputUnit(name=STDIN_NAME, data=data, size=len(data))
 
 
 def _undotted(item: InputUnit | InputError) -> InputUnit | InputError:
@@ -330,6 +347,8 @@ __all__ = [
     "ARCHIVE_SUFFIXES",
     "MAX_INPUT_BYTES",
     "RECORD_SUFFIXES",
+    "STDIN",
+    "STDIN_NAME",
     "InputBytes",
     "InputUnit",
     "archive_members",
@@ -338,4 +357,5 @@ __all__ = [
     "read_bounded",
     "read_inputs",
     "read_unit",
+    "stdin_unit",
 ]

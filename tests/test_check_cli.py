@@ -144,7 +144,7 @@ def test_baseline_fails_only_on_new_problems(
     baseline = tmp_path / "baseline.json"
     assert main(["check", str(stale), *AS_OF, "--format", "json", "-o", str(baseline)]) == 0
     assert main(["check", str(stale), *AS_OF, "--fail-on", "warning", "--baseline", str(baseline)]) == 0
-    assert "1 findings already in the baseline" in capsys.readouterr().err
+    assert "1 finding already in the baseline" in capsys.readouterr().err
     newer = write(tmp_path / "new.json", study("NCT01111111", "TERMINATED", "2025-06"))
     assert (
         main(["check", str(stale), str(newer), *AS_OF, "--fail-on", "warning", "--baseline", str(baseline)])

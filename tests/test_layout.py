@@ -27,6 +27,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "foundation",
         (
             "auditor.data",
+            "auditor.version",
+            "auditor.config",
             "auditor.errors",
             "auditor.slots",
             "auditor.values",
@@ -48,6 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "auditor.staleness",
             "auditor.store",
             "auditor.baseline",
+            "auditor.waivers",
         ),
     ),
     ("judgement", ("auditor.check", "auditor.history", "auditor.fetch")),
