@@ -46,6 +46,7 @@ EXPIRED_RATIONALE = (
     "A waiver accepts a finding until a date; after it the finding counts again, and the waiver "
     "itself is reported so that someone renews it (with a reason) or fixes the record."
 )
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "timestamp"))
 HEADER = (
     "# audit waivers: findings accepted on purpose, each with the reason why.\n"
     "# Read by 'audit check --waivers FILE' (or 'waivers' in audit.toml / [tool.audit]).\n"
@@ -203,7 +204,7 @@ def _waiver(node: yaml.MappingNode, name: str, known: set[str] | None) -> Waiver
             )
         if not isinstance(value, yaml.ScalarNode) or not str(value.value).strip():
             raise InputError(f"'{key.value}' must be a non-empty value", path=name, line=_line(value))
-        if not value.tag.startswith("tag:yaml.org,2002:"):
+        if value.tag not in _PLAIN_TAGS:
             raise InputError(f"unsupported YAML tag {value.tag}", path=name, line=_line(value))
         values[key.value] = str(value.value).strip()
         lines[key.value] = _line(value)

@@ -43,6 +43,7 @@ from auditor.cli.options import (
     rule_infos,
     rules_option,
     threshold,
+    with_config_params,
 )
 from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
@@ -165,7 +166,7 @@ def command(
     validate_engine(engine, scheduler)
     require_engine(engine)
     day = parse_as_of(as_of_text)
-    params = parse_params(param_items)  # names are checked once the rules are selected
+    parse_params(param_items)  # the syntax first; names are checked once the rules are selected
     catalogue = load_rule_set(rule_paths)
     if catalogue is None:
         return EXIT_INPUT
@@ -173,7 +174,7 @@ def command(
     if select:
         check_rule_names(catalogue, select, "--select")
         ruleset = ruleset.select(select)
-    parse_params(param_items, ruleset.param_names())
+    params = parse_params(with_config_params(param_items, ruleset), ruleset.param_names())
     compile_rules(list(ruleset), as_of=day, params=params)  # parameter errors before reading
     known = load_baseline(baseline) if baseline is not None else None
     waiver_list = _load_waivers(waivers, catalogue)

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from auditor.cli.settings import invocation
 from auditor.config import did_you_mean
 from auditor.errors import MissingExtraError, UsageError
 from auditor.findings import Finding, Severity
@@ -138,6 +139,21 @@ def check_rule_names(ruleset: RuleSet, names: Iterable[str], option: str) -> Non
     for name in names:
         if name not in known:
             raise UsageError(f"{option}: no rule or tag named {name!r}{did_you_mean(name, known)}")
+
+
+def with_config_params(param_items: Sequence[str], rules: RuleSet) -> tuple[str, ...]:
+    """The configuration's ``params`` that the selected ``rules`` take, then ``--param``'s items
+    (which win by name). A file's parameter for a rule not selected is not an error: the file
+    serves every run, the command line only this one."""
+    takes = {(rule.id, name) for rule in rules for name in rule.params}
+    names = {name for _, name in takes}
+    kept = []
+    for item in invocation().config.param_items():
+        key = item.partition("=")[0]
+        rule_id, dot, name = key.rpartition(".")
+        if (dot and (rule_id, name) in takes) or (not dot and key in names):
+            kept.append(item)
+    return (*kept, *param_items)
 
 
 def rule_infos(ruleset: RuleSet) -> tuple[RuleInfo, ...]:

@@ -31,6 +31,7 @@ from auditor.cli.options import (
     require_engine,
     rules_option,
     threshold,
+    with_config_params,
 )
 from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
@@ -143,7 +144,7 @@ def staleness(
     rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
-    params = parse_params(param_items, rules.param_names())
+    params = parse_params(with_config_params(param_items, rules), rules.param_names())
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read

@@ -52,8 +52,6 @@ TARGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "api_url": (("fetch", "api_url"),),
     "jobs": (("check", "jobs"), ("report staleness", "jobs")),
 }
-#: The click parameter that takes ``--param`` items: the file's ``params`` are merged into it.
-PARAM_ITEMS = "param_items"
 
 
 @dataclass
@@ -210,10 +208,6 @@ def prepare(group: click.Group, args: list[str], cwd: Path | None = None) -> Pre
         return Prepared(args, extra)
     leaf = commands[-1]
     extra["default_map"] = default_map(config, " ".join(names), leaf)
-    items = config.param_items()
-    if items and any(p.name == PARAM_ITEMS for p in leaf.params):
-        at = _after_path(args, names)
-        args = [*args[:at], *(f"--param={item}" for item in items), *args[at:]]
     return Prepared(args, extra)
 
 
@@ -238,14 +232,6 @@ def default_map(config: Config, path: str, leaf: click.Command) -> dict[str, Any
     for name in reversed(path.split()):
         nested = {name: nested}
     return nested
-
-
-def _after_path(args: list[str], names: list[str]) -> int:
-    """The index just after the last command name of ``names`` in ``args``."""
-    position = 0
-    for name in names:
-        position = args.index(name, position) + 1
-    return position
 
 
 # --- messages ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 
 from auditor.findings import Finding, Severity
-from auditor.reports.run_info import DEFAULT_RUN, RunInfo
+from auditor.reports.run_info import DEFAULT_RUN, RunInfo, snapshot_file
 
 _CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -38,7 +38,7 @@ def escape_property(text: str) -> str:
 def render_github(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
     lines = []
     for f in findings:
-        path = run.relative(f.snapshot) or f.snapshot.split(" -> ")[-1]
+        path = run.relative(f.snapshot) or snapshot_file(f.snapshot)
         properties = [f"file={escape_property(path)}"]
         if f.line is not None:
             properties.append(f"line={f.line}")

@@ -20,7 +20,7 @@ import hashlib
 import json
 
 from auditor.findings import Finding, Severity
-from auditor.reports.run_info import DEFAULT_RUN, RunInfo
+from auditor.reports.run_info import DEFAULT_RUN, RunInfo, snapshot_file
 
 SEVERITIES = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
 
@@ -29,7 +29,7 @@ def render_gitlab(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
     issues = []
     seen: set[str] = set()
     for f in findings:
-        path = run.relative(f.snapshot) or f.snapshot.split(" -> ")[-1]
+        path = run.relative(f.snapshot) or snapshot_file(f.snapshot)
         fingerprint = hashlib.sha256(f"{f.fingerprint}\x1f{path}".encode()).hexdigest()[:32]
         if fingerprint in seen:  # the same finding twice in one file: GitLab would drop one
             continue

@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from auditor.findings import Finding
-from auditor.reports.run_info import DEFAULT_RUN, RuleInfo, RunInfo, Waived
+from auditor.reports.run_info import DEFAULT_RUN, RuleInfo, RunInfo, Waived, snapshot_file
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -106,7 +106,7 @@ def _case(suite: ET.Element, classname: str, f: Finding) -> ET.Element:
     attributes = {
         "classname": classname,
         "name": xml_text(f"{f.nct_id} {f.snapshot}"),
-        "file": xml_text(f.snapshot.split(" -> ")[-1]),
+        "file": xml_text(snapshot_file(f.snapshot)),
     }
     if f.line is not None:
         attributes["line"] = str(f.line)

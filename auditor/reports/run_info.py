@@ -10,11 +10,14 @@ finding is counted as waived in every format.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from auditor.findings import Finding, Severity
 from auditor.version import VERSION
+
+_RECORD_INDEX = re.compile(r"#\d+$")
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,9 @@ class RunInfo:
         return self.waived or ()
 
     def relative(self, path: str) -> str | None:
-        """``path`` relative to ``base_dir`` with ``/`` separators, or ``None`` when it lies
-        outside (or is not a file path at all)."""
-        path = path.split(" -> ")[-1]
+        """The file of a snapshot name (:func:`snapshot_file`) relative to ``base_dir`` with
+        ``/`` separators, or ``None`` when it lies outside."""
+        path = snapshot_file(path)
         archive, bang, member = path.partition("!")
         if self.base_dir is None:
             return None if os.path.isabs(archive) else path.replace("\\", "/")
@@ -88,6 +91,12 @@ class RunInfo:
         return inside.replace("\\", "/") + bang + member
 
 
+def snapshot_file(snapshot: str) -> str:
+    """The file a finding points at: the newer snapshot of a pair (``old -> new``), without the
+    ``#N`` a reader adds to the N-th record of a file holding several."""
+    return _RECORD_INDEX.sub("", snapshot.split(" -> ")[-1])
+
+
 DEFAULT_RUN = RunInfo()
 
-__all__ = ["DEFAULT_RUN", "RuleInfo", "RunInfo", "Waived"]
+__all__ = ["DEFAULT_RUN", "RuleInfo", "RunInfo", "Waived", "snapshot_file"]

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.findings import Finding, Severity
-from auditor.reports.run_info import DEFAULT_RUN, RuleInfo, RunInfo
+from auditor.reports.run_info import DEFAULT_RUN, RuleInfo, RunInfo, snapshot_file
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -40,7 +40,7 @@ def artifact_location(snapshot: str, run: RunInfo) -> dict[str, str]:
     relative = run.relative(snapshot)
     if relative is not None:
         return {"uri": quote(relative, safe="/!._-~"), "uriBaseId": BASE_ID}
-    path = snapshot.split(" -> ")[-1]
+    path = snapshot_file(snapshot)
     archive, bang, member = path.partition("!")
     absolute = Path(run.base_dir or "/", archive).as_posix()
     return {"uri": "file://" + quote(absolute + bang + member, safe="/!._-~")}
