@@ -89,10 +89,11 @@ def test_github_escapes_what_could_end_or_start_a_command() -> None:
         "rules/x:1",
         line=3,
     )
-    (line, summary) = render_github([hostile], RunInfo()).splitlines()
+    (line, _summary) = render_github([hostile], RunInfo()).splitlines()
     assert ANNOTATION.match(line), line
     assert line == (
-        "::error file=odd%2C name%3A 100%25.txt,line=3,title=r (error)::NCT01234567: a%0Ab%0D::error::x %250A \\x1b[31m"
+        "::error file=odd%2C name%3A 100%25.txt,line=3,title=r (error)::"
+        "NCT01234567: a%0Ab%0D::error::x %250A \\x1b[31m"
     )
 
 
