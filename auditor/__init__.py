@@ -30,6 +30,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # every ``audit`` command imports this package first: nothing here until it is asked for
+    if name in ("Field", "Record", "Source", "SourceFormat"):
+        from auditor import records
+
+        return getattr(records, name)
     if name in ("read_path", "read_paths", "read_one"):
         from auditor import readers
 

@@ -155,8 +155,11 @@ def discover(cwd: Path, *, config_file: str | None = None, isolated: bool = Fals
 
 
 def did_you_mean(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing."""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing: a name holding every
+    word typed (``stale-unknown`` → ``unknown-status-stale``), else the closest spelling."""
+    words = set(re.split(r"[-_.\s]+", name.lower())) - {""}
+    holding = sorted((k for k in known if words and words <= set(re.split(r"[-_.\s]+", k.lower()))), key=len)
+    close = holding[:1] or difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

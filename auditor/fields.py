@@ -78,7 +78,8 @@ def _fold(label: str) -> str:
 def registry() -> Registry:
     """Load ``fields.yaml`` once per process."""
     text = resources.files("auditor.data").joinpath("fields.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    # our own data file: libyaml's safe loader where PyYAML has it (30 ms less per command)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     specs = []
     for entry in data["fields"]:
         specs.append(

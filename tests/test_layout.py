@@ -107,8 +107,6 @@ PENDING_INNER = frozenset(
         ("auditor.cli.history", "auditor.store"),
         ("auditor.cli.parse", "auditor.readers"),
         ("auditor.cli.parse", "auditor.reports.findings_text"),
-        ("auditor.cli.rules", "auditor.rules"),
-        ("auditor.cli.rules", "auditor.rules.spec"),
         ("auditor.cli.snapshot", "auditor.errors"),
         ("auditor.cli.snapshot", "auditor.records"),
         ("auditor.cli.snapshot", "auditor.store"),

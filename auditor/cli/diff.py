@@ -8,7 +8,8 @@ two different NCT IDs without ``--force``), 3 the ``--output`` file could not be
 
 ``--config FILE`` is YAML: ``ignore: [version_holder, last_update_post_date]`` — keys, labels or
 glob patterns of keys to report as snapshot metadata instead of study changes. Colour: on for a
-terminal unless ``NO_COLOR`` is set; ``--color``/``--no-color`` decide explicitly.
+terminal unless ``NO_COLOR`` is set; ``--color [auto|always|never]``/``--no-color`` (every command's
+option, :mod:`auditor.cli.settings`) decide explicitly.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import click
 import yaml
 
 from auditor.atomic import atomic_write
+from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 
@@ -90,7 +92,6 @@ def use_color(flag: bool | None, to_terminal: bool) -> bool:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
 )
-@click.option("--color/--no-color", "color", default=None, help="Force colour on or off (default: auto).")
 def command(
     old: str,
     new: str,
@@ -100,7 +101,6 @@ def command(
     force: bool,
     exit_code: bool,
     output: str | None,
-    color: bool | None,
 ) -> int:
     """Show what changed in the study between two snapshots OLD and NEW, field by field."""
     from auditor.changes import compare
@@ -111,7 +111,7 @@ def command(
     before, after = read_one(old), read_one(new)
     result = compare(before, after, ignore=patterns, force=force)
     to_terminal = output is None and sys.stdout.isatty()
-    colour = use_color(color, to_terminal) and output_format == "text"
+    colour = use_color(invocation().color, to_terminal) and output_format == "text"
     text = render(result, output_format, color=colour)
     if output is None:
         # color=colour: click would strip our ANSI codes from a pipe even after --color.

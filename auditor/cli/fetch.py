@@ -12,13 +12,21 @@ The ``--api-url`` option's parameter is named ``api_url`` so that a configuratio
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date
 from pathlib import Path
 
 import click
 
 from auditor.cli.snapshot import store_option
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from auditor.errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    MissingExtraError,
+    UsageError,
+)
 from auditor.fetch import DEFAULT_API_URL
 from auditor.records import is_valid_nct_id
 
@@ -27,13 +35,16 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
 
 
 @click.command("fetch")
-@click.argument("nct_ids", nargs=-1)
+@click.argument("nct_ids", nargs=-1, metavar="[NCT_ID]...")
 @store_option
 @click.option(
     "--history", is_flag=True, help="Every historical version (History of Changes), not the current record."
 )
 @click.option(
-    "--ids-file", type=click.Path(dir_okay=False), help="NCT IDs to fetch, one per line ('#' comments)."
+    "--ids-file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="NCT IDs to fetch, one per line ('#' comments).",
 )
 @click.option("--query", "query_term", metavar="TEXT", help="Search: the API's query.term (Essie syntax).")
 @click.option(
@@ -43,13 +54,19 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
     metavar="KEY=VALUE",
     help="Another query.*, filter.* or postFilter.* parameter of /api/v2/studies; repeatable.",
 )
+@click.option("--since", metavar="DATE", help="Only studies whose Last Update Posted is this date or later.")
 @click.option(
-    "--since", metavar="YYYY-MM-DD", help="Only studies whose Last Update Posted is this date or later."
+    "--api-url",
+    "api_url",
+    metavar="URL",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    help="Base URL of the API.",
 )
-@click.option("--api-url", "api_url", default=DEFAULT_API_URL, show_default=True, help="Base URL of the API.")
 @click.option(
     "--rate",
     type=click.FloatRange(min=0.01),
+    metavar="N",
     default=0.5,
     show_default=True,
     help="Requests per second at most.",
@@ -57,19 +74,31 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
 @click.option(
     "--backoff",
     type=click.FloatRange(min=0),
+    metavar="SECONDS",
     default=1.0,
     show_default=True,
     help="Seconds: the first retry waits up to this (jittered), each next one up to twice as long.",
 )
 @click.option(
-    "--retries", type=click.IntRange(min=0), default=5, show_default=True, help="Retries per request."
+    "--retries",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=5,
+    show_default=True,
+    help="Retries per request.",
 )
 @click.option(
-    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request."
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    default=30.0,
+    show_default=True,
+    help="Seconds per request.",
 )
 @click.option(
     "--page-size",
     type=click.IntRange(1, 1000),
+    metavar="N",
     default=100,
     show_default=True,
     help="Studies per search page.",
@@ -102,6 +131,8 @@ def command(
     registry's History of Changes lists, with its change list beside them. Polite by default
     (0.5 requests/s, retries with backoff); an interrupted run continues on the next run of
     the same command."""
+    if importlib.util.find_spec("httpx") is None:  # before any input (--ids-file) is read
+        raise MissingExtraError("audit fetch", "fetch")
     ids = _nct_ids(nct_ids, ids_file)
     search = _search_params(query_term, params)
     if ids and search:

@@ -94,9 +94,12 @@ COMMON_OPTIONS: tuple[click.Option, ...] = (
         ["--color"],
         type=click.Choice(COLORS),
         metavar="auto|always|never",
+        is_flag=False,
+        flag_value="always",
         expose_value=False,
-        help="Colour in terminal output [default: auto; NO_COLOR turns auto off].",
+        help="Colour in terminal output (a bare --color is always) [default: auto; NO_COLOR turns auto off].",
     ),
+    click.Option(["--no-color"], is_flag=True, expose_value=False, help="Same as --color never."),
     click.Option(["-q", "--quiet"], count=True, expose_value=False, help="Only errors and the output."),
     click.Option(["-v", "--verbose"], count=True, expose_value=False, help="Say more (repeatable)."),
 )
@@ -158,7 +161,13 @@ def scan_flags(args: Sequence[str], owned: set[str]) -> GlobalFlags:
         name, eq, value = token.partition("=")
         if name in owned:
             continue
-        if name in _VALUE_FLAGS:
+        if name == "--color" and not eq:  # a bare --color is "always", as click reads it
+            if n < len(tokens) and tokens[n] in COLORS:
+                color = tokens[n]
+                n += 1
+            else:
+                color = "always"
+        elif name in _VALUE_FLAGS:
             if not eq:
                 value = tokens[n] if n < len(tokens) else ""
                 n += 1
@@ -166,6 +175,8 @@ def scan_flags(args: Sequence[str], owned: set[str]) -> GlobalFlags:
                 config = value
             else:
                 color = value
+        elif token == "--no-color":
+            color = "never"
         elif token == "--isolated":
             isolated = True
         elif token in ("-q", "--quiet"):

@@ -12,6 +12,7 @@ import json
 
 import click
 
+from auditor.cli.settings import plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 
 DEFAULT_STORE = "snapshots"
@@ -20,6 +21,7 @@ store_option = click.option(
     "--store",
     "store_dir",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     default=DEFAULT_STORE,
     show_default=True,
     help="The snapshot store folder.",
@@ -39,12 +41,13 @@ def command() -> None:
 
 
 @command.command("add")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
 @store_option
 @format_option
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
+    metavar="N",
     default=500,
     show_default=True,
     help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
@@ -68,7 +71,8 @@ def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: 
     else:
         click.echo(
             f"{len(result.added)} added, {len(result.unchanged)} unchanged, "
-            f"{len(result.conflicts)} conflicts, {len(result.errors)} errors ({store_dir})"
+            f"{plural(len(result.conflicts), 'conflict')}, {plural(len(result.errors), 'error')} "
+            f"({store_dir})"
         )
     if result.errors:
         return EXIT_INPUT
@@ -76,7 +80,7 @@ def add(paths: tuple[str, ...], store_dir: str, output_format: str, batch_size: 
 
 
 @command.command("list")
-@click.argument("nct_ids", nargs=-1)
+@click.argument("nct_ids", nargs=-1, metavar="[NCT_ID]...")
 @store_option
 @format_option
 def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
@@ -133,5 +137,8 @@ def verify(store_dir: str, output_format: str, repair: bool) -> int:
         for problem in result.problems:
             click.echo(problem.one_line())
         state = "clean" if result.clean else "NOT clean"
-        click.echo(f"{result.checked} snapshot files checked, {len(result.problems)} problems, store {state}")
+        click.echo(
+            f"{plural(result.checked, 'snapshot file')} checked, {plural(len(result.problems), 'problem')}, "
+            f"store {state}"
+        )
     return EXIT_OK if result.clean else EXIT_FINDINGS
