@@ -100,8 +100,8 @@ def test_installed_audit_runs_outside_the_clone(installed: Installed, tmp_path: 
     data = outside / "data"
     write(data / "NCT01234567.json", study("NCT01234567", "UNKNOWN", "2020-09"))
     write(data / "NCT07654321.json", study("NCT07654321", "COMPLETED", "2025-06"))
-    checked = installed.run("check", "data", "--as-of", "2026-01-05", "--fail-on", "warning", "--format", "sarif",
-                            cwd=outside)  # fmt: skip
+    argv = ["check", "data", "--as-of", "2026-01-05", "--fail-on", "warning", "--format", "sarif"]
+    checked = installed.run(*argv, cwd=outside)
     assert checked.returncode == 1, checked.stderr
     results = json.loads(checked.stdout)["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["unknown-status-stale"]
