@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "auditor.data",
             "auditor.version",
+            "auditor.text",
             "auditor.config",
             "auditor.errors",
             "auditor.slots",

@@ -13,7 +13,8 @@ bad inputs are reported one line each on stderr, the good records are still chec
 reported, and the exit code is 2 at the end. A broken rule or waiver file, or a missing optional
 dependency, stops everything before any input is read. ``--baseline FILE`` (a JSON report of an
 earlier run) drops the findings already recorded there, and ``--waivers FILE`` the findings
-waived with a reason (:mod:`auditor.waivers`), before the exit code is decided.
+waived with a reason (:mod:`auditor.waivers`), before the exit code is decided. 3: the report
+could not be written; 4: a bug (:mod:`auditor.cli`); 130: interrupted.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Exit codes: 0 every study fetched and stored (or already there); 1 a fetched snapshot has the
 same dates as a stored one but other content (both kept); 2 a study could not be fetched (one
 line each on stderr; the others are still fetched), bad NCT IDs or options, or the ``fetch``
-extra is not installed; 3 the store could not be written; 130 interrupted (the same command
+extra is not installed (said before any input is read); 3 the store could not be written; 4 a bug
+in the auditor; 130 interrupted (the same command
 continues where it stopped).
 
 The ``--api-url`` option's parameter is named ``api_url`` so that a configuration file's

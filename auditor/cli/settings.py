@@ -25,6 +25,9 @@ import click
 
 from auditor.config import COLORS, NO_CONFIG, Config, discover
 from auditor.errors import UsageError
+from auditor.text import plural
+
+__all__ = ["Invocation", "add_common_options", "detail", "invocation", "note", "plural", "prepare"]
 
 #: config key → (command path, click parameter) it gives the default of.
 TARGETS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -264,9 +267,3 @@ def detail(message: str) -> None:
     """A line on stderr shown only with ``-v``."""
     if invocation().verbosity > 0:
         click.echo(message, err=True)
-
-
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """``1 snapshot``, ``2 snapshots``, ``0 snapshots`` (``plural_form`` for irregular words)."""
-    word = singular if count == 1 else (plural_form or singular + "s")
-    return f"{count:,} {word}"

@@ -98,6 +98,7 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
             if output_format == "json":
                 click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
             else:
+                click.echo(f"{'nct_id':<11}  {'modified':16}  {'tiebreak':16}  {'format':11}  path")
                 for e in entries:
                     click.echo(
                         f"{e.nct_id}  {e.modified or '-':16}  {e.tiebreak or '-':16}  {e.format:11}  {e.path}"
@@ -109,8 +110,9 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
             json.dumps([{"nct_id": n, "snapshots": k, "latest": e.to_dict()} for n, k, e in rows], indent=1)
         )
     else:
+        click.echo(f"{'nct_id':<11}  {'snapshots':>9}  {'latest modified':16}  latest path")
         for nct_id, count, latest in rows:
-            click.echo(f"{nct_id}  {count:4d}  {latest.modified or '-':16}  {latest.path}")
+            click.echo(f"{nct_id}  {count:9d}  {latest.modified or '-':16}  {latest.path}")
     return EXIT_OK
 
 

@@ -33,6 +33,7 @@ from auditor.fetch.studies import (
 )
 from auditor.progress import Progress
 from auditor.store import AddResult, SnapshotBytes, Store
+from auditor.text import plural
 
 HISTORY_PATH = "api/int/studies/{nct_id}/history"
 
@@ -88,16 +89,16 @@ class FetchSummary:
         self.errors.extend(FetchError(f"cannot store: {e.one_line()}") for e in result.errors)
 
     def line(self) -> str:
-        parts = [f"{self.studies} studies", f"{self.fetched} fetched"]
+        parts = [plural(self.studies, "study", "studies"), f"{self.fetched} fetched"]
         if self.skipped:
             parts.append(f"{self.skipped} done by the interrupted run")
         if self.not_updated:
             parts.append(f"{self.not_updated} not updated since")
-        parts.append(f"{len(self.errors)} errors")
-        snapshots = (
-            f"snapshots: {self.added} added, {self.unchanged} unchanged, {len(self.conflicts)} conflicts"
-        )
-        traffic = f"{self.requests} requests, {self.retries} retries, {self.seconds:.1f} s"
+        parts.append(plural(len(self.errors), "error"))
+        conflicts = plural(len(self.conflicts), "conflict")
+        snapshots = f"snapshots: {self.added} added, {self.unchanged} unchanged, {conflicts}"
+        retries = plural(self.retries, "retry", "retries")
+        traffic = f"{plural(self.requests, 'request')}, {retries}, {self.seconds:.1f} s"
         return f"fetch: {', '.join(parts)}; {snapshots}; {traffic}"
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 
 from auditor.findings import Finding, Severity
 from auditor.reports.run_info import DEFAULT_RUN, RunInfo
+from auditor.text import plural
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: ANSI colours of the severity words when colour is on (bold red, yellow, cyan).
@@ -23,10 +24,6 @@ def printable(text: str) -> str:
 
 def _at(line: int | None) -> str:
     return "" if line is None else f":{line}"
-
-
-def _count(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def render_text(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
@@ -49,16 +46,16 @@ def render_text(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
         by_severity = Counter(f.severity for f in findings)
         studies = len({f.nct_id for f in findings})
         lines.append("")
-        lines.append(f"{_count(len(findings), 'finding')} in {studies} stud{'y' if studies == 1 else 'ies'}:")
+        lines.append(f"{plural(len(findings), 'finding')} in {plural(studies, 'study', 'studies')}:")
         lines.append(f"  {'count':>6}  {'severity':<8} rule")
         for (rule_id, sev), count in sorted(by_rule.items(), key=lambda item: (-item[0][1].rank, item[0][0])):
             lines.append(f"  {count:6d}  {severity(sev)}{' ' * (8 - len(sev))} {rule_id}")
         totals = ", ".join(
-            f"{by_severity[s]} {s}" if s is Severity.INFO else _count(by_severity[s], str(s))
+            f"{by_severity[s]} {s}" if s is Severity.INFO else plural(by_severity[s], str(s))
             for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)
         )
         lines.append(f"total: {totals}")
     if waived:
         reasons = Counter(w.reason for w in waived)
-        lines.append(f"waived: {_count(len(waived), 'finding')} ({_count(len(reasons), 'reason')})")
+        lines.append(f"waived: {plural(len(waived), 'finding')} ({plural(len(reasons), 'reason')})")
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from collections import Counter
 
 from auditor.findings import Finding, Severity
 from auditor.reports.run_info import DEFAULT_RUN, RunInfo, snapshot_file
+from auditor.text import plural
 
 _CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -53,11 +54,11 @@ def summary_line(findings: list[Finding], run: RunInfo) -> str:
     """``audit: 3 findings (1 error, 2 warnings), 1 failing at --fail-on error, 2 waived``."""
     counts = Counter(f.severity for f in findings)
     parts = [
-        f"{counts[s]} info" if s is Severity.INFO else _count(counts[s], str(s))
+        f"{counts[s]} info" if s is Severity.INFO else plural(counts[s], str(s))
         for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)
         if counts[s]
     ]
-    text = f"audit: {_count(len(findings), 'finding')}"
+    text = f"audit: {plural(len(findings), 'finding')}"
     if parts:
         text += f" ({', '.join(parts)})"
     if run.fail_on is None:
@@ -69,7 +70,3 @@ def summary_line(findings: list[Finding], run: RunInfo) -> str:
     if run.baselined:
         text += f", {run.baselined} in the baseline"
     return text
-
-
-def _count(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

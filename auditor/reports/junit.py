@@ -24,6 +24,7 @@ from collections import defaultdict
 
 from auditor.findings import Finding
 from auditor.reports.run_info import DEFAULT_RUN, RuleInfo, RunInfo, Waived, snapshot_file
+from auditor.text import plural
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -97,7 +98,7 @@ def _suite(
             suite,
             "testcase",
             classname=name,
-            name=f"{clean} {noun}{'' if clean == 1 else 's'} without a finding",
+            name=f"{plural(clean, noun)} without a finding",
         )
     return {"tests": tests, "failures": failures, "skipped": len(waived)}
 
