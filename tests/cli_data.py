@@ -10,7 +10,14 @@ AS_OF = ["--as-of", "2026-01-05"]
 
 
 def study(
-    nct_id: str, status: str, verified: str, *, title: str = "A study", **status_extra: Any
+    nct_id: str,
+    status: str,
+    verified: str,
+    *,
+    title: str = "A study",
+    updated: str = "2025-06-15",
+    summary: str = "A summary.",
+    **status_extra: Any,
 ) -> dict[str, Any]:
     return {
         "protocolSection": {
@@ -18,10 +25,10 @@ def study(
             "statusModule": {
                 "overallStatus": status,
                 "statusVerifiedDate": verified,
-                "lastUpdateSubmitDate": "2025-06-15",
+                "lastUpdateSubmitDate": updated,
                 **status_extra,
             },
-            "descriptionModule": {"briefSummary": "A summary."},
+            "descriptionModule": {"briefSummary": summary},
         }
     }
 
