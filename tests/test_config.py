@@ -23,12 +23,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_audit_toml_found_from_a_subfolder_sets_fail_on(project: Path) -> None:
+def test_audit_toml_found_from_a_subfolder_sets_fail_on(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["check", ".", *AS_OF]) == 0  # warnings do not fail by default
     (project / "audit.toml").write_text('fail_on = "warning"\n')
     assert main(["check", ".", *AS_OF]) == 1
     assert main(["check", ".", *AS_OF, "--fail-on", "error"]) == 0  # the command line wins
     assert main(["check", ".", *AS_OF, "--isolated"]) == 0  # no configuration at all
+    capsys.readouterr()
+    assert main(["check", ".", *AS_OF, "-v"]) == 1
+    assert f"audit: configuration: {(project / 'audit.toml').resolve()}" in capsys.readouterr().err
 
 
 def test_pyproject_tool_audit_and_which_file_wins(project: Path) -> None:
@@ -144,6 +149,13 @@ def test_a_key_the_command_cannot_take_is_an_error_not_dropped(project: Path) ->
     (project / "audit.toml").write_text('ignore = ["unknown-status-stale"]\n')
     code = main(["check", ".", *AS_OF, "--fail-on", "warning"])
     assert code in (0, 2)  # 0 where audit check has --ignore; 2 ("not supported") where it has not
+
+
+def test_help_and_version_work_with_a_broken_configuration(project: Path) -> None:
+    (project / "audit.toml").write_text("fail_on = \n")
+    assert main(["check", "--help"]) == 0
+    assert main(["--version"]) == 0
+    assert main(["check", ".", *AS_OF]) == 2
 
 
 def test_discover_is_usable_from_python(tmp_path: Path) -> None:

@@ -215,7 +215,12 @@ def prepare(group: click.Group, args: list[str], cwd: Path | None = None) -> Pre
     flags = scan_flags(args, owned)
     if flags.color is not None and flags.color not in COLORS:
         raise UsageError(f"--color {flags.color!r}: expected one of {', '.join(COLORS)}")
-    config = discover(cwd or Path.cwd(), config_file=flags.config, isolated=flags.isolated)
+    if _asks_for_help(args) or not names:
+        config = NO_CONFIG  # --help and --version work whatever state the configuration is in
+    else:
+        config = discover(cwd or Path.cwd(), config_file=flags.config, isolated=flags.isolated)
+    if flags.verbosity > 0 and names:
+        click.echo(f"audit: configuration: {config.path or 'none'}", err=True)
     invocation = Invocation(config, flags.verbosity, color_choice(flags.color, config))
     extra: dict[str, Any] = {"obj": invocation, "color": invocation.color}
     if config.path is None or not names:
@@ -223,6 +228,11 @@ def prepare(group: click.Group, args: list[str], cwd: Path | None = None) -> Pre
     leaf = commands[-1]
     extra["default_map"] = default_map(config, " ".join(names), leaf)
     return Prepared(args, extra)
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    before = args[: args.index("--")] if "--" in args else args
+    return any(token in ("-h", "--help", "--version") for token in before)
 
 
 def default_map(config: Config, path: str, leaf: click.Command) -> dict[str, Any]:
