@@ -7,8 +7,8 @@ the staleness rules, compares with the previous report under ``--out`` and write
 
 Exit codes are those of ``audit check``: 0 when no finding reaches ``--fail-on`` (default
 ``error``), 1 when one does, 2 for a usage, rule-file or input error, 3 when the report could not
-be written, 4 for a bug in the auditor. Unreadable inputs do not stop the report: it is written with what could be read,
-lists the bad inputs, and the exit code is 2 so that a cron job notices.
+be written, 4 for a bug in the auditor. Unreadable inputs do not stop the report: it is written
+with what could be read, lists the bad inputs, and the exit code is 2 so that a cron job notices.
 """
 
 from __future__ import annotations
