@@ -97,7 +97,7 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
             entries = [e for n in nct_ids for e in store.list(n)]
             if output_format == "json":
                 click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
-            else:
+            elif entries:
                 click.echo(f"{'nct_id':<11}  {'modified':16}  {'tiebreak':16}  {'format':11}  path")
                 for e in entries:
                     click.echo(
@@ -109,7 +109,7 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
         click.echo(
             json.dumps([{"nct_id": n, "snapshots": k, "latest": e.to_dict()} for n, k, e in rows], indent=1)
         )
-    else:
+    elif rows:
         click.echo(f"{'nct_id':<11}  {'snapshots':>9}  {'latest modified':16}  latest path")
         for nct_id, count, latest in rows:
             click.echo(f"{nct_id}  {count:9d}  {latest.modified or '-':16}  {latest.path}")
