@@ -20,8 +20,8 @@ project behaves the same as in CI:
 ``audit.toml`` holds the keys at its top level; ``pyproject.toml`` under ``[tool.audit]``::
 
     rules = ["rules/", "extra-rules/site.yaml"]   # rule files or folders: replace the catalogue
-    select = ["staleness", "dates"]               # rule ids or tags
-    ignore = ["brief-title-cut-off"]
+    select = ["staleness", "dates"]               # audit check: rule ids or tags
+    ignore = ["brief-title-cut-off"]              # audit check, audit report staleness
     fail_on = "warning"                           # error | warning | info | none
     format = "sarif"                              # audit check's output format
     store = "snapshots"
