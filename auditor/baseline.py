@@ -14,15 +14,15 @@ from pathlib import Path
 
 from auditor.errors import InputError
 from auditor.findings import Finding
+from auditor.inputs import MAX_REPORT_BYTES, read_file
 
 
 def load_baseline(path: str | Path) -> frozenset[str]:
     """The fingerprints recorded in a findings JSON report (or a plain ``{"fingerprints": […]}``)."""
+    data = read_file(path, what="baseline", limit=MAX_REPORT_BYTES)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("baseline file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read baseline: {exc}", path=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"baseline is not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None

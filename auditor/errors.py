@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Self
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # findings at or above --fail-on, or changes with --exit-code
@@ -17,8 +18,9 @@ EXIT_OUTPUT = 3  # could not write a report or the store (disk full, permission 
 EXIT_BUG = 4  # an unexpected exception: a bug in the auditor, never a verdict on the data
 EXIT_INTERRUPTED = 130
 
-#: Control characters (an ESC, a line break) in a file name or a quoted value.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: Control characters (an ESC, a line break) in a file name or a quoted value, and lone
+#: surrogates (the bytes of a name that is not UTF-8, as Python keeps them).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class AuditorError(Exception):
@@ -39,7 +41,20 @@ class AuditorError(Exception):
             where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
         text = where + " ".join(self.message.split())
         # A file named "a\nb.txt" or holding an ESC stays one line and cannot restyle a terminal.
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        return _CONTROL.sub(_escaped, text)
+
+    def detached(self) -> Self:
+        """This error without its traceback and cause, to be kept in a list: a raised error's
+        frames (and the exception it was raised from) hold the input's bytes alive."""
+        self.__traceback__ = self.__cause__ = self.__context__ = None
+        return self
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (PEP 383)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class UsageError(AuditorError):
@@ -73,5 +88,12 @@ class MissingExtraError(UsageError):
 
 class OutputError(AuditorError):
     """A report or store file could not be written; nothing half-written is left behind."""
+
+    exit_code = EXIT_OUTPUT
+
+
+class WorkerError(AuditorError):
+    """The run could not finish: a worker process died (killed, out of memory) or could not be
+    started (no file descriptors left, the working folder deleted); nothing was written."""
 
     exit_code = EXIT_OUTPUT

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from typing import Any
 
 from auditor.findings import Finding, Severity
+from auditor.records import is_valid_nct_id
 from auditor.values import Missing, PartialDate, parse_date
 
 #: The rules the report runs unless told otherwise (shipped in ``rules/status.yaml``). Not the
@@ -505,9 +506,13 @@ def stale_entries(report: StalenessReport) -> list[dict[str, Any]]:
 
 
 def previous_from_entries(as_of: date, rows: Iterable[Mapping[str, Any]]) -> PreviousReport:
-    """A :class:`PreviousReport` from ``stale.json`` rows (or rows built from findings)."""
+    """A :class:`PreviousReport` from ``stale.json`` rows (or rows built from findings);
+    ``ValueError`` for a row whose NCT ID is not one (it would be taken for a fixed record)."""
     entries = {}
     for row in rows:
+        nct_id = row.get("nct_id")
+        if not isinstance(nct_id, str) or not is_valid_nct_id(nct_id):
+            raise ValueError(f"invalid NCT ID {nct_id!r}")
         entry = PreviousEntry.from_dict(row, as_of)
         entries[entry.nct_id] = entry
     return PreviousReport(as_of=as_of, stale=entries)

@@ -87,7 +87,7 @@ _EXTENSIONS = {
     SourceFormat.CTGOV_JSON: "json",
     SourceFormat.CTGOV_XML: "xml",
 }
-_STAMP = r"(?:\d{4}(?:\d{2}(?:\d{2}(?:T\d{4})?)?)?|undated)"
+_STAMP = r"(?:[0-9]{4}(?:[0-9]{2}(?:[0-9]{2}(?:T[0-9]{4})?)?)?|undated)"  # ASCII digits only
 SNAPSHOT_NAME = re.compile(rf"{_STAMP}_{_STAMP}_[0-9a-f]{{12}}\.(?:txt|json|xml)")
 _WORDY_DATE = re.compile(r"[A-Za-z]+\.?\s+\d{1,2},\s*\d{4}|[A-Za-z]+\.?\s+\d{4}|\d{4}-\d{2}(?:-\d{2})?")
 RULE_SOURCE = "auditor/store.py"

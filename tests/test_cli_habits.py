@@ -101,15 +101,15 @@ def test_dash_reads_standard_input(
     _stdin(monkeypatch, data)
     assert main(["check", "-", *AS_OF, "--format", "json", "--fail-on", "warning"]) == 1
     (finding,) = json.loads(capsys.readouterr().out)["findings"]
-    assert finding["snapshot"] == "<stdin>" and finding["rule_id"] == "unknown-status-stale"
+    assert finding["snapshot"] == "-" and finding["rule_id"] == "unknown-status-stale"
     _stdin(monkeypatch, data)
     assert main(["parse", "-"]) == 0
-    assert json.loads(capsys.readouterr().out)["records"][0]["source"]["path"] == "<stdin>"
+    assert json.loads(capsys.readouterr().out)["records"][0]["source"]["path"] == "-"
     assert main(["check", "-", "-", *AS_OF]) == 2
     assert "standard input (-) can be read once" in capsys.readouterr().err
     _stdin(monkeypatch, b"")
     assert main(["check", "-", *AS_OF]) == 2
-    assert "<stdin>: empty file" in capsys.readouterr().err
+    assert "-: empty file" in capsys.readouterr().err
 
 
 def test_quiet_and_verbose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -174,14 +174,21 @@ def test_rules_list_has_a_header(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["rules", "list"], ["rules", "explain", "unknown-status-stale"]]
+    ("argv", "allowed"),
+    [
+        (["--help"], []),
+        # RE2 checks a rule's patterns when the rules load (pyarrow's compute, with numpy)
+        (["rules", "list"], ["numpy", "pyarrow"]),
+        (["rules", "explain", "unknown-status-stale"], ["numpy", "pyarrow"]),
+    ],
 )
-def test_light_commands_do_not_import_pandas(argv: list[str]) -> None:
+def test_light_commands_do_not_import_pandas(argv: list[str], allowed: list[str]) -> None:
     """A behaviour, not a timing: the heavy libraries are imported where they are used."""
     code = (
         "import sys; from auditor.cli import main; code = main(sys.argv[1:]); "
         "heavy = ('pandas', 'pandera', 'pyarrow', 'numpy', 'deepdiff', 'matplotlib', 'dask'); "
-        "print(code, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+        "print(code, *sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
     )
     run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
-    assert run.stderr.strip().splitlines()[-1] == "0 []", run.stderr
+    exit_code, *imported = run.stderr.strip().splitlines()[-1].split()
+    assert exit_code == "0" and set(imported) <= set(allowed), run.stderr

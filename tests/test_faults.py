@@ -275,11 +275,11 @@ BLOCKING_AUDIT = [
     "-c",
     "import pathlib, time, auditor.inputs as inputs\n"
     "real = inputs.read_bounded\n"
-    "def stalled(handle, name, limit=inputs.MAX_INPUT_BYTES):\n"
+    "def stalled(handle, name, limit=inputs.MAX_INPUT_BYTES, **kwargs):\n"
     "    if name.endswith('never.txt'):\n"
     "        pathlib.Path(name).with_name('blocked').touch()\n"
     "        time.sleep(3600)\n"
-    "    return real(handle, name, limit)\n"
+    "    return real(handle, name, limit, **kwargs)\n"
     "inputs.read_bounded = stalled\n"
     "from auditor.cli import entry_point\n"
     "entry_point()",

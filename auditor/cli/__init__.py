@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import click
 
+from auditor.cli.output import StdoutGone, click_broke_pipe, finish_stdout, prepare_stdout, stdout_gone
 from auditor.cli.settings import COMMON_OPTIONS, add_common_options, prepare
 from auditor.errors import EXIT_BUG, EXIT_INPUT, EXIT_INTERRUPTED, AuditorError, MissingExtraError
 from auditor.version import VERSION
@@ -96,9 +97,16 @@ cli.params.extend(COMMON_OPTIONS)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    prepare_stdout()
     try:
         prepared = prepare(cli, args)
         result = cli.main(args=prepared.args, prog_name="audit", standalone_mode=False, **prepared.extra)
+    except StdoutGone:  # the reader of our output went away: quiet, and no success
+        return stdout_gone()
+    except SystemExit:
+        if click_broke_pipe():  # the same, met by click.echo
+            return stdout_gone()
+        raise
     except AuditorError as exc:
         click.echo(f"audit: error: {exc.one_line()}", err=True)
         return exc.exit_code
@@ -109,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return EXIT_INPUT if isinstance(exc, click.UsageError) else exc.exit_code
     except BrokenPipeError:
-        return 0
+        return stdout_gone()
     except ModuleNotFoundError as exc:
         extra = OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
         if extra is None:
@@ -137,4 +145,4 @@ def _bug() -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    sys.exit(finish_stdout(main()))

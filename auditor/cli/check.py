@@ -46,10 +46,11 @@ from auditor.cli.options import (
     threshold,
     with_config_params,
 )
+from auditor.cli.output import STDOUT, check_output, emit
 from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Finding, Severity
-from auditor.inputs import STDIN
+from auditor.inputs import STDIN_NAME
 from auditor.reports.findings import REPORTERS
 from auditor.reports.run_info import RuleInfo, RunInfo, Waived
 from auditor.rules import RuleSet
@@ -160,10 +161,11 @@ def command(
         store_path = invocation().config.get("store")
         if store_path is None:
             raise UsageError("give at least one PATH (or - for standard input), or --store DIR")
-    if paths.count(STDIN) > 1:
+    if paths.count(STDIN_NAME) > 1:
         raise UsageError("standard input (-) can be read once")
     if history and store_path is None:
         raise UsageError("--history needs --store DIR")
+    check_output(output)  # before an hour of work: the report must have somewhere to go
     validate_engine(engine, scheduler)
     require_engine(engine)
     day = parse_as_of(as_of_text)
@@ -216,13 +218,9 @@ def command(
             waived=None if waived is None else tuple(waived),
             baselined=baselined,
             base_dir=os.getcwd(),
-            color=output is None and _colour(),
+            color=output in (None, STDOUT) and _colour(),
         )
-        text = REPORTERS[output_format](findings, run)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            atomic_write(output, text)
+        emit(REPORTERS[output_format](findings, run), output, machine=output_format != "text")
     note(_summary(outcome, ruleset, day, findings, run))
     if outcome.errors:
         note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")

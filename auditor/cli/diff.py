@@ -21,17 +21,20 @@ from pathlib import Path
 import click
 import yaml
 
-from auditor.atomic import atomic_write
+from auditor.cli.output import STDOUT, check_output, emit
 from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from auditor.inputs import read_file
+
+#: A diff config is a short list of keys.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def load_ignore_config(path: str | Path) -> list[str]:
     """The ``ignore:`` list of a diff config file; any other shape is a one-line error."""
+    data = read_file(path, what="config", limit=MAX_CONFIG_BYTES, error=UsageError)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read config: {exc.strerror or exc}", path=path) from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError("config is not UTF-8 text", path=path) from exc
     try:
@@ -107,15 +110,12 @@ def command(
     from auditor.readers import read_one
     from auditor.reports.diff_render import render
 
+    check_output(output)
     patterns = [*(load_ignore_config(config) if config else []), *ignore]
     before, after = read_one(old), read_one(new)
     result = compare(before, after, ignore=patterns, force=force)
-    to_terminal = output is None and sys.stdout.isatty()
+    to_terminal = output in (None, STDOUT) and sys.stdout.isatty()
     colour = use_color(invocation().color, to_terminal) and output_format == "text"
     text = render(result, output_format, color=colour)
-    if output is None:
-        # color=colour: click would strip our ANSI codes from a pipe even after --color.
-        click.echo(text, nl=False, color=colour)
-    else:
-        atomic_write(output, text)
+    emit(text, output, machine=output_format != "text")
     return EXIT_FINDINGS if exit_code and result.changes else EXIT_OK

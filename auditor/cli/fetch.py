@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import date
-from pathlib import Path
 
 import click
 
@@ -29,6 +28,7 @@ from auditor.errors import (
     UsageError,
 )
 from auditor.fetch import DEFAULT_API_URL
+from auditor.inputs import read_file
 from auditor.records import is_valid_nct_id
 
 #: Parameter families of ``/api/v2/studies`` a user may pass through with ``--param``.
@@ -193,9 +193,10 @@ def _nct_ids(arguments: tuple[str, ...], ids_file: str | None) -> list[str]:
             raise UsageError(f"invalid NCT ID {nct_id!r} (expected NCT and eight digits)")
         ids.append(nct_id)
     if ids_file is not None:
+        data = read_file(ids_file, what="the NCT ID list", error=UsageError)
         try:
-            text = Path(ids_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise UsageError(f"cannot read the NCT ID list: {exc}", path=ids_file) from exc
         for number, line in enumerate(text.splitlines(), start=1):
             for nct_id in line.split("#", 1)[0].replace(",", " ").split():

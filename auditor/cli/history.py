@@ -38,13 +38,14 @@ def command(
     nct_ids: tuple[str, ...], store_dir: str, output_format: str, ignore: tuple[str, ...], output: str | None
 ) -> int:
     """The timeline of each record: its snapshots in order and what changed at each step."""
-    from auditor.atomic import atomic_write
+    from auditor.cli.output import check_output, emit
     from auditor.errors import InputError
     from auditor.history import histories
     from auditor.records import is_valid_nct_id
     from auditor.reports.history_render import RENDERERS
     from auditor.store import Store
 
+    check_output(output)
     for nct_id in nct_ids:
         if not is_valid_nct_id(nct_id):
             raise InputError(f"invalid NCT ID {nct_id!r} (expected NCT and eight digits)")
@@ -54,8 +55,5 @@ def command(
     if missing:
         raise InputError(f"no snapshots of {', '.join(missing)} in the store", path=store_dir)
     text = RENDERERS[output_format](found)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        atomic_write(output, text)
+    emit(text, output, machine=output_format != "text")
     return EXIT_OK

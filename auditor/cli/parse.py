@@ -20,13 +20,11 @@ make the exit code 2, while every good record is still printed.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from typing import TextIO
 
 import click
 
-from auditor.atomic import atomic_write
+from auditor.cli.output import check_output, emit
 from auditor.errors import EXIT_INPUT, EXIT_OK, InputError
 from auditor.records import Record
 
@@ -49,6 +47,7 @@ def command(paths: tuple[str, ...], output_format: str, output: str | None) -> i
     .tar.gz/.zip archives) and print them as records."""
     from auditor.readers import read_paths
 
+    check_output(output)
     errors: list[InputError] = []
 
     def records() -> Iterator[Record]:
@@ -59,28 +58,22 @@ def command(paths: tuple[str, ...], output_format: str, output: str | None) -> i
             else:
                 yield item
 
-    if output is None:
-        _render(records(), output_format, errors, sys.stdout)
-    else:
-        import io
-
-        buffer = io.StringIO()
-        _render(records(), output_format, errors, buffer)
-        atomic_write(output, buffer.getvalue())
+    emit(_render(records(), output_format, errors), output, machine=output_format != "table")
     return EXIT_INPUT if errors else EXIT_OK
 
 
-def _render(records: Iterator[Record], output_format: str, errors: list[InputError], out: TextIO) -> None:
+def _render(records: Iterator[Record], output_format: str, errors: list[InputError]) -> Iterator[str]:
+    """The output in pieces, as the records are read (a large folder streams to stdout)."""
     if output_format == "jsonl":
         for record in records:
-            out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            yield json.dumps(record.to_dict(), ensure_ascii=False) + "\n"
     elif output_format == "table":
-        out.write(render_table(records))
+        yield render_table(records)
     else:
-        out.write('{"schema": 1, "records": [')
+        yield '{"schema": 1, "records": ['
         for n, record in enumerate(records):
-            out.write(("," if n else "") + "\n" + json.dumps(record.to_dict(), ensure_ascii=False, indent=1))
-        out.write('\n], "errors": ' + json.dumps([e.one_line() for e in errors], ensure_ascii=False) + "}\n")
+            yield ("," if n else "") + "\n" + json.dumps(record.to_dict(), ensure_ascii=False, indent=1)
+        yield '\n], "errors": ' + json.dumps([e.one_line() for e in errors], ensure_ascii=False) + "}\n"
 
 
 def render_table(records: Iterator[Record], width: int = 60) -> str:

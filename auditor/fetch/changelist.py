@@ -29,6 +29,7 @@ from typing import Any
 from auditor.atomic import atomic_write
 from auditor.errors import StoreError
 from auditor.fetch.history import ShapeError, VersionChange, parse_changes
+from auditor.inputs import read_file
 from auditor.records import is_valid_nct_id
 
 CHANGES_FOLDER = "ctgov-changes"
@@ -104,11 +105,11 @@ def read_change_list(store_root: str | Path, nct_id: str) -> ChangeList | None:
 
     Raises :class:`StoreError` for a file that is not a change list (edited by hand, cut)."""
     path = change_list_path(store_root, nct_id)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (OSError, ValueError) as exc:
+    try:
+        document = json.loads(read_file(path, what="change list", error=StoreError))
+    except ValueError as exc:
         raise StoreError(f"unreadable change list: {exc}", path=path) from exc
     try:
         if not isinstance(document, dict) or document.get("nct_id") != nct_id:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.atomic import atomic_write
+from auditor.errors import AuditorError
+from auditor.inputs import read_file
 
 STATE_FOLDER = ".fetch"
 
@@ -83,8 +85,8 @@ def load_state(store_root: str | Path, request: dict[str, Any], *, restart: bool
     if restart:
         return fresh
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        saved = json.loads(read_file(path, what="fetch state"))
+    except (AuditorError, ValueError):
         return fresh
     if not isinstance(saved, dict) or saved.get("request") != request:
         return fresh

@@ -68,7 +68,8 @@ def read_paths(paths: Iterable[str | Path]) -> Iterator[Record | InputError]:
         try:
             records: Sequence[Record | InputError] = read_bytes(read_unit(unit), unit.name)
         except AuditorError as exc:
-            yield exc if isinstance(exc, InputError) else InputError(exc.message, path=exc.path)
+            # detached: an error kept by the caller must not keep the input's bytes alive
+            yield exc.detached() if isinstance(exc, InputError) else InputError(exc.message, path=exc.path)
             continue
         for record in records:
             if isinstance(record, Record) and record.source.format in IGNITE_FORMATS:

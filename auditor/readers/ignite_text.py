@@ -236,6 +236,7 @@ def read_ignite_text(data: bytes, path: str) -> list[Record | InputError]:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = split_lines(text)
     starts = _page_starts(text, lines)
+    del text  # the lines hold it now: a 200 MB line is not held three times while values are cut
     if not starts:
         record = _read_module_page(lines, path, digest, decode_problems, cut)
         return [record]

@@ -30,6 +30,7 @@ from typing import Any
 
 from auditor.atomic import fsync_dir
 from auditor.errors import InputError, OutputError
+from auditor.inputs import MAX_REPORT_BYTES, read_file
 from auditor.staleness import (
     NightCounts,
     PreviousReport,
@@ -74,11 +75,13 @@ def previous_folder(out: Path, as_of: date) -> tuple[date, Path] | None:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    try:
+        return json.loads(read_file(path, what="previous report", limit=MAX_REPORT_BYTES).decode("utf-8"))
+    except InputError as exc:
+        raise InputError(f"previous report unreadable: {exc.message}", path=path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"previous report unreadable: {exc}", path=path) from exc
     except RecursionError:
         raise InputError("previous report unreadable: nested too deeply", path=path) from None
@@ -96,11 +99,17 @@ def _findings_list(document: Any) -> list[Mapping[str, Any]]:
 def load_previous(day: date, folder: Path, rule_ids: Iterable[str]) -> PreviousReport:
     """What tonight's report compares with: ``stale.json``, else the findings."""
     stale = _load_json(folder / STALE_FILE)
-    if isinstance(stale, Mapping) and isinstance(stale.get("stale"), list):
-        return previous_from_entries(day, (r for r in stale["stale"] if isinstance(r, Mapping)))
-    if stale is not None:
-        raise InputError('previous report unreadable: expected {"stale": [...]}', path=folder / STALE_FILE)
-    return previous_from_findings(day, _findings_list(_load_json(folder / FINDINGS_FILE)), rule_ids)
+    try:
+        if isinstance(stale, Mapping) and isinstance(stale.get("stale"), list):
+            return previous_from_entries(day, (r for r in stale["stale"] if isinstance(r, Mapping)))
+        if stale is not None:
+            raise InputError(
+                'previous report unreadable: expected {"stale": [...]}', path=folder / STALE_FILE
+            )
+        return previous_from_findings(day, _findings_list(_load_json(folder / FINDINGS_FILE)), rule_ids)
+    except ValueError as exc:
+        name = STALE_FILE if stale is not None else FINDINGS_FILE
+        raise InputError(f"previous report unreadable: {exc}", path=folder / name) from None
 
 
 def load_history(out: Path, as_of: date, rule_ids: Iterable[str], nights: int = 14) -> list[NightCounts]:

@@ -84,8 +84,9 @@ def rule_files(paths: Sequence[Path | str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file()))
-        elif path.is_file():
+            # not only regular files: a FIFO or a link to nowhere is an error when read, not skipped
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and not p.is_dir()))
+        elif path.exists():
             files.append(path)
         else:
             raise RuleErrors([RuleError("no such rule file or folder", path=path)])

@@ -18,12 +18,12 @@ older snapshot's value and a bare key the newer one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from auditor.rules.patterns import full_match
 from auditor.values import normalise_enum, parse_date, parse_timestamp
 
 if TYPE_CHECKING:
@@ -238,9 +238,7 @@ def op_matches(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     name = args["field"]
     text = _aux(frame, name, "__raw")
     text = frame[name] if text is None else text.where(frame[f"{name}__missing"].isna())
-    flags = re.IGNORECASE if args.get("ignore_case") else 0
-    regex = re.compile(args["pattern"], flags | re.DOTALL)
-    return _clean(text.astype("string").str.fullmatch(regex))
+    return full_match(text, args["pattern"], ignore_case=bool(args.get("ignore_case")))
 
 
 def op_older_than(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:

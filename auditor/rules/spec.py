@@ -42,6 +42,7 @@ import yaml
 from auditor.errors import RuleError
 from auditor.fields import registry
 from auditor.findings import Severity
+from auditor.inputs import read_file
 from auditor.rules.operators import (
     BOOL,
     CONDITION,
@@ -58,6 +59,7 @@ from auditor.rules.operators import (
     VALUES,
     coerce,
 )
+from auditor.rules.patterns import PatternError, check_pattern
 from auditor.table import OLD_PREFIX, column_kind
 from auditor.values import parse_date
 
@@ -189,9 +191,11 @@ def load_rule_file(path: Path, name: str | None = None) -> list[RuleSpec]:
     ``name`` is how errors and findings name the file (default: the path as given)."""
     name = str(path) if name is None else name
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleErrors([RuleError(f"cannot read rule file: {exc}", path=name)]) from exc
+        text = read_file(path, what="rule file", limit=MAX_RULE_FILE_BYTES, error=RuleError).decode("utf-8")
+    except RuleError as exc:
+        raise RuleErrors([RuleError(exc.message, path=name)]) from None
+    except UnicodeDecodeError as exc:
+        raise RuleErrors([RuleError(f"cannot read rule file: {exc}", path=name)]) from None
     return parse_rule_text(text, name)
 
 
@@ -250,15 +254,19 @@ def parse_rule_text(text: str, file: str) -> list[RuleSpec]:
     return specs
 
 
-#: Nodes a rule file may hold once its aliases are expanded; the shipped catalogue has ~1,500.
+#: Nodes YAML aliases may add to a rule file once expanded (the shipped catalogue uses none); a
+#: file without aliases is bounded by its size alone, however long its lists.
 MAX_EXPANDED_NODES = 100_000
+#: The largest rule file read (a 100,000-value ``isin`` list is about 1.5 MB).
+MAX_RULE_FILE_BYTES = 16 * 1024 * 1024
 
 
 def _alias_problem(root: yaml.Node) -> tuple[yaml.Node, str] | None:
-    """A YAML alias that refers to a node containing itself (a cycle), or aliases that expand
-    the document beyond :data:`MAX_EXPANDED_NODES` (a "billion laughs" bomb): either would make
-    the checker below loop or run for ever, so the file is refused first. Iterative, with the
-    expanded size of each shared node counted once."""
+    """A YAML alias that refers to a node containing itself (a cycle), or aliases that add more
+    than :data:`MAX_EXPANDED_NODES` nodes once expanded (a "billion laughs" bomb): either would
+    make the checker below loop or run for ever, so the file is refused first. Iterative, with
+    the expanded size of each shared node counted once; nodes as written do not count (a long
+    plain list is no bomb)."""
     size: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -273,7 +281,7 @@ def _alias_problem(root: yaml.Node) -> tuple[yaml.Node, str] | None:
         if done:
             on_path.discard(key)
             size[key] = 1 + sum(size[id(c)] for c in children)
-            if size[key] > MAX_EXPANDED_NODES:
+            if size[key] - len(size) > MAX_EXPANDED_NODES:  # (len(size): the nodes written so far)
                 return node, f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes; refused"
             continue
         if key in size:
@@ -632,10 +640,9 @@ def _typed_arg(
         if not isinstance(value, str):
             raise ArgumentError(name, f"expected a regular expression, got {value!r}")
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ArgumentError(name, f"bad regular expression {value!r}: {exc}") from None
-        return value
+            return check_pattern(value)
+        except PatternError as exc:
+            raise ArgumentError(name, f"bad regular expression {value[:60]!r}: {exc}") from None
     if kind == VALUE:
         return _value(cond, name, value, field_kind)
     if kind in (VALUES, ORDER):

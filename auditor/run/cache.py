@@ -34,6 +34,9 @@ segment with the rows it parsed; when more than half of the stored rows are dead
 or changed) the live rows are rewritten as one segment. A run interrupted before the manifest
 is replaced leaves the previous cache intact. A run may read only the columns its rules need
 (``columns=``): loading the cached rows is a warm run's biggest cost after the check itself.
+What a run checks before it trusts these files (one cache's id in every file, row counts,
+every input's rows inside their segment), and how runs sharing a cache stay out of each
+other's way, is :mod:`auditor.run.cache_files`.
 
 **Projected caches.** ``table(columns=..., project=True)`` (what ``audit check --cache`` uses)
 parses new inputs by projection (:func:`auditor.run.parse.job_for_columns`: only the columns the
@@ -45,34 +48,57 @@ row). Without ``project`` the cache keeps every column, so any rule set finds ev
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import importlib
 import itertools
-import json
-import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from auditor.atomic import atomic_write
 from auditor.check import FieldLines, field_lines
 from auditor.errors import InputError, OutputError
 from auditor.inputs import InputUnit, list_inputs
 from auditor.readers.ignite_text import merge_module_pages
 from auditor.records import Record
+from auditor.run.cache_files import (
+    MANIFEST,
+    UNIT_COLUMNS,
+    Manifest,
+    check_files,
+    conform,
+    manifest_generation,
+    new_cache_id,
+    parser_fingerprint,
+    read_manifest,
+    remove_stale,
+    segment_name,
+    units_fit,
+    units_name,
+    write_lock,
+    write_manifest,
+    write_parquet,
+)
+from auditor.run.cache_slots import (
+    Cached,
+    Entry,
+    Failed,
+    New,
+    Pending,
+    Slot,
+    UnitRow,
+    index_slots,
+    read_entries,
+    row_positions,
+)
 from auditor.run.executor import get_executor
 from auditor.run.parse import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_BYTES,
-    ErrorLine,
     ParseJob,
     ParseTask,
     UnitResult,
+    chunk_bytes,
     chunk_limit,
     job_for_columns,
     rows_of,
@@ -81,40 +107,6 @@ from auditor.table import records_table
 
 if TYPE_CHECKING:
     import pandas as pd
-
-CACHE_VERSION = 1
-MANIFEST = "cache.json"
-#: Modules whose source decides what a records-table row holds (see "Invalidation").
-_FINGERPRINT_MODULES = (
-    "auditor.values",
-    "auditor.records",
-    "auditor.fields",
-    "auditor.table",
-    "auditor.inputs",
-    "auditor.run.parse",
-)
-_FINGERPRINT_PACKAGES = ("auditor.readers",)
-_UnitRow = tuple[str, int, int, str, int, str, "int | None", int]
-_UNIT_COLUMNS = ("name", "size", "mtime_ns", "sha256", "segment", "row_start", "rows", "errors")
-
-
-def parser_fingerprint() -> str:
-    """A hash of the source files and registry data that decide what a parsed row holds."""
-    digest = hashlib.sha256(f"auditor-cache-{CACHE_VERSION}".encode())
-    files: list[Path] = []
-    for name in _FINGERPRINT_MODULES:
-        module = importlib.import_module(name)
-        files.append(Path(str(module.__file__)))
-    for name in _FINGERPRINT_PACKAGES:
-        package = importlib.import_module(name)
-        files.extend(sorted(Path(str(package.__file__)).parent.glob("*.py")))
-    data = resources.files("auditor.data")
-    for entry in sorted(data.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".yaml", ".json")):
-            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 @dataclass(slots=True)
@@ -137,20 +129,6 @@ class CacheStats:
         )
 
 
-class _Entry(NamedTuple):
-    """One input as the cache last saw it; ``position`` is its first row in the loaded rows.
-    (A named tuple: a warm run makes one per input, and a tuple is the cheapest to make.)"""
-
-    size: int
-    mtime_ns: int
-    sha256: str
-    segment: int
-    start: int
-    position: int
-    rows: int
-    errors: str
-
-
 class CacheRun(NamedTuple):
     """One :meth:`RecordCache.table` run: the table, the inputs that failed, what was reused,
     and where Ignite fields were written."""
@@ -159,37 +137,6 @@ class CacheRun(NamedTuple):
     errors: list[InputError]
     stats: CacheStats
     lines: FieldLines
-
-
-class _Failed(NamedTuple):
-    """An input that could not be listed."""
-
-    error: InputError
-
-
-class _Cached(NamedTuple):
-    """An input whose rows the cache holds."""
-
-    name: str
-    entry: _Entry
-
-
-class _Pending(NamedTuple):
-    """An input being parsed."""
-
-    name: str
-
-
-class _New(NamedTuple):
-    """A parsed input: its rows are ``result.rows`` rows from ``offset`` of chunk ``chunk``."""
-
-    name: str
-    chunk: int
-    offset: int
-    result: UnitResult
-
-
-_Slot = _Failed | _Cached | _Pending | _New
 
 
 @dataclass(slots=True)
@@ -202,67 +149,21 @@ class _Parsed:
     lines: FieldLines = field(default_factory=dict)
 
 
-class _Index(NamedTuple):
-    """Where each input's rows are (runs over the cached rows then the new ones), the errors in
-    input order, and the new units index rows."""
-
-    run_starts: list[int]
-    run_rows: list[int]
-    errors: list[InputError]
-    units: list[_UnitRow]
-
-
-def _index(slots: list[_Slot], chunk_starts: list[int], base: int) -> _Index:
-    """The runs, errors and unit rows of a run's slots; ``base``: rows the cache loaded."""
-    out = _Index([], [], [], [])
-    for slot in slots:
-        if isinstance(slot, _Failed):
-            out.errors.append(slot.error)
-        elif isinstance(slot, _Cached):
-            entry = slot.entry
-            out.errors.extend(_errors(entry.errors))
-            if entry.rows:
-                out.run_starts.append(entry.position)
-                out.run_rows.append(entry.rows)
-            out.units.append(
-                (
-                    slot.name,
-                    entry.size,
-                    entry.mtime_ns,
-                    entry.sha256,
-                    entry.rows,
-                    entry.errors,
-                    entry.segment,
-                    entry.start,
-                )
-            )
-        elif isinstance(slot, _New):
-            result = slot.result
-            out.errors.extend(e.error() for e in result.errors)
-            start = chunk_starts[slot.chunk] + slot.offset
-            if result.rows:
-                out.run_starts.append(base + start)
-                out.run_rows.append(result.rows)
-            if result.cacheable:
-                text = json.dumps(result.errors) if result.errors else ""
-                out.units.append(
-                    (slot.name, result.size, result.mtime_ns, result.sha256, result.rows, text, None, start)
-                )
-    return out
-
-
 class RecordCache:
-    """The Parquet cache in ``folder`` (created on first write). One run at a time per folder:
-    two concurrent runs each leave a consistent cache, but the last to finish wins."""
+    """The Parquet cache in ``folder`` (created on first write). Runs may share it: each
+    checks that what it reads belongs together, and a run writes only when no other wrote
+    since it loaded (:mod:`auditor.run.cache_files`)."""
 
     def __init__(self, folder: str | Path, *, verify: bool = False) -> None:
         self.folder = Path(folder)
         self.verify = verify
         self.fingerprint = parser_fingerprint()
         self._segments: list[int] = []
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, Entry] = {}
         self._old_rows: pd.DataFrame | None = None
         self._generation = 0
+        self._cache_id = new_cache_id()
+        self._loaded_generation: int | None = None  # what cache.json named when this run began
         self._columns: list[str] | None = None
         #: the columns the loaded cache's segments hold (``None``: every column)
         self._stored: list[str] | None = None
@@ -274,61 +175,40 @@ class RecordCache:
     # -- reading ----------------------------------------------------------------------------
 
     def _load(self) -> None:
-        import numpy as np
-        import pandas as pd
-
         self._segments, self._entries, self._old_rows, self._stored = [], {}, None, None
         self._reading = None
-        manifest_path = self.folder / MANIFEST
-        if self._ignore or not manifest_path.is_file():
+        self._loaded_generation = manifest_generation(self.folder)
+        self._generation = self._loaded_generation or 0
+        manifest = None if self._ignore else read_manifest(self.folder, self.fingerprint)
+        if manifest is None:
             return
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # an unreadable manifest is an empty cache, rebuilt by this run
-        self._generation = int(manifest.get("generation", 0))
-        if manifest.get("version") != CACHE_VERSION or manifest.get("fingerprint") != self.fingerprint:
-            return
-        stored = manifest.get("columns")
-        if stored is not None and (
-            not isinstance(stored, list) or self._columns is None or not set(self._columns) <= set(stored)
-        ):
+        stored = manifest.columns
+        if stored is not None and (self._columns is None or not set(self._columns) <= set(stored)):
             return  # a projected cache without a column this run needs: rebuild it
-        try:
-            import pyarrow.parquet as pq
-
-            units = pd.read_parquet(self.folder / manifest["units"], memory_map=True)
-            segments = [int(s) for s in manifest["segments"]]
-            lengths = [pq.ParquetFile(self._segment_path(s)).metadata.num_rows for s in segments]
-        except (OSError, KeyError, ValueError):
+        units = self._read_units(manifest)
+        entries = None if units is None else read_entries(units, manifest)
+        if entries is None:
             return
-        offsets: dict[int, int] = {}
-        total = 0
-        for seg, length in zip(segments, lengths, strict=True):
-            offsets[seg] = total
-            total += length
-        self._segments = segments
-        self._stored = None if stored is None else [str(c) for c in stored]
+        self._cache_id = manifest.cache_id
+        self._segments = list(manifest.segments)
+        self._stored = None if stored is None else list(stored)
         # The rows are read on a thread while the inputs are listed and stat-ed (pyarrow lets
         # go of the GIL): on a warm run the two took about the same time, one after the other.
-        self._reading = _background(self._read_rows, segments)
-        # One entry per input, made column-wise (a loop of conversions per input was a second
-        # of a warm run over 560,000 inputs).
-        segs = units["segment"].to_numpy(dtype="int64")
-        starts = units["row_start"].to_numpy(dtype="int64")
-        base = np.array([offsets.get(seg, 0) for seg in segs.tolist()], dtype="int64")
-        made = map(
-            _Entry,
-            units["size"].to_numpy(dtype="int64").tolist(),
-            units["mtime_ns"].to_numpy(dtype="int64").tolist(),
-            units["sha256"].astype(object).tolist(),
-            segs.tolist(),
-            starts.tolist(),
-            (base + starts).tolist(),
-            units["rows"].to_numpy(dtype="int64").tolist(),
-            units["errors"].fillna("").astype(object).tolist(),
-        )
-        self._entries = dict(zip(units["name"].astype(object).tolist(), made, strict=True))
+        self._reading = _background(self._read_rows, self._segments)
+        self._entries = entries
+
+    def _read_units(self, manifest: Manifest) -> pd.DataFrame | None:
+        """The units index, when every file of the cache checks out (else ``None``: cold)."""
+        import pandas as pd
+        import pyarrow as pa
+
+        if not check_files(self.folder, manifest):
+            return None
+        try:
+            units = pd.read_parquet(self.folder / manifest.units, memory_map=True)
+        except (OSError, ValueError, pa.ArrowException):
+            return None
+        return units if units_fit(units, manifest) else None
 
     def _read_rows(self, segments: list[int]) -> pd.DataFrame | None:
         import pandas as pd
@@ -344,18 +224,21 @@ class RecordCache:
         return conform(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
 
     def _wait_rows(self) -> bool:
-        """Take the rows the background read gave; ``False`` if it failed (a damaged segment)."""
+        """Take the rows the background read gave; ``False`` if it failed (a damaged segment, a
+        column missing, a file removed by another run's compaction)."""
+        import pyarrow as pa
+
         reading, self._reading = self._reading, None
         if reading is None:
             return True
         try:
             self._old_rows = reading.result()
-        except (OSError, KeyError, ValueError):
+        except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):
             return False
         return True
 
     def _segment_path(self, segment: int) -> Path:
-        return self.folder / f"rows-{segment:06d}.parquet"
+        return self.folder / segment_name(segment)
 
     # -- one run ----------------------------------------------------------------------------
 
@@ -392,7 +275,7 @@ class RecordCache:
         self._load()
         stats.seconds["load"] = time.perf_counter() - started
         units = list(units)
-        slots: list[_Slot] = []
+        slots: list[Slot] = []
         parsed = self._parse(paths, units, job, slots, stats, jobs=jobs, chunk_size=chunk_size)
         if not self._wait_rows():  # the cache's rows could not be read after all: start cold
             self._ignore = True
@@ -416,7 +299,7 @@ class RecordCache:
         paths: Iterable[str | Path],
         units: list[InputUnit],
         job: ParseJob,
-        slots: list[_Slot],
+        slots: list[Slot],
         stats: CacheStats,
         *,
         jobs: int | None,
@@ -427,14 +310,14 @@ class RecordCache:
         parsed = _Parsed(empty=rows_of([], job))
         cursor = 0  # the next pending slot to fill
         listing = self._plan(itertools.chain(list_inputs(paths), units), slots, stats, chunk_size)
-        for chunk in get_executor(jobs=jobs).map(ParseTask(job), listing):
+        for chunk in get_executor(jobs=jobs).map(ParseTask(job), listing, weight=chunk_bytes):
             chunk_index = len(parsed.frames)
             parsed.frames.append(chunk.frame if chunk.frame is not None else parsed.empty)
             parsed.ignite.extend(chunk.ignite)
             parsed.lines.update(chunk.lines)
             offset = 0
             for result in chunk.units:
-                while not isinstance(slots[cursor], _Pending):
+                while not isinstance(slots[cursor], Pending):
                     cursor += 1
                 slots[cursor] = self._resolve(result, chunk_index, offset, stats)
                 offset += 0 if result.unchanged else result.rows
@@ -445,7 +328,7 @@ class RecordCache:
     def _plan(
         self,
         listing: Iterable[InputUnit | InputError],
-        slots: list[_Slot],
+        slots: list[Slot],
         stats: CacheStats,
         chunk_size: int,
     ) -> Iterator[list[InputUnit]]:
@@ -456,17 +339,17 @@ class RecordCache:
         emitted = 0
         for item in listing:
             if isinstance(item, InputError):
-                slots.append(_Failed(item))
+                slots.append(Failed(item))
                 continue
             stats.inputs += 1
             entry = self._entries.get(item.name)
             if entry is not None and self._same_stat(item, entry):
                 stats.reused_by_stat += 1
-                slots.append(_Cached(item.name, entry))
+                slots.append(Cached(item.name, entry))
                 continue
             if entry is not None:
                 item = replace(item, known_sha256=entry.sha256)
-            slots.append(_Pending(item.name))
+            slots.append(Pending(item.name))
             pending.append(item)
             held += len(item.data) if item.data is not None else 0
             if len(pending) >= chunk_limit(emitted, chunk_size) or held >= MAX_CHUNK_BYTES:
@@ -476,7 +359,7 @@ class RecordCache:
         if pending:
             yield pending
 
-    def _same_stat(self, item: InputUnit, entry: _Entry) -> bool:
+    def _same_stat(self, item: InputUnit, entry: Entry) -> bool:
         """Reuse the cached rows without reading the file: same size and mtime (a known stat)."""
         return (
             not self.verify
@@ -486,16 +369,16 @@ class RecordCache:
             and entry.mtime_ns == item.mtime_ns
         )
 
-    def _assemble(self, slots: list[_Slot], parsed: _Parsed, job: ParseJob, stats: CacheStats) -> CacheRun:
+    def _assemble(self, slots: list[Slot], parsed: _Parsed, job: ParseJob, stats: CacheStats) -> CacheRun:
         """The table in input order from the cached and the new rows; the cache write started."""
         import numpy as np  # heavy: imported when a table is built
         import pandas as pd
 
         old = self._old_rows
         base = 0 if old is None else len(old)
-        index = _index(slots, np.cumsum([0] + [len(f) for f in parsed.frames]).tolist(), base)
+        index = index_slots(slots, np.cumsum([0] + [len(f) for f in parsed.frames]).tolist(), base)
         new_rows = pd.concat(parsed.frames, ignore_index=True) if parsed.frames else parsed.empty
-        positions = _runs(index.run_starts, index.run_rows)
+        positions = row_positions(index.run_starts, index.run_rows)
         # The cache is written on a thread while the table is put together (pyarrow writes
         # without the GIL): on a cold run the write was a serial second per 100,000 rows.
         projected = list(job.columns) if job.project and job.columns is not None else None
@@ -538,19 +421,19 @@ class RecordCache:
             # rows): 560,000 entries freed before the check makes its findings.
             self._entries, self._old_rows = {}, None
 
-    def _resolve(self, result: UnitResult, chunk_index: int, offset: int, stats: CacheStats) -> _Slot:
+    def _resolve(self, result: UnitResult, chunk_index: int, offset: int, stats: CacheStats) -> Slot:
         if result.unchanged:
             stats.reused_by_hash += 1
             entry = self._entries[result.name]
             # Same bytes under a new mtime: keep the rows, remember the new stat.
-            return _Cached(result.name, entry._replace(size=result.size, mtime_ns=result.mtime_ns))
+            return Cached(result.name, entry._replace(size=result.size, mtime_ns=result.mtime_ns))
         stats.parsed += 1
         stats.rows_parsed += result.rows
-        return _New(result.name, chunk_index, offset, result)
+        return New(result.name, chunk_index, offset, result)
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _unchanged(self, slots: list[_Slot], stats: CacheStats, stored: list[str] | None) -> bool:
+    def _unchanged(self, slots: list[Slot], stats: CacheStats, stored: list[str] | None) -> bool:
         """True when this run would write back exactly the cache it loaded (every input found
         unchanged by ``stat``, none gone, no compaction due): a warm night writes nothing."""
         if self._old_rows is None or stats.parsed or stats.reused_by_hash or stored != self._stored:
@@ -560,65 +443,87 @@ class RecordCache:
         live = sum(entry.rows for entry in self._entries.values())
         if live * 2 < len(self._old_rows):
             return False
-        names = {slot.name for slot in slots if isinstance(slot, _Cached)}
+        names = {slot.name for slot in slots if isinstance(slot, Cached)}
         return len(names) == len(self._entries)
 
     def _write(
         self,
-        units: list[_UnitRow],
+        units: list[UnitRow],
         new_rows: pd.DataFrame,
         positions: Any,
         stats: CacheStats,
         kept_columns: list[str] | None = None,
     ) -> None:
         """Append this run's rows as a segment (or compact), then replace the manifest;
-        ``kept_columns``: the columns every segment holds (``None``: every column)."""
+        ``kept_columns``: the columns every segment holds (``None``: every column). Nothing is
+        written when another run holds the lock or wrote since this one loaded: its cache is
+        as good, and mixing the two would not be."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with write_lock(self.folder) as mine:
+                if not mine or manifest_generation(self.folder) != self._loaded_generation:
+                    return
+                manifest = self._write_files(units, new_rows, positions, stats, kept_columns)
+                write_manifest(self.folder, manifest, self.fingerprint)
+                remove_stale(self.folder, manifest)
+        except OSError as exc:
+            raise OutputError(f"cannot write the cache: {exc.strerror or exc}", path=self.folder) from exc
+
+    def _write_files(
+        self,
+        units: list[UnitRow],
+        new_rows: pd.DataFrame,
+        positions: Any,
+        stats: CacheStats,
+        kept_columns: list[str] | None,
+    ) -> Manifest:
+        """The segment (or compacted rows) and the units index of this run; their manifest."""
         import pandas as pd
 
         old_total = 0 if self._old_rows is None else len(self._old_rows)
         live = sum(u[4] for u in units)
-        stored = old_total + len(new_rows)
         generation = self._generation + 1
         segment = max(self._segments, default=0) + 1
         index_rows: list[tuple[Any, ...]] = []
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            if self._old_rows is None or live * 2 < stored:
-                # Compact: the live rows, every column, in this run's order.
-                stats.compacted = True
-                live_rows = self._full_rows(new_rows, kept_columns).take(positions)
-                _write_parquet(self._segment_path(segment), live_rows)
-                segments = [segment]
-                start = 0
-                for name, size, mtime, sha, rows, errors, _, _ in units:
-                    index_rows.append((name, size, mtime, sha, segment, start, rows, errors))
-                    start += rows
-            else:
-                segments = list(self._segments)
-                if len(new_rows):
-                    _write_parquet(self._segment_path(segment), new_rows)
-                    segments.append(segment)
-                for name, size, mtime, sha, rows, errors, seg, start in units:
-                    index_rows.append(
-                        (name, size, mtime, sha, segment if seg is None else seg, start, rows, errors)
-                    )
-            units_name = f"units-{generation:06d}.parquet"
-            index = pd.DataFrame(index_rows, columns=list(_UNIT_COLUMNS))
-            _write_parquet(self.folder / units_name, index)
-            manifest = {
-                "version": CACHE_VERSION,
-                "fingerprint": self.fingerprint,
-                "generation": generation,
-                "units": units_name,
-                "segments": segments,
-                "rows": live,
-            }
-            if kept_columns is not None:
-                manifest["columns"] = kept_columns
-            atomic_write(self.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-        except OSError as exc:
-            raise OutputError(f"cannot write the cache: {exc.strerror or exc}", path=self.folder) from exc
-        self._remove_stale(generation, segments)
+        lengths = dict(self._segment_lengths())
+        if self._old_rows is None or live * 2 < old_total + len(new_rows):
+            # Compact: the live rows, every column, in this run's order.
+            stats.compacted = True
+            live_rows = self._full_rows(new_rows, kept_columns).take(positions)
+            write_parquet(self._segment_path(segment), live_rows, self._cache_id)
+            segments, lengths = [segment], {segment: len(live_rows)}
+            start = 0
+            for name, size, mtime, sha, rows, errors, _, _ in units:
+                index_rows.append((name, size, mtime, sha, segment, start, rows, errors))
+                start += rows
+        else:
+            segments = list(self._segments)
+            if len(new_rows):
+                write_parquet(self._segment_path(segment), new_rows, self._cache_id)
+                segments.append(segment)
+                lengths[segment] = len(new_rows)
+            for name, size, mtime, sha, rows, errors, seg, start in units:
+                index_rows.append(
+                    (name, size, mtime, sha, segment if seg is None else seg, start, rows, errors)
+                )
+        index = pd.DataFrame(index_rows, columns=list(UNIT_COLUMNS))
+        write_parquet(self.folder / units_name(generation), index, self._cache_id)
+        return Manifest(
+            self._cache_id,
+            generation,
+            units_name(generation),
+            len(index),
+            tuple(segments),
+            tuple(lengths[s] for s in segments),
+            live,
+            None if kept_columns is None else tuple(kept_columns),
+        )
+
+    def _segment_lengths(self) -> Iterator[tuple[int, int]]:
+        """The loaded segments and their rows (the loaded rows are their concatenation)."""
+        manifest = read_manifest(self.folder, self.fingerprint) if self._segments else None
+        if manifest is not None and list(manifest.segments) == self._segments:
+            yield from zip(manifest.segments, manifest.segment_rows, strict=True)
 
     def _full_rows(self, new_rows: pd.DataFrame, stored: list[str] | None = None) -> pd.DataFrame:
         """The loaded cache's rows (every stored column, re-read when this run loaded only
@@ -634,13 +539,6 @@ class RecordCache:
             )
         return pd.concat([old, new_rows], ignore_index=True)
 
-    def _remove_stale(self, generation: int, segments: list[int]) -> None:
-        keep = {MANIFEST, f"units-{generation:06d}.parquet"} | {self._segment_path(s).name for s in segments}
-        for path in self.folder.glob("*.parquet"):
-            if path.name not in keep and path.name.startswith(("units-", "rows-")):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
 
 def _background(func: Any, *args: Any) -> Future[Any]:
     """``func(*args)`` on a thread of its own; the thread ends with the call."""
@@ -649,19 +547,6 @@ def _background(func: Any, *args: Any) -> Future[Any]:
         return pool.submit(func, *args)
     finally:
         pool.shutdown(wait=False)
-
-
-def _runs(starts: list[int], counts: list[int]) -> Any:
-    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without an array per
-    input (100,000 of them cost a tenth of a second)."""
-    import numpy as np
-
-    counts_array = np.asarray(counts, dtype=np.int64)
-    total = int(counts_array.sum())
-    if not total:
-        return np.array([], dtype=np.int64)
-    firsts = np.cumsum(counts_array) - counts_array  # each run's first index in the output
-    return np.repeat(np.asarray(starts, dtype=np.int64) - firsts, counts_array) + np.arange(total)
 
 
 def _common(new: list[str] | None, has_old: bool, old: list[str] | None) -> list[str] | None:
@@ -674,28 +559,6 @@ def _common(new: list[str] | None, has_old: bool, old: list[str] | None) -> list
     return [c for c in old if c in kept]
 
 
-def _errors(text: str) -> list[InputError]:
-    return [ErrorLine(*e).error() for e in json.loads(text)] if text else []
-
-
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Write a Parquet file atomically (a temp name, then rename) so a crash leaves no half file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give a frame read back from Parquet the records table's exact dtypes (Parquet stores
-    ``datetime64[s]`` as milliseconds)."""
-    dtypes = records_table([]).dtypes
-    return frame.astype({c: dtypes[c] for c in frame.columns if c in dtypes and frame[c].dtype != dtypes[c]})
-
-
 def cached_table(
     paths: Iterable[str | Path],
     cache_dir: str | Path,
@@ -705,3 +568,6 @@ def cached_table(
 ) -> CacheRun:
     """Convenience: :meth:`RecordCache.table` with a cache in ``cache_dir``."""
     return RecordCache(cache_dir, verify=verify).table(paths, jobs=jobs)
+
+
+__all__ = ["MANIFEST", "CacheRun", "CacheStats", "RecordCache", "cached_table", "conform"]

@@ -19,18 +19,22 @@ is gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import itertools
 import multiprocessing
 import os
+import resource
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from auditor.errors import UsageError
+from auditor.errors import UsageError, WorkerError
 
 #: ``--engine`` values: where the work runs.
 ENGINES = ("pandas", "dask")
@@ -41,7 +45,14 @@ CONNECT_TIMEOUT = "10s"
 LOCAL_DASK_SCHEDULERS = ("synchronous", "sync", "single-threaded", "threads", "processes")
 #: Modules a worker process needs, imported once in the fork server rather than in each worker.
 WORKER_PRELOAD = ["auditor.run.parse"]
+#: Past the first task in flight, at most this many bytes of task ``weight`` (archive members
+#: read by this process) are given out at once: with the window alone, a zip bomb's members
+#: of 250 MB each made gigabytes in flight.
+BYTES_IN_FLIGHT = 256 * 1024 * 1024
 _NOTHING = object()
+
+#: ``weight(task)``: the bytes a task carries (what it costs to hold and send).
+Weight = Callable[[Any], int]
 
 
 @contextlib.contextmanager
@@ -70,11 +81,14 @@ def default_jobs() -> int:
 
 
 class Executor:
-    """``map(func, tasks)``: results in task order, lazily, at most :meth:`window` in flight."""
+    """``map(func, tasks)``: results in task order, lazily, at most :meth:`window` in flight
+    (and, with ``weight``, at most :data:`BYTES_IN_FLIGHT` past the first)."""
 
     workers: int = 1
 
-    def map(self, func: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+    def map(
+        self, func: Callable[[Any], Any], tasks: Iterable[Any], *, weight: Weight | None = None
+    ) -> Iterator[Any]:
         raise NotImplementedError
 
     def window(self) -> int:
@@ -85,52 +99,202 @@ class Executor:
 class SequentialExecutor(Executor):
     """Every task in this process, one after the other."""
 
-    def map(self, func: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+    def map(
+        self, func: Callable[[Any], Any], tasks: Iterable[Any], *, weight: Weight | None = None
+    ) -> Iterator[Any]:
         return map(func, tasks)
 
 
 class ProcessExecutor(Executor):
-    """A pool of ``workers`` processes, started by the first task of a :meth:`map` (a run with
-    nothing to do — a warm cache — starts none) and shut down when the map ends."""
+    """``workers`` processes of our own, started by the first task of a :meth:`map` (a run with
+    nothing to do — a warm cache — starts none) and stopped when the map ends.
+
+    Each worker has a pipe of its own and holds one task at a time, so no lock is shared
+    between processes: a worker that dies (``kill -9``, the out-of-memory killer) is seen at
+    once by its pipe's end or its exit, and ends the run with :class:`WorkerError` instead of
+    leaving a reader blocked on half a message (the hang of ``concurrent.futures`` pools
+    interrupted from a terminal). Workers ignore SIGINT — Ctrl-C reaches the whole process
+    group, and only this process decides what an interruption means: it stops the workers and
+    lets the ``KeyboardInterrupt`` go on (exit 130, no traceback from any worker)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
 
-    def map(self, func: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+    def map(
+        self, func: Callable[[Any], Any], tasks: Iterable[Any], *, weight: Weight | None = None
+    ) -> Iterator[Any]:
         remaining = iter(tasks)
         first = next(remaining, _NOTHING)
         if first is _NOTHING:
             return
-        with _pool(self.workers) as pool:
-            in_flight: deque[Future[Any]] = deque()
-            try:
-                for task in itertools.chain([first], remaining):
-                    in_flight.append(pool.submit(func, task))
-                    if len(in_flight) >= self.window():
-                        yield in_flight.popleft().result()
-                while in_flight:
-                    yield in_flight.popleft().result()
-            finally:
-                for unfinished in in_flight:
-                    unfinished.cancel()
+        pool = _Workers(self.workers)
+        try:
+            yield from pool.run(func, itertools.chain([first], remaining), self.window(), weight)
+        except BaseException:
+            pool.stop(kill=True)
+            raise
+        pool.stop(kill=False)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    methods = multiprocessing.get_all_start_methods()
-    ctx: multiprocessing.context.BaseContext
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(WORKER_PRELOAD)
-    else:  # pragma: no cover - not Linux
-        ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_watch_parent, initargs=(os.getpid(),)
-    )
+class _Workers:
+    """The worker processes of one :meth:`ProcessExecutor.map` and a pipe to each."""
+
+    def __init__(self, count: int) -> None:
+        ctx = _context()
+        self.processes: list[Any] = []
+        self.pipes: list[Connection] = []
+        try:
+            # The resource tracker protects itself from Ctrl-C, but unblocks SIGINT in this
+            # thread when it starts: started first, it cannot undo the block below.
+            resource_tracker.ensure_running()
+            with _sigint_blocked():  # the fork server and the workers start with Ctrl-C held back
+                for _ in range(count):
+                    mine, theirs = ctx.Pipe(duplex=True)
+                    process = ctx.Process(
+                        target=_worker_main, args=(theirs, os.getpid()), name="auditor-worker", daemon=True
+                    )
+                    self.pipes.append(mine)
+                    process.start()
+                    self.processes.append(process)
+                    theirs.close()
+        except OSError as exc:
+            self.stop(kill=True)
+            raise WorkerError(f"cannot start worker processes: {_why(exc)}") from None
+        except BaseException:
+            self.stop(kill=True)
+            raise
+
+    def run(
+        self, func: Callable[[Any], Any], tasks: Iterator[Any], window: int, weight: Weight | None
+    ) -> Iterator[Any]:
+        """The results of ``func`` over ``tasks`` in task order: at most ``window`` tasks given
+        out and not yet yielded, and (past the first) at most :data:`BYTES_IN_FLIGHT` of
+        ``weight``."""
+        idle = list(range(len(self.processes)))
+        busy: dict[int, int] = {}  # worker → task number
+        done: dict[int, Any] = {}
+        weights: dict[int, int] = {}
+        given = yielded = held = 0
+        task: Any = _NOTHING
+        exhausted = False
+        while True:
+            while idle and not exhausted and given - yielded < window:
+                if task is _NOTHING:
+                    task = next(tasks, _NOTHING)
+                    if task is _NOTHING:
+                        exhausted = True
+                        break
+                cost = weight(task) if weight is not None else 0
+                if held and held + cost > BYTES_IN_FLIGHT:
+                    break
+                worker = idle.pop()
+                self._send(worker, (func, task))
+                busy[worker], weights[given] = given, cost
+                held += cost
+                given += 1
+                task = _NOTHING
+            if yielded in done:
+                held -= weights.pop(yielded)
+                yielded += 1
+                yield done.pop(yielded - 1)
+                continue
+            if exhausted and yielded == given:
+                return
+            for worker in self._ready(busy):
+                done[busy.pop(worker)] = self._receive(worker)
+                idle.append(worker)
+
+    def _ready(self, busy: dict[int, int]) -> list[int]:
+        """The busy workers with a result to read; :class:`WorkerError` if a worker died."""
+        pipes = {id(self.pipes[w]): w for w in busy}
+        sentinels = {p.sentinel: w for w, p in enumerate(self.processes)}
+        ready = wait([self.pipes[w] for w in busy] + list(sentinels))
+        with_result = [pipes[id(r)] for r in ready if id(r) in pipes]
+        if with_result:
+            return with_result
+        for item in ready:
+            if item in sentinels:
+                raise self._died(sentinels[item])
+        return []
+
+    def _send(self, worker: int, message: Any) -> None:
+        try:
+            self.pipes[worker].send(message)
+        except (BrokenPipeError, ConnectionError, EOFError):
+            raise self._died(worker) from None
+
+    def _receive(self, worker: int) -> Any:
+        try:
+            ok, value = self.pipes[worker].recv()
+        except (EOFError, ConnectionError, OSError):
+            raise self._died(worker) from None
+        if ok:
+            return value
+        if isinstance(value, MemoryError):
+            raise WorkerError("a worker process ran out of memory; nothing was written") from None
+        raise value  # a bug in the task: its own traceback, as in this process
+
+    def _died(self, worker: int) -> WorkerError:
+        process = self.processes[worker]
+        process.join(timeout=1.0)
+        code = process.exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            how = f"was killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
+        else:
+            how = f"ended unexpectedly (exit status {code})"
+        return WorkerError(f"a worker process {how}; nothing was written")
+
+    def stop(self, *, kill: bool) -> None:
+        """End every worker: asked to finish (``kill=False``), or killed at once (interrupted,
+        failed: a worker may be busy for seconds and holds nothing worth keeping)."""
+        for pipe, process in zip(self.pipes, self.processes, strict=False):
+            if kill:
+                with contextlib.suppress(OSError, ValueError):
+                    process.kill()
+            else:
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.send(None)
+        for process in self.processes:
+            process.join(timeout=None if kill else 5.0)
+            if process.is_alive():  # pragma: no cover - a worker that did not finish in time
+                process.kill()
+                process.join()
+        for pipe in self.pipes:
+            pipe.close()
+        self.processes, self.pipes = [], []
+
+
+def _worker_main(pipe: Connection, parent: int) -> None:
+    """A worker: ``(func, task)`` in, ``(True, result)`` or ``(False, exception)`` out, until
+    ``None`` or the pipe closes. Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # (ignored now: unblocking is safe)
+    _watch_parent(parent)
+    while True:
+        try:
+            message = pipe.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        func, task = message
+        try:
+            reply: tuple[bool, Any] = (True, func(task))
+        except BaseException as exc:  # sent to the parent, which decides
+            reply = (False, exc)
+        del message, func, task
+        try:
+            pipe.send(reply)
+        except (BrokenPipeError, ConnectionError):
+            return
+        except Exception as exc:  # a result or an exception that does not pickle: a bug
+            pipe.send((False, RuntimeError(f"worker result could not be sent: {exc!r}")))
 
 
 def _watch_parent(parent: int) -> None:
-    """Exit this worker when the process that started the pool is gone (killed with SIGTERM or
-    SIGKILL, it cannot shut its pool down), instead of waiting forever for work."""
+    """Exit this worker when the process that started it is gone (killed with SIGKILL, it
+    cannot stop its workers), instead of waiting for work for ever."""
 
     def watch() -> None:
         while True:
@@ -143,6 +307,46 @@ def _watch_parent(parent: int) -> None:
                 pass
 
     threading.Thread(target=watch, name="auditor-parent-watch", daemon=True).start()
+
+
+def _context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(WORKER_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")  # pragma: no cover - not Linux
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back (not lost) while processes are started: they inherit the mask, so a
+    Ctrl-C that arrives while the fork server imports the readers, or before a worker has set
+    SIGINT aside, prints no traceback from them; this process gets it as soon as the block
+    ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.EMFILE:
+        return "too many open files (raise 'ulimit -n')"
+    if exc.errno == errno.ENOENT and not _cwd_exists():
+        return "the working folder no longer exists"
+    return exc.strerror or str(exc)
+
+
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except OSError:
+        return False
+    return True
 
 
 class DaskExecutor(Executor):
@@ -170,51 +374,96 @@ class DaskExecutor(Executor):
                 "--engine dask needs dask.distributed (pip install 'dask[distributed]')"
             ) from exc
         if self.scheduler is None:
-            with (
-                LocalCluster(  # type: ignore[no-untyped-call]
-                    n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-                ) as cluster,
-                Client(cluster) as client,  # type: ignore[no-untyped-call]
-            ):
+            ensure_descriptors(
+                DASK_DESCRIPTORS + DASK_DESCRIPTORS_PER_WORKER * self.workers, "a local Dask cluster"
+            )
+            try:
+                with _sigint_blocked():  # its processes and event-loop thread never see Ctrl-C
+                    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                        n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+                    )
+            except OSError as exc:
+                raise WorkerError(f"cannot start a local Dask cluster: {_why(exc)}") from None
+            with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
                 yield client, {"scheduler": client.get}
             return
+        ensure_descriptors(DASK_DESCRIPTORS, "a Dask client")
         try:
-            client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+            with _sigint_blocked():
+                client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot connect to the Dask scheduler at {self.scheduler}: {exc}") from exc
         with client:
             yield client, {"scheduler": client.get}
 
-    def map(self, func: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+    def map(
+        self, func: Callable[[Any], Any], tasks: Iterable[Any], *, weight: Weight | None = None
+    ) -> Iterator[Any]:
         with self.session() as (client, compute_kwargs):
             if client is None:
-                yield from _dask_batches(func, tasks, self.window(), compute_kwargs)
+                yield from _dask_batches(func, tasks, self.window(), compute_kwargs, weight)
                 return
             size = 2 * max(1, len(client.scheduler_info().get("workers", {})))
-            in_flight: deque[Any] = deque()
+            in_flight: deque[tuple[Any, int]] = deque()
+            held = 0
             for task in tasks:
-                in_flight.append(client.submit(func, task, pure=False))
-                if len(in_flight) >= size:
-                    yield in_flight.popleft().result()
+                cost = weight(task) if weight is not None else 0
+                while in_flight and (len(in_flight) >= size or held + cost > BYTES_IN_FLIGHT):
+                    future, done_cost = in_flight.popleft()
+                    held -= done_cost
+                    yield future.result()
+                in_flight.append((client.submit(func, task, pure=False), cost))
+                held += cost
             while in_flight:
-                yield in_flight.popleft().result()
+                yield in_flight.popleft()[0].result()
 
 
 def _dask_batches(
-    func: Callable[[Any], Any], tasks: Iterable[Any], size: int, compute_kwargs: dict[str, Any]
+    func: Callable[[Any], Any],
+    tasks: Iterable[Any],
+    size: int,
+    compute_kwargs: dict[str, Any],
+    weight: Weight | None,
 ) -> Iterator[Any]:
-    """Dask's single-machine schedulers have no futures: tasks go in batches of ``size``."""
+    """Dask's single-machine schedulers have no futures: tasks go in batches of ``size`` (or
+    fewer, of at most :data:`BYTES_IN_FLIGHT` past the first)."""
     from dask.base import compute  # heavy: only when Dask runs
     from dask.delayed import delayed
 
     batch: list[Any] = []
+    held = 0
     for task in tasks:
+        cost = weight(task) if weight is not None else 0
+        if batch and held + cost > BYTES_IN_FLIGHT:
+            yield from compute(*batch, **compute_kwargs)  # type: ignore[no-untyped-call]
+            batch, held = [], 0
         batch.append(delayed(func)(task))
+        held += cost
         if len(batch) >= size:
             yield from compute(*batch, **compute_kwargs)  # type: ignore[no-untyped-call]
-            batch = []
+            batch, held = [], 0
     if batch:
         yield from compute(*batch, **compute_kwargs)  # type: ignore[no-untyped-call]
+
+
+#: File descriptors a Dask client needs, and a local cluster per worker besides (measured: two
+#: workers ran with 48 and failed with 40; without this check, a low ``ulimit -n`` made the
+#: cluster's event loop log a traceback per refused connection, 100 MB a minute, for ever).
+DASK_DESCRIPTORS = 64
+DASK_DESCRIPTORS_PER_WORKER = 16
+
+
+def ensure_descriptors(needed: int, what: str) -> None:
+    """Raise the soft limit on open files to ``needed`` when the hard limit allows; otherwise
+    :class:`WorkerError` saying how many ``what`` needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+            return
+    raise WorkerError(f"too few open files allowed for {what}: {soft} (ulimit -n); it needs about {needed}")
 
 
 def validate_engine(engine: str, scheduler: str | None) -> None:
@@ -241,12 +490,14 @@ def get_executor(
 
 
 __all__ = [
+    "BYTES_IN_FLIGHT",
     "ENGINES",
     "DaskExecutor",
     "Executor",
     "ProcessExecutor",
     "SequentialExecutor",
     "default_jobs",
+    "ensure_descriptors",
     "get_executor",
     "paused_gc",
     "validate_engine",

@@ -276,12 +276,14 @@ def executor_for_run(
     when there is more than one chunk of work (or they were asked for with ``jobs``) — starting
     a pool and importing the readers in it costs more than parsing a few files."""
     head: list[InputUnit] = []
+    held = 0  # archive bytes in ``head``: a zip bomb's members are not all read before work starts
     for unit in units:
         head.append(unit)
-        if len(head) > chunk_size:
+        held += len(unit.data) if unit.data is not None else 0
+        if len(head) > chunk_size or held >= MAX_CHUNK_BYTES:
             break
     again = _chain(head, units)
-    if engine == "pandas" and jobs is None and len(head) <= chunk_size:
+    if engine == "pandas" and jobs is None and len(head) <= chunk_size and held < MAX_CHUNK_BYTES:
         return SequentialExecutor(), again
     return get_executor(engine, jobs=jobs, scheduler=scheduler), again
 
@@ -296,7 +298,12 @@ def parse_chunks(
 ) -> Iterator[ParsedChunk]:
     """Parsed chunks of ``units`` in input order, on ``executor``."""
     tasks = chunked(units, chunk_size)
-    return executor.map(ParseTask(job), tasks)
+    return executor.map(ParseTask(job), tasks, weight=chunk_bytes)
+
+
+def chunk_bytes(units: Sequence[InputUnit]) -> int:
+    """The archive bytes a chunk carries (an executor's ``weight``: what in flight costs)."""
+    return sum(len(unit.data) for unit in units if unit.data is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +413,7 @@ __all__ = [
     "ParsedChunk",
     "ParsedTable",
     "UnitResult",
+    "chunk_bytes",
     "chunk_limit",
     "chunked",
     "executor_for_run",
