@@ -12,14 +12,8 @@ import pytest
 
 from auditor.errors import InputError, OutputError
 from auditor.progress import Progress
-from auditor.reports.folder import (
-    _remove_leftovers,
-    dated_folders,
-    load_history,
-    load_previous,
-    previous_folder,
-    write_folder,
-)
+from auditor.reports.folder import _remove_leftovers, write_folder
+from auditor.run.nights import dated_folders, load_history, load_previous, previous_folder
 from auditor.staleness import NightCounts
 
 RULES = ("unknown-status-stale", "active-status-unverified")

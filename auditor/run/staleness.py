@@ -33,7 +33,7 @@ from auditor.inputs import InputUnit, list_inputs
 from auditor.readers.ignite_text import merge_module_pages
 from auditor.records import Record, is_valid_nct_id
 from auditor.reports.findings import REPORTERS
-from auditor.reports.folder import load_history, load_previous, previous_folder, write_folder
+from auditor.reports.folder import write_folder
 from auditor.reports.history_render import render_html as render_history
 from auditor.reports.staleness_html import render_html
 from auditor.reports.staleness_md import render_markdown
@@ -41,6 +41,7 @@ from auditor.rules import RuleSet
 from auditor.rules.compile import keys_read
 from auditor.run.check import TableCheck
 from auditor.run.executor import default_jobs, get_executor, validate_engine
+from auditor.run.nights import load_history, load_previous, previous_folder
 from auditor.run.parse import ParsedChunk, ParseJob, parse_chunks, rows_of, store_units
 from auditor.staleness import (
     SUMMARY_KEYS,
