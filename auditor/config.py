@@ -142,15 +142,16 @@ def load_config(path: str | Path) -> Config:
     return Config(path.resolve(), _validate(table, where, path.resolve().parent))
 
 
-def discover(cwd: Path, *, config_file: str | None = None, isolated: bool = False) -> Config:
-    """The configuration for a run in ``cwd``: ``--config FILE``, else the one found, else none."""
+def discover(cwd: Path | None, *, config_file: str | None = None, isolated: bool = False) -> Config:
+    """The configuration for a run in ``cwd``: ``--config FILE``, else the one found, else none
+    (also when there is no working folder: ``cwd`` ``None``)."""
     if config_file is not None and isolated:
         raise UsageError("--config and --isolated exclude each other")
     if isolated:
         return NO_CONFIG
     if config_file is not None:
         return load_config(config_file)
-    found = find_config(cwd)
+    found = None if cwd is None else find_config(cwd)
     return NO_CONFIG if found is None else load_config(found)
 
 

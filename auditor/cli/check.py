@@ -26,7 +26,6 @@ from pathlib import Path
 
 import click
 
-from auditor.atomic import atomic_write
 from auditor.baseline import load_baseline, new_findings
 from auditor.cli.options import (
     any_failing,
@@ -166,6 +165,10 @@ def command(
     if history and store_path is None:
         raise UsageError("--history needs --store DIR")
     check_output(output)  # before an hour of work: the report must have somewhere to go
+    if write_waivers is not None:
+        if write_waivers == STDOUT:
+            raise UsageError("--write-waivers needs a file (what it holds already is kept)")
+        check_output(write_waivers)
     validate_engine(engine, scheduler)
     require_engine(engine)
     day = parse_as_of(as_of_text)
@@ -217,7 +220,7 @@ def command(
             checked=outcome.checked,
             waived=None if waived is None else tuple(waived),
             baselined=baselined,
-            base_dir=os.getcwd(),
+            base_dir=_working_folder(),
             color=output in (None, STDOUT) and _colour(),
         )
         emit(REPORTERS[output_format](findings, run), output, machine=output_format != "text")
@@ -259,7 +262,7 @@ def _write_waivers(path: str, findings: list[Finding], day: date, outcome: Check
         load_waivers(target)  # a broken file is reported, not overwritten
         existing = target.read_text(encoding="utf-8")
     text, added = waiver_text(findings, existing, day)
-    atomic_write(target, text)
+    emit(text, path, machine=True)  # a regular file, written atomically (never standard output)
     note(f"audit: wrote {plural(added, 'waiver')} to {path} (replace each TODO reason with the real one)")
     if outcome.errors:
         note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")
@@ -284,6 +287,14 @@ def _summary(
     if run.baselined:
         text += f"; {plural(run.baselined, 'finding')} already in the baseline"
     return text
+
+
+def _working_folder() -> str | None:
+    """What report paths are relative to; ``None`` if the working folder was deleted under us."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
 
 
 def _colour() -> bool:

@@ -218,7 +218,7 @@ def prepare(group: click.Group, args: list[str], cwd: Path | None = None) -> Pre
     if _asks_for_help(args) or not names:
         config = NO_CONFIG  # --help and --version work whatever state the configuration is in
     else:
-        config = discover(cwd or Path.cwd(), config_file=flags.config, isolated=flags.isolated)
+        config = discover(_working_folder(cwd), config_file=flags.config, isolated=flags.isolated)
     if flags.verbosity > 0 and names:
         click.echo(f"audit: configuration: {config.path or 'none'}", err=True)
     invocation = Invocation(config, flags.verbosity, color_choice(flags.color, config))
@@ -228,6 +228,17 @@ def prepare(group: click.Group, args: list[str], cwd: Path | None = None) -> Pre
     leaf = commands[-1]
     extra["default_map"] = default_map(config, " ".join(names), leaf)
     return Prepared(args, extra)
+
+
+def _working_folder(cwd: Path | None) -> Path | None:
+    """Where discovery starts; ``None`` when the working folder was deleted under us (the
+    command then says what it cannot do, as it would without a configuration)."""
+    if cwd is not None:
+        return cwd
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
 
 
 def _asks_for_help(args: list[str]) -> bool:
