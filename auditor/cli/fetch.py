@@ -30,6 +30,7 @@ from auditor.errors import (
 from auditor.fetch import DEFAULT_API_URL
 from auditor.inputs import read_file
 from auditor.records import is_valid_nct_id
+from auditor.text import plural
 
 #: Parameter families of ``/api/v2/studies`` a user may pass through with ``--param``.
 PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
@@ -170,7 +171,7 @@ def command(
                 progress.close()
                 done = len(run.state.done) + run.state.pages_done
                 click.echo(
-                    f"audit: interrupted ({done} studies or pages stored); "
+                    f"audit: interrupted ({plural(done, 'study or page', 'studies or pages')} stored); "
                     "run the same command again to continue",
                     err=True,
                 )

@@ -343,5 +343,6 @@ def plan(request: FetchRequest, client: ApiClient, state: RunState) -> list[str]
         params = {**request.search_params(), "pageSize": str(request.page_size)}
         lines.append("GET " + client.url("api/v2/studies", params) + " and each nextPageToken page")
     if done or state.pages_done:
-        lines.append(f"resuming an interrupted run: {done} studies and {state.pages_done} pages already done")
+        studies, pages = plural(done, "study", "studies"), plural(state.pages_done, "page")
+        lines.append(f"resuming an interrupted run: {studies} and {pages} already done")
     return lines
