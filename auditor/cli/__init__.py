@@ -17,6 +17,7 @@ decided here and in :mod:`auditor.errors`, nowhere else:
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -145,4 +146,8 @@ def _bug() -> int:
 
 
 def entry_point() -> None:
-    sys.exit(finish_stdout(main()))
+    code = finish_stdout(main())
+    # The run is over and its exit code decided: a Ctrl-C now, while the interpreter shuts down
+    # (worker pools joined, files closed), must not turn it into a death by SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
