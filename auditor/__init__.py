@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from auditor.records import Field, Record, Source, SourceFormat
+from auditor.version import VERSION as __version__
 
 if TYPE_CHECKING:
     from auditor.diff import Change
@@ -22,6 +23,7 @@ __all__ = [
     "Record",
     "Source",
     "SourceFormat",
+    "__version__",
     "diff",
     "read_one",
     "read_path",
@@ -30,6 +32,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # every ``audit`` command imports this package first: nothing here until it is asked for
+    if name in ("Field", "Record", "Source", "SourceFormat"):
+        from auditor import records
+
+        return getattr(records, name)
     if name in ("read_path", "read_paths", "read_one"):
         from auditor import readers
 

@@ -26,7 +26,6 @@ from auditor.rules.compile import (
     CompiledRule,
     compile_rules,
     condition_columns,
-    to_schema,
 )
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
 from auditor.slots import slot_setters
@@ -107,7 +106,7 @@ def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Par
 
     **How the rules run.** The rules compile to one pandera schema (:func:`to_schema`); each of
     its checks is run on the columns its rule reads, and the rows where it does not pass are the
-    findings. This calls the schema's checks directly rather than ``schema.validate(lazy=True)``:
+    findings. This calls the checks' masks directly rather than ``schema.validate(lazy=True)``:
     the lazy validation reshapes every failing row into a failure-case report (a row per failing
     cell, stacked and unstacked), which cost three times the checks on a registry-sized table
     with tens of thousands of findings. Same rows, bit for bit (the validation path is kept as the
@@ -138,16 +137,16 @@ def failing_rows(frame: pd.DataFrame, compiled: list[CompiledRule]) -> list[Any]
     """Per rule, the positions (ascending numpy array) of the rows of ``frame`` it finds."""
     import numpy as np
 
-    schema = to_schema(compiled)
     columns = list(frame.columns)
     out = []
-    for rule, check in zip(compiled, schema.checks, strict=True):
+    for rule in compiled:
         try:
-            result = check(frame[condition_columns(rule.spec, columns)])
-            passed = result.check_output.to_numpy(dtype=bool)
+            # the mask the schema's check wraps (to_schema), called as the check would call it:
+            # the same rows, without importing pandera (0.3 s of start-up for a one-file check)
+            found = rule.mask(frame[condition_columns(rule.spec, columns)]).to_numpy(dtype=bool)
         except Exception as exc:  # the check itself raised: a bug, not a finding
             raise RuntimeError(f"rule {rule.spec.id} could not run: {exc}") from exc
-        out.append(np.flatnonzero(~passed))
+        out.append(np.flatnonzero(found))
     return out
 
 

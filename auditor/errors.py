@@ -1,7 +1,8 @@
 """Errors the auditor reports to users, each carrying its exit code.
 
 Library code raises these; only the CLI's ``main()`` catches them and prints one line.
-Anything else is a bug and stays a traceback.
+Anything else is a bug: ``main()`` prints its traceback and one line saying so, and exits
+:data:`EXIT_BUG` (4), so that a CI gate never reads a crash as findings (1).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # findings at or above --fail-on, or changes with --exit-code
 EXIT_INPUT = 2  # usage, input file or rule-file error
 EXIT_OUTPUT = 3  # could not write a report or the store (disk full, permission denied)
+EXIT_BUG = 4  # an unexpected exception: a bug in the auditor, never a verdict on the data
 EXIT_INTERRUPTED = 130
 
 #: Control characters (an ESC, a line break) in a file name or a quoted value, and lone
@@ -74,6 +76,14 @@ class StoreError(AuditorError):
 class FetchError(AuditorError):
     """A study could not be fetched from ClinicalTrials.gov (network, HTTP status, a body that is
     not JSON, a response shape we do not know); the other studies are still fetched."""
+
+
+class MissingExtraError(UsageError):
+    """An optional dependency is not installed: the message names the extra that brings it."""
+
+    def __init__(self, feature: str, extra: str):
+        super().__init__(f"{feature} needs the '{extra}' extra: pip install 'auditor[{extra}]'")
+        self.extra = extra
 
 
 class OutputError(AuditorError):

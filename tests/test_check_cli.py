@@ -7,40 +7,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_data import study, write
 
 from auditor.cli import main
-
-
-def study(
-    nct_id: str,
-    status: str,
-    verified: str,
-    *,
-    title: str = "A study",
-    updated: str = "2025-06-15",
-    summary: str = "A summary.",
-    **status_extra: Any,
-) -> dict[str, Any]:
-    return {
-        "protocolSection": {
-            "identificationModule": {"nctId": nct_id, "briefTitle": title},
-            "statusModule": {
-                "overallStatus": status,
-                "statusVerifiedDate": verified,
-                "lastUpdateSubmitDate": updated,
-                **status_extra,
-            },
-            "descriptionModule": {"briefSummary": summary},
-        }
-    }
-
-
-def write(path: Path, document: Any) -> Path:
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -144,7 +115,7 @@ def test_baseline_fails_only_on_new_problems(
     baseline = tmp_path / "baseline.json"
     assert main(["check", str(stale), *AS_OF, "--format", "json", "-o", str(baseline)]) == 0
     assert main(["check", str(stale), *AS_OF, "--fail-on", "warning", "--baseline", str(baseline)]) == 0
-    assert "1 findings already in the baseline" in capsys.readouterr().err
+    assert "1 finding already in the baseline" in capsys.readouterr().err
     newer = write(tmp_path / "new.json", study("NCT01111111", "TERMINATED", "2025-06"))
     assert (
         main(["check", str(stale), str(newer), *AS_OF, "--fail-on", "warning", "--baseline", str(baseline)])

@@ -14,16 +14,28 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import SHARED
 from rules_harness import build_record
 
+from auditor import __version__
 from auditor.baseline import new_findings
 from auditor.check import check_pairs, check_records
-from auditor.findings import Finding
+from auditor.cli.options import rule_infos
+from auditor.findings import Finding, Severity
 from auditor.reports.findings import REPORTERS
+from auditor.reports.run_info import RunInfo, Waived
 from auditor.rules import load_rules
 
 GOLDEN = Path(__file__).parent / "golden" / "check"
-SUFFIX = {"text": "txt", "json": "json", "csv": "csv", "junit": "junit.xml", "sarif": "sarif.json"}
+SUFFIX = {
+    "text": "txt",
+    "json": "json",
+    "csv": "csv",
+    "junit": "junit.xml",
+    "sarif": "sarif.json",
+    "github": "github.txt",
+    "gitlab": "gitlab.json",
+}
 HOSTILE_TITLE = "<script>alert('x')</script> & \"quoted\" ]]> \x1b[31mred..."
 HOSTILE_SUMMARY = '=HYPERLINK("http://evil") \x0b vertical tab, no full stop'
 
@@ -64,6 +76,34 @@ def sample_findings() -> list[Finding]:
     return check_records([stale, hostile], rules, as_of=as_of) + check_pairs([(old, new)], rules, as_of=as_of)
 
 
+def sample_run(findings: list[Finding]) -> RunInfo:
+    """The run the sample findings came from: every shipped rule over 3 snapshots and 1 pair,
+    failing at warning, one more finding waived, paths relative to /srv/registry."""
+    waived = Waived(
+        Finding(
+            "brief-title-missing",
+            Severity.ERROR,
+            "NCT07654321",
+            "snapshots/NCT07654321.json",
+            ("brief_title",),
+            "brief title missing",
+            "rules/identity.yaml:20",
+            "Brief title missing",
+        ),
+        "Sponsor confirmed (REG-1)",
+        date(2027, 1, 31),
+        "waivers.yaml:3",
+    )
+    return RunInfo(
+        fail_on=Severity.WARNING,
+        rules=rule_infos(load_rules()),
+        checked=3,
+        pairs=1,
+        waived=(waived,),
+        base_dir="/srv/registry",
+    )
+
+
 @pytest.fixture(scope="module")
 def findings() -> list[Finding]:
     return sample_findings()
@@ -81,7 +121,7 @@ def test_sample_covers_every_severity(findings: list[Finding]) -> None:
 
 @pytest.mark.parametrize("fmt", sorted(REPORTERS))
 def test_golden(fmt: str, findings: list[Finding]) -> None:
-    text = REPORTERS[fmt](findings)
+    text = REPORTERS[fmt](findings, sample_run(findings))
     path = GOLDEN / f"findings.{SUFFIX[fmt]}"
     if os.environ.get("AUDITOR_UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
@@ -100,151 +140,75 @@ def test_empty_report(fmt: str) -> None:
 
 def test_junit_is_read_by_a_junit_parser(findings: list[Finding]) -> None:
     """The structure Jenkins / GitLab read: testsuites > testsuite(name, tests, failures) >
-    testcase(classname, name) > failure(message, type)."""
-    root = ET.fromstring(REPORTERS["junit"](findings).encode("utf-8"))
+    testcase(classname, name) > failure(message, type); the counts agree with the cases."""
+    run = sample_run(findings)
+    root = ET.fromstring(REPORTERS["junit"](findings, run).encode("utf-8"))
     assert root.tag == "testsuites"
-    total = 0
+    failures = skipped = tests = 0
     for suite in root.findall("testsuite"):
         cases = suite.findall("testcase")
-        assert int(suite.get("tests", "-1")) == len(cases)
         assert int(suite.get("failures", "-1")) == sum(1 for c in cases if c.find("failure") is not None)
+        assert int(suite.get("skipped", "-1")) == sum(1 for c in cases if c.find("skipped") is not None)
         for case in cases:
             assert case.get("classname") == suite.get("name") and case.get("name")
             failure = case.find("failure")
-            assert (
-                failure is not None
-                and failure.get("message")
-                and failure.get("type") in ("error", "warning", "info")
-            )
-        total += len(cases)
-    assert total == len(findings) == int(root.get("failures", "-1"))
-    titles = [c.find("failure").get("message") for c in root.iter("testcase")]  # type: ignore[union-attr]
-    assert any("<script>alert('x')</script> & \"quoted\" ]]>" in (t or "") for t in titles)
+            if failure is not None:
+                assert failure.get("message") and failure.get("type") in ("error", "warning")
+        failures += int(suite.get("failures", "0"))
+        skipped += int(suite.get("skipped", "0"))
+        tests += int(suite.get("tests", "0"))
+    assert failures == int(root.get("failures", "-1")) == sum(1 for f in findings if run.fails(f))
+    assert skipped == int(root.get("skipped", "-1")) == 1
+    # tests: snapshots x record rules + pairs x pair rules
+    rules = load_rules()
+    assert (
+        tests == int(root.get("tests", "-1")) == 3 * len(rules.scope("record")) + 1 * len(rules.scope("pair"))
+    )
+    texts = [e.text or "" for e in root.iter()] + [v for e in root.iter() for v in e.attrib.values()]
+    assert any("<script>alert('x')</script> & \"quoted\" ]]>" in t for t in texts)
 
 
-#: The SARIF 2.1.0 properties our consumers need, written from the OASIS spec's required
-#: properties (the official schema file is not available offline): log (version, runs), run
-#: (tool.driver.name, results), reportingDescriptor (id), result (message.text, level,
-#: locations[].physicalLocation.artifactLocation.uri, region.startLine >= 1).
-SARIF_MINIMAL_SCHEMA = {
-    "type": "object",
-    "required": ["version", "$schema", "runs"],
-    "properties": {
-        "version": {"const": "2.1.0"},
-        "$schema": {"type": "string", "pattern": "sarif-2\\.1\\.0"},
-        "runs": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["tool", "results"],
-                "properties": {
-                    "tool": {
-                        "type": "object",
-                        "required": ["driver"],
-                        "properties": {
-                            "driver": {
-                                "type": "object",
-                                "required": ["name", "rules"],
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "rules": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "object",
-                                            "required": ["id"],
-                                            "properties": {
-                                                "id": {"type": "string"},
-                                                "shortDescription": {
-                                                    "type": "object",
-                                                    "required": ["text"],
-                                                },
-                                                "defaultConfiguration": {
-                                                    "type": "object",
-                                                    "properties": {
-                                                        "level": {
-                                                            "enum": ["none", "note", "warning", "error"]
-                                                        }
-                                                    },
-                                                },
-                                            },
-                                        },
-                                    },
-                                },
-                            }
-                        },
-                    },
-                    "results": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["ruleId", "level", "message", "locations"],
-                            "properties": {
-                                "ruleId": {"type": "string"},
-                                "ruleIndex": {"type": "integer", "minimum": -1},
-                                "level": {"enum": ["none", "note", "warning", "error"]},
-                                "message": {
-                                    "type": "object",
-                                    "required": ["text"],
-                                    "properties": {"text": {"type": "string"}},
-                                },
-                                "locations": {
-                                    "type": "array",
-                                    "minItems": 1,
-                                    "items": {
-                                        "type": "object",
-                                        "required": ["physicalLocation"],
-                                        "properties": {
-                                            "physicalLocation": {
-                                                "type": "object",
-                                                "required": ["artifactLocation", "region"],
-                                                "properties": {
-                                                    "artifactLocation": {
-                                                        "type": "object",
-                                                        "required": ["uri"],
-                                                        "properties": {
-                                                            "uri": {
-                                                                "type": "string",
-                                                                "format": "uri-reference",
-                                                            }
-                                                        },
-                                                    },
-                                                    "region": {
-                                                        "type": "object",
-                                                        "required": ["startLine"],
-                                                        "properties": {
-                                                            "startLine": {"type": "integer", "minimum": 1}
-                                                        },
-                                                    },
-                                                },
-                                            }
-                                        },
-                                    },
-                                },
-                                "partialFingerprints": {
-                                    "type": "object",
-                                    "additionalProperties": {"type": "string"},
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
+def test_junit_below_the_threshold_is_not_a_failure(findings: list[Finding]) -> None:
+    """A run that exits 0 (nothing at or above --fail-on) writes failures="0"."""
+    for fail_on in (None, Severity.ERROR):
+        run = RunInfo(fail_on=fail_on, checked=3)
+        below = [f for f in findings if fail_on is None or f.severity.rank < fail_on.rank]
+        root = ET.fromstring(REPORTERS["junit"](below, run))
+        assert root.get("failures") == "0" and not list(root.iter("failure"))
+        assert sum(1 for _ in root.iter("system-out")) == len(below)
 
 
-def test_sarif_meets_the_2_1_0_structure(findings: list[Finding]) -> None:
-    """Validated with jsonschema against a minimal schema written from the SARIF 2.1.0 spec's
-    required properties (the official schema is not on disk and there is no network)."""
-    document = json.loads(REPORTERS["sarif"](findings))
-    jsonschema.validate(document, SARIF_MINIMAL_SCHEMA)
+#: The official SARIF 2.1.0 JSON schema (OASIS), shared beside the repository.
+SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def sarif_validator() -> jsonschema.protocols.Validator:
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip(f"official SARIF schema not found at {SARIF_SCHEMA}")
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)  # type: ignore[no-any-return]
+
+
+def test_sarif_validates_against_the_official_schema(findings: list[Finding]) -> None:
+    document = json.loads(REPORTERS["sarif"](findings, sample_run(findings)))
+    errors = sorted(sarif_validator().iter_errors(document), key=str)
+    assert not errors, errors[0]
     run = document["runs"][0]
     for result in run["results"]:
         assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
-        assert " " not in result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert len(run["results"]) == len(findings)
+        location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert location["uriBaseId"] == "SRCROOT" and not location["uri"].startswith(("/", "file:"))
+        assert " " not in location["uri"]
+    assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == "file:///srv/registry/"
+    assert run["tool"]["driver"]["version"] == __version__
+    assert len(run["results"]) == len(findings) + 1  # the waived one, suppressed
+    suppressed = [r for r in run["results"] if r.get("suppressions")]
+    assert [r["suppressions"][0]["justification"] for r in suppressed] == [
+        "Sponsor confirmed (REG-1) (waivers.yaml:3)"
+    ]
+    stale = next(d for d in run["tool"]["driver"]["rules"] if d["id"] == "unknown-status-stale")
+    assert "Source:" in stale["help"]["text"] and stale["fullDescription"]["text"]
 
 
 def test_text_report_escapes_control_characters(findings: list[Finding]) -> None:

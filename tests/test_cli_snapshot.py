@@ -40,8 +40,8 @@ def test_add_list_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert doc["added"] == [] and len(doc["unchanged"]) == 5
 
     code, out, _ = run(capsys, "snapshot", "list", "--store", store)
-    lines = out.splitlines()
-    assert code == 0 and len(lines) == 6
+    header, *lines = out.splitlines()
+    assert code == 0 and len(lines) == 6 and header.split()[:2] == ["nct_id", "snapshots"]
     assert lines[0].split()[:2] == ["NCT09900001", "2"]
     code, out, _ = run(capsys, "snapshot", "list", "--store", store, "--format", "json", "NCT09900002")
     entries = json.loads(out)

@@ -493,7 +493,7 @@ def test_ctrl_c_to_the_process_group_during_jobs_2_never_hangs(engine: str, many
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
-        if process.returncode == 1:  # finished before the signal
+        if process.returncode in (0, 1):  # finished before the signal (findings or not)
             continue
         assert process.returncode == 130, err
         assert err.decode().splitlines()[-1:] == ["audit: interrupted"] and b"Traceback" not in err, err

@@ -1,28 +1,39 @@
 """``audit check PATH…``: run the rules over snapshots and fail CI at or above a severity.
 
-Inputs are files, folders and archives and, with ``--store DIR``, the latest snapshot of every
-study in a snapshot store; ``--history`` adds the pair rules over every consecutive pair of
-snapshots in the store plus the store's own history findings. Pair rules do not run over the
-PATHs (their order in time is not known there). The pipeline is :func:`auditor.run.check.run_check`.
+Inputs are files, folders, archives and ``-`` (standard input) and, with ``--store DIR``, the
+latest snapshot of every study in a snapshot store; ``--history`` adds the pair rules over every
+consecutive pair of snapshots in the store plus the store's own history findings. Pair rules do
+not run over the PATHs (their order in time is not known there). With neither PATHs nor
+``--store``, the configuration's ``store`` is checked. The pipeline is
+:func:`auditor.run.check.run_check`.
 
-Exit codes: 0 nothing at or above ``--fail-on``; 1 something is; 2 a usage, rule-file or input
-error — bad inputs are reported one line each on stderr, the good records are still checked and
-reported, and the exit code is 2 at the end; no study record read at all is exit 2 too, with
-nothing written, unless ``--allow-empty``. A broken rule file stops everything before any
-input is read. ``--baseline FILE`` (a JSON report of an earlier run) drops the findings already
-recorded there before the exit code is decided.
+Exit codes: 0 nothing at or above ``--fail-on`` (always with ``--fail-on none`` or
+``--exit-zero``); 1 something is; 2 a usage, configuration, rule-file, waiver or input error —
+bad inputs are reported one line each on stderr, the good records are still checked and
+reported, and the exit code is 2 at the end; no study record read at all is exit 2 too,
+with nothing written, unless ``--allow-empty``. A broken rule or waiver file, or a missing optional
+dependency, stops everything before any input is read. ``--baseline FILE`` (a JSON report of an
+earlier run) drops the findings already recorded there, and ``--waivers FILE`` the findings
+waived with a reason (:mod:`auditor.waivers`), before the exit code is decided. 3: the report
+could not be written; 4: a bug (:mod:`auditor.cli`); 130: interrupted.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from datetime import date
+from pathlib import Path
 
 import click
 
 from auditor.baseline import load_baseline, new_findings
 from auditor.cli.options import (
     allow_empty_option,
+    any_failing,
     as_of_option,
+    catalogue_entries,
+    check_rule_names,
     engine_options,
     fail_on_option,
     jobs_option,
@@ -31,21 +42,38 @@ from auditor.cli.options import (
     param_option,
     parse_as_of,
     parse_params,
+    require_engine,
+    rule_infos,
     rules_option,
+    threshold,
+    with_config_params,
 )
-from auditor.cli.output import check_output, emit
+from auditor.cli.output import STDOUT, check_output, emit
+from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
-from auditor.findings import Severity
+from auditor.findings import Finding, Severity
+from auditor.inputs import STDIN_NAME
 from auditor.reports.findings import REPORTERS
+from auditor.reports.run_info import RuleInfo, RunInfo, Waived
+from auditor.rules import RuleSet
 from auditor.rules.compile import compile_rules
-from auditor.run.check import run_check
+from auditor.run.check import CheckOutcome, run_check
 from auditor.run.executor import paused_gc, validate_engine
+from auditor.waivers import (
+    EXPIRED_RATIONALE,
+    EXPIRED_RULE,
+    EXPIRED_TITLE,
+    Waiver,
+    apply_waivers,
+    load_waivers,
+    waiver_text,
+)
 
-FORMATS = ("text", "json", "csv", "junit", "sarif")
+FORMATS = tuple(REPORTERS)
 
 
 @click.command("check")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True), metavar="[PATH|-]...")
 @rules_option
 @click.option(
     "--select", multiple=True, metavar="ID|TAG", help="Run only these rule ids or tags (repeatable)."
@@ -53,15 +81,44 @@ FORMATS = ("text", "json", "csv", "junit", "sarif")
 @param_option
 @as_of_option
 @fail_on_option
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option(
-    "--baseline", type=click.Path(dir_okay=False), help="JSON report of an earlier run: ignore its findings."
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the report here (atomically).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="JSON report of an earlier run: ignore its findings.",
+)
+@click.option(
+    "--waivers",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="YAML waivers (nct_id, rule, reason, expires, fingerprint): accepted findings, counted as waived.",
+)
+@click.option(
+    "--write-waivers",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write a waiver for every open finding to FILE (added to it if it exists) and exit 0.",
 )
 @click.option(
     "--store",
     "store_path",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Also check the latest snapshot of every study in this store.",
 )
 @click.option(
@@ -78,6 +135,7 @@ FORMATS = ("text", "json", "csv", "junit", "sarif")
     "--cache",
     "cache_dir",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Parquet cache of parsed records: a rerun parses only files that changed.",
 )
 @allow_empty_option
@@ -88,9 +146,12 @@ def command(
     param_items: tuple[str, ...],
     as_of_text: str | None,
     fail_on: str,
+    exit_zero: bool,
     output_format: str,
     output: str | None,
     baseline: str | None,
+    waivers: str | None,
+    write_waivers: str | None,
     store_path: str | None,
     history: bool,
     engine: str = "pandas",
@@ -101,21 +162,34 @@ def command(
 ) -> int:
     """Check snapshots against the rules; report findings; exit 1 at or above --fail-on."""
     if not paths and store_path is None:
-        raise UsageError("give at least one PATH, or --store DIR")
+        store_path = invocation().config.get("store")
+        if store_path is None:
+            raise UsageError("give at least one PATH (or - for standard input), or --store DIR")
+    if paths.count(STDIN_NAME) > 1:
+        raise UsageError("standard input (-) can be read once")
     if history and store_path is None:
         raise UsageError("--history needs --store DIR")
     check_output(output)  # before an hour of work: the report must have somewhere to go
-    day = parse_as_of(as_of_text)
-    params = parse_params(param_items)  # names are checked once the rules are selected
-    ruleset = load_rule_set(rule_paths)
-    if ruleset is None:
-        return EXIT_INPUT
-    if select:
-        ruleset = ruleset.select(select)
-    parse_params(param_items, ruleset.param_names())
-    compile_rules(list(ruleset), as_of=day, params=params)  # parameter errors before reading
+    if write_waivers is not None:
+        if write_waivers == STDOUT:
+            raise UsageError("--write-waivers needs a file (what it holds already is kept)")
+        check_output(write_waivers)
     validate_engine(engine, scheduler)
+    require_engine(engine)
+    day = parse_as_of(as_of_text)
+    parse_params(param_items)  # the syntax first; names are checked once the rules are selected
+    catalogue = load_rule_set(rule_paths)
+    if catalogue is None:
+        return EXIT_INPUT
+    ruleset = catalogue
+    if select:
+        check_rule_names(catalogue, select, "--select")
+        ruleset = ruleset.select(select)
+    params = parse_params(with_config_params(param_items, ruleset), ruleset.param_names())
+    compile_rules(list(ruleset), as_of=day, params=params)  # parameter errors before reading
     known = load_baseline(baseline) if baseline is not None else None
+    waiver_list = _load_waivers(waivers, catalogue)
+    detail(f"audit: {plural(len(ruleset), 'rule')} selected: {', '.join(ruleset.ids)}")
     if cache_dir is not None:
         _system_allocator()
     with paused_gc():  # a registry-sized run keeps millions of objects alive: see paused_gc
@@ -135,19 +209,107 @@ def command(
             )
         for error in outcome.errors:
             click.echo(f"audit: error: {error.one_line()}", err=True)
-        findings, suppressed = outcome.findings, 0
+        findings, baselined = outcome.findings, 0
         if known is not None:
-            findings, suppressed = new_findings(findings, known)
-        emit(REPORTERS[output_format](findings), output, machine=output_format != "text")
-    note = f"audit: checked {outcome.checked} snapshots with {len(ruleset)} rules as of {day.isoformat()}"
-    if suppressed:
-        note += f"; {suppressed} findings already in the baseline"
-    click.echo(note, err=True)
+            findings, baselined = new_findings(findings, known)
+        waived: list[Waived] | None = None
+        if waiver_list is not None:
+            split = apply_waivers(findings, waiver_list, day)
+            findings = split.open
+            waived = [Waived(f, w.reason, w.expires, w.at) for f, w in split.waived]
+            for unused in split.unused:
+                detail(f"audit: {unused.at}: waiver matched no finding ({unused.rule}, {unused.nct_id})")
+        if write_waivers is not None:
+            return _write_waivers(write_waivers, findings, day, outcome)
+        run = RunInfo(
+            fail_on=threshold(fail_on, exit_zero),
+            rules=_report_rules(ruleset, waiver_list),
+            checked=outcome.checked,
+            waived=None if waived is None else tuple(waived),
+            baselined=baselined,
+            base_dir=_working_folder(),
+            color=output in (None, STDOUT) and _colour(),
+        )
+        emit(REPORTERS[output_format](findings, run), output, machine=output_format != "text")
+    note(_summary(outcome, ruleset, day, findings, run))
     if outcome.errors:
-        click.echo(f"audit: {len(outcome.errors)} inputs could not be read", err=True)
+        note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")
         return EXIT_INPUT
-    threshold = Severity(fail_on).rank
-    return EXIT_FINDINGS if any(f.severity.rank >= threshold for f in findings) else EXIT_OK
+    return EXIT_FINDINGS if any_failing(findings, run.fail_on) else EXIT_OK
+
+
+def _load_waivers(path: str | None, catalogue: RuleSet) -> list[Waiver] | None:
+    if path is None:
+        return None
+    known = [e.id for e in catalogue_entries(catalogue)] + [EXPIRED_RULE]
+    if not hasattr(catalogue, "entries"):  # the store's history checks are findings too
+        known.extend(HISTORY_RULE_IDS)
+    return load_waivers(path, known)
+
+
+#: The store's history checks (``audit check --store S --history``), which a waiver may name.
+HISTORY_RULE_IDS = (
+    "history-duplicate-content",
+    "history-creation-date-changed",
+    "history-modification-date-backwards",
+)
+
+
+def _report_rules(ruleset: RuleSet, waivers: list[Waiver] | None) -> tuple[RuleInfo, ...]:
+    rules = rule_infos(ruleset)
+    if waivers is not None:
+        rules += (RuleInfo(EXPIRED_RULE, EXPIRED_TITLE, Severity.WARNING, "waiver", EXPIRED_RATIONALE),)
+    return rules
+
+
+def _write_waivers(path: str, findings: list[Finding], day: date, outcome: CheckOutcome) -> int:
+    target = Path(path)
+    existing = None
+    if target.exists():
+        load_waivers(target)  # a broken file is reported, not overwritten
+        existing = target.read_text(encoding="utf-8")
+    text, added = waiver_text(findings, existing, day)
+    emit(text, path, machine=True)  # a regular file, written atomically (never standard output)
+    note(f"audit: wrote {plural(added, 'waiver')} to {path} (replace each TODO reason with the real one)")
+    if outcome.errors:
+        note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def _summary(
+    outcome: CheckOutcome, ruleset: RuleSet, day: date, findings: list[Finding], run: RunInfo
+) -> str:
+    text = (
+        f"audit: checked {plural(outcome.checked, 'snapshot')} with {plural(len(ruleset), 'rule')} "
+        f"as of {day.isoformat()}: {plural(len(findings), 'finding')}"
+    )
+    if run.fail_on is None:
+        text += " (report only: --fail-on none)"
+    else:
+        failing = sum(1 for f in findings if run.fails(f))
+        text += f", {failing} at or above {run.fail_on}"
+    if run.waived:
+        text += f"; {plural(len(run.waived), 'finding')} waived"
+    if run.baselined:
+        text += f"; {plural(run.baselined, 'finding')} already in the baseline"
+    return text
+
+
+def _working_folder() -> str | None:
+    """What report paths are relative to; ``None`` if the working folder was deleted under us."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def _colour() -> bool:
+    """Colour the text report: ``--color always``, or auto on a terminal without NO_COLOR."""
+    choice = invocation().color
+    if choice is not None:
+        return choice
+    return sys.stdout.isatty()
 
 
 def _system_allocator() -> None:

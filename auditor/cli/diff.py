@@ -13,7 +13,8 @@ two different NCT IDs without ``--force``), 3 the ``--output`` file could not be
 
 ``--config FILE`` is YAML: ``ignore: [version_holder, last_update_post_date]`` — keys, labels or
 glob patterns of keys to report as snapshot metadata instead of study changes. Colour: on for a
-terminal unless ``NO_COLOR`` is set; ``--color``/``--no-color`` decide explicitly.
+terminal unless ``NO_COLOR`` is set; ``--color [auto|always|never]``/``--no-color`` (every command's
+option, :mod:`auditor.cli.settings`) decide explicitly.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import click
 import yaml
 
 from auditor.cli.output import STDOUT, check_output, emit
+from auditor.cli.settings import invocation
 from auditor.diff import BatchResult, Grade, batch, batch_records, compare
 from auditor.diff.lines import without_reorders
 from auditor.errors import EXIT_FINDINGS, EXIT_OK, UsageError
@@ -136,7 +138,13 @@ def _iso_date(value: str | None, name: str) -> str:
 )
 @click.option("--ignore-order", is_flag=True, help="Say nothing of list items that only moved.")
 @click.option("--details", is_flag=True, help="One line per changed field: no mass-edit summaries.")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False), help="Diff two dates of this store.")
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Diff two dates of this store.",
+)
 @click.option("--from", "date_from", metavar="DATE", help="With --store: the older date (YYYY-MM-DD).")
 @click.option("--to", "date_to", metavar="DATE", help="With --store: the newer date (YYYY-MM-DD).")
 @click.option("--force", is_flag=True, help="Diff even when the NCT IDs differ.")
@@ -144,7 +152,6 @@ def _iso_date(value: str | None, name: str) -> str:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
 )
-@click.option("--color/--no-color", "color", default=None, help="Force colour on or off (default: auto).")
 def command(
     old: str | None,
     new: str | None,
@@ -160,14 +167,13 @@ def command(
     force: bool,
     exit_code: bool,
     output: str | None,
-    color: bool | None,
 ) -> int:
     """Show what changed between snapshots OLD and NEW (two files, two folders, or --store dates)."""
     patterns = [*(load_ignore_config(config) if config else []), *ignore]
     grade = Grade(min_grade)
     check_output(output)
     to_terminal = output in (None, STDOUT) and sys.stdout.isatty()
-    colour = use_color(color, to_terminal) and output_format == "text"
+    colour = use_color(invocation().color, to_terminal) and output_format == "text"
     if store_dir is not None or (old and new and (Path(old).is_dir() or Path(new).is_dir())):
         found = _batch(old, new, store_dir, date_from, date_to, patterns, grade, ignore_order)
         text = render_batch(found, output_format, color=colour, details=details)

@@ -3,7 +3,8 @@
 Exit codes: 0 every study fetched and stored (or already there); 1 a fetched snapshot has the
 same dates as a stored one but other content (both kept); 2 a study could not be fetched (one
 line each on stderr; the others are still fetched), bad NCT IDs or options, or the ``fetch``
-extra is not installed; 3 the store could not be written; 130 interrupted (the same command
+extra is not installed (said before any input is read); 3 the store could not be written; 4 a bug
+in the auditor; 130 interrupted (the same command
 continues where it stopped).
 
 The ``--api-url`` option's parameter is named ``api_url`` so that a configuration file's
@@ -12,28 +13,40 @@ The ``--api-url`` option's parameter is named ``api_url`` so that a configuratio
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date
 
 import click
 
 from auditor.cli.snapshot import store_option
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from auditor.errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    MissingExtraError,
+    UsageError,
+)
 from auditor.fetch import DEFAULT_API_URL
 from auditor.inputs import read_file
 from auditor.records import is_valid_nct_id
+from auditor.text import plural
 
 #: Parameter families of ``/api/v2/studies`` a user may pass through with ``--param``.
 PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
 
 
 @click.command("fetch")
-@click.argument("nct_ids", nargs=-1)
+@click.argument("nct_ids", nargs=-1, metavar="[NCT_ID]...")
 @store_option
 @click.option(
     "--history", is_flag=True, help="Every historical version (History of Changes), not the current record."
 )
 @click.option(
-    "--ids-file", type=click.Path(dir_okay=False), help="NCT IDs to fetch, one per line ('#' comments)."
+    "--ids-file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="NCT IDs to fetch, one per line ('#' comments).",
 )
 @click.option("--query", "query_term", metavar="TEXT", help="Search: the API's query.term (Essie syntax).")
 @click.option(
@@ -43,13 +56,19 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
     metavar="KEY=VALUE",
     help="Another query.*, filter.* or postFilter.* parameter of /api/v2/studies; repeatable.",
 )
+@click.option("--since", metavar="DATE", help="Only studies whose Last Update Posted is this date or later.")
 @click.option(
-    "--since", metavar="YYYY-MM-DD", help="Only studies whose Last Update Posted is this date or later."
+    "--api-url",
+    "api_url",
+    metavar="URL",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    help="Base URL of the API.",
 )
-@click.option("--api-url", "api_url", default=DEFAULT_API_URL, show_default=True, help="Base URL of the API.")
 @click.option(
     "--rate",
     type=click.FloatRange(min=0.01),
+    metavar="N",
     default=0.5,
     show_default=True,
     help="Requests per second at most.",
@@ -57,19 +76,31 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
 @click.option(
     "--backoff",
     type=click.FloatRange(min=0),
+    metavar="SECONDS",
     default=1.0,
     show_default=True,
     help="Seconds: the first retry waits up to this (jittered), each next one up to twice as long.",
 )
 @click.option(
-    "--retries", type=click.IntRange(min=0), default=5, show_default=True, help="Retries per request."
+    "--retries",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=5,
+    show_default=True,
+    help="Retries per request.",
 )
 @click.option(
-    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds per request."
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    default=30.0,
+    show_default=True,
+    help="Seconds per request.",
 )
 @click.option(
     "--page-size",
     type=click.IntRange(1, 1000),
+    metavar="N",
     default=100,
     show_default=True,
     help="Studies per search page.",
@@ -102,6 +133,8 @@ def command(
     registry's History of Changes lists, with its change list beside them. Polite by default
     (0.5 requests/s, retries with backoff); an interrupted run continues on the next run of
     the same command."""
+    if importlib.util.find_spec("httpx") is None:  # before any input (--ids-file) is read
+        raise MissingExtraError("audit fetch", "fetch")
     ids = _nct_ids(nct_ids, ids_file)
     search = _search_params(query_term, params)
     if ids and search:
@@ -138,7 +171,7 @@ def command(
                 progress.close()
                 done = len(run.state.done) + run.state.pages_done
                 click.echo(
-                    f"audit: interrupted ({done} studies or pages stored); "
+                    f"audit: interrupted ({plural(done, 'study or page', 'studies or pages')} stored); "
                     "run the same command again to continue",
                     err=True,
                 )

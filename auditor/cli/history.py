@@ -15,7 +15,7 @@ from auditor.errors import EXIT_OK
 
 
 @click.command("history")
-@click.argument("nct_ids", nargs=-1, required=True)
+@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_ID...")
 @store_option
 @click.option(
     "--format",

@@ -7,6 +7,7 @@ the same everywhere.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -14,13 +15,19 @@ from typing import Any
 
 import click
 
-from auditor.errors import UsageError
+from auditor.cli.settings import invocation
+from auditor.config import did_you_mean
+from auditor.errors import MissingExtraError, UsageError
+from auditor.findings import Finding, Severity
+from auditor.reports.run_info import RuleInfo
 from auditor.rules import RuleSet, load_rules
 from auditor.rules.spec import RuleErrors
 from auditor.run.empty import NoRecordsError
 from auditor.run.executor import ENGINES
 
 SEVERITIES = ("error", "warning", "info")
+#: ``--fail-on`` choices: a severity, or ``none`` for report-only runs.
+FAIL_ON = (*SEVERITIES, "none")
 
 
 def parse_as_of(text: str | None) -> date:
@@ -87,17 +94,21 @@ param_option = click.option(
     metavar="NAME=VALUE",
     help="Override a rule parameter, e.g. years=3 (repeatable).",
 )
-fail_on_option = click.option(
-    "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding has this severity or worse.",
+fail_on_option = stack(
+    click.option(
+        "--fail-on",
+        type=click.Choice(FAIL_ON),
+        default="error",
+        show_default=True,
+        help="Exit 1 when a finding has this severity or worse; none: report only.",
+    ),
+    click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (same as --fail-on none)."),
 )
 jobs_option = click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
+    metavar="N",
     help="Parse inputs on N processes (default: one per CPU when there is more than a chunk of inputs).",
 )
 allow_empty_option = click.option(
@@ -117,6 +128,68 @@ def naming_unread() -> Iterator[None]:
         for line in error.unread:
             click.echo(f"audit: error: {line}", err=True)
         raise
+
+
+def threshold(fail_on: str, exit_zero: bool) -> Severity | None:
+    """The lowest severity that fails the run; ``None`` for ``--fail-on none``/``--exit-zero``."""
+    return None if exit_zero or fail_on == "none" else Severity(fail_on)
+
+
+def any_failing(findings: Iterable[Finding], fail_on: Severity | None) -> bool:
+    return fail_on is not None and any(f.severity.rank >= fail_on.rank for f in findings)
+
+
+def require_engine(engine: str) -> None:
+    """``--engine dask`` without the ``dask`` extra: one line naming it, before any input is read."""
+    if engine == "dask" and not all(importlib.util.find_spec(m) for m in ("dask", "distributed")):
+        raise MissingExtraError("--engine dask", "dask")
+
+
+def catalogue_entries(ruleset: RuleSet) -> tuple[Any, ...]:
+    """What a rule selection can name: the rules and, where the rule set has them, the store's
+    catalogued history checks (``entries``)."""
+    return tuple(getattr(ruleset, "entries", ruleset.rules))
+
+
+def check_rule_names(ruleset: RuleSet, names: Iterable[str], option: str) -> None:
+    """Every id or tag of ``names`` exists, else a usage error with the closest known name."""
+    entries = catalogue_entries(ruleset)
+    known = {e.id for e in entries} | {tag for e in entries for tag in getattr(e, "tags", ())}
+    for name in names:
+        if name not in known:
+            raise UsageError(f"{option}: no rule or tag named {name!r}{did_you_mean(name, known)}")
+
+
+def with_config_params(param_items: Sequence[str], rules: RuleSet) -> tuple[str, ...]:
+    """The configuration's ``params`` that the selected ``rules`` take, then ``--param``'s items
+    (which win by name). A file's parameter for a rule not selected is not an error: the file
+    serves every run, the command line only this one."""
+    takes = {(rule.id, name) for rule in rules for name in rule.params}
+    names = {name for _, name in takes}
+    kept = []
+    for item in invocation().config.param_items():
+        key = item.partition("=")[0]
+        rule_id, dot, name = key.rpartition(".")
+        if (dot and (rule_id, name) in takes) or (not dot and key in names):
+            kept.append(item)
+    return (*kept, *param_items)
+
+
+def rule_infos(ruleset: RuleSet) -> tuple[RuleInfo, ...]:
+    """The rules as reports describe them."""
+    return tuple(
+        RuleInfo(
+            id=e.id,
+            title=getattr(e, "title", ""),
+            severity=Severity(str(e.severity)),
+            scope=getattr(e, "scope", "record"),
+            rationale=getattr(e, "rationale", ""),
+            source=getattr(e, "source", ""),
+            defined_at=getattr(e, "location", ""),
+            tags=tuple(getattr(e, "tags", ())),
+        )
+        for e in catalogue_entries(ruleset)
+    )
 
 
 def engine_options(engine_help: str, scheduler_help: str) -> Decorator:

@@ -30,7 +30,7 @@ from auditor.records import Record
 
 
 @click.command("parse")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
 @click.option(
     "--format",
     "output_format",

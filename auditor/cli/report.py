@@ -7,8 +7,8 @@ the staleness rules, compares with the previous report under ``--out`` and write
 
 Exit codes are those of ``audit check``: 0 when no finding reaches ``--fail-on`` (default
 ``error``), 1 when one does, 2 for a usage, rule-file or input error, 3 when the report could not
-be written. Unreadable inputs do not stop the report: it is written with what could be read,
-lists the bad inputs, and the exit code is 2 so that a cron job notices.
+be written, 4 for a bug in the auditor. Unreadable inputs do not stop the report: it is written
+with what could be read, lists the bad inputs, and the exit code is 2 so that a cron job notices.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import click
 
 from auditor.cli.options import (
     allow_empty_option,
+    any_failing,
     as_of_option,
+    check_rule_names,
     engine_options,
     fail_on_option,
     load_rule_set,
@@ -28,10 +30,13 @@ from auditor.cli.options import (
     param_option,
     parse_as_of,
     parse_params,
+    require_engine,
     rules_option,
+    threshold,
+    with_config_params,
 )
+from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
-from auditor.findings import Severity
 from auditor.progress import Progress
 from auditor.rules.compile import compile_rules
 from auditor.run.executor import validate_engine
@@ -45,11 +50,12 @@ def command() -> None:
 
 
 @command.command("staleness")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True), metavar="[PATH|-]...")
 @click.option(
     "--store",
     "store_path",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     default="snapshots",
     show_default=True,
     help="Snapshot store to read the latest snapshot of every study from (when no PATHS are given).",
@@ -60,6 +66,7 @@ def command() -> None:
     "--out",
     "out_path",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     default="reports",
     show_default=True,
     help="Folder of dated reports; tonight's goes in OUT/<as-of>/.",
@@ -76,12 +83,18 @@ def command() -> None:
 @click.option(
     "--table-limit",
     type=click.IntRange(min=0),
+    metavar="N",
     default=5000,
     show_default=True,
     help="Rows of the stale list on the page (longest unverified first; 0: all).",
 )
 @click.option(
-    "--nights", type=click.IntRange(min=1), default=14, show_default=True, help="Nights in the trend chart."
+    "--nights",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=14,
+    show_default=True,
+    help="Nights in the trend chart.",
 )
 @click.option(
     "--history-pages",
@@ -89,7 +102,11 @@ def command() -> None:
     help="With --store: write history/<NCT>.html (the snapshots in the store) for the records listed.",
 )
 @click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: the CPUs available]."
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes [default: the CPUs available].",
 )
 @engine_options(
     "Parse and check on local processes, or as tasks on a Dask cluster (same report).",
@@ -106,6 +123,7 @@ def staleness(
     rule_paths: tuple[str, ...],
     rule_names: tuple[str, ...],
     fail_on: str,
+    exit_zero: bool,
     table_limit: int,
     nights: int,
     history_pages: bool,
@@ -120,15 +138,17 @@ def staleness(
     given as PATHS, and writes OUT/<as-of>/ (index.html, report.md, findings.json,
     findings.csv, summary.json, stale.json) atomically.
     """
+    validate_engine(engine, scheduler)
+    require_engine(engine)
     as_of = parse_as_of(as_of_text)
     catalogue = load_rule_set(rule_paths)
     if catalogue is None:
         return EXIT_INPUT
+    check_rule_names(catalogue, rule_names, "--select")
     rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
-    params = parse_params(param_items, rules.param_names())
-    validate_engine(engine, scheduler)
+    params = parse_params(with_config_params(param_items, rules), rules.param_names())
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
@@ -151,10 +171,10 @@ def staleness(
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)
-    click.echo(outcome.summary_line())
+    if invocation().verbosity >= 0:
+        click.echo(outcome.summary_line())
     if outcome.report.input_errors:
         return EXIT_INPUT
-    threshold = Severity(fail_on).rank
-    if any(f.severity.rank >= threshold for f in outcome.report.findings):
+    if any_failing(outcome.report.findings, threshold(fail_on, exit_zero)):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -7,15 +7,15 @@ from typing import Any
 
 import click
 
-from auditor.cli.options import rules_option
-from auditor.errors import EXIT_INPUT, EXIT_OK
+from auditor.cli.options import catalogue_entries, rules_option
+from auditor.config import did_you_mean
+from auditor.errors import EXIT_INPUT, EXIT_OK, UsageError
+from auditor.rules import load_rules
 from auditor.rules.operators import OPERATORS
-from auditor.rules.spec import ConditionSpec, RuleSpec
+from auditor.rules.spec import ConditionSpec, RuleErrors, RuleSpec
 
 
 def _load(rule_paths: tuple[str, ...]) -> Any:
-    from auditor.rules import load_rules
-
     return load_rules(list(rule_paths) if rule_paths else None)
 
 
@@ -25,8 +25,6 @@ def command() -> None:
 
 
 def _guard(run: Any) -> int:
-    from auditor.rules.spec import RuleErrors
-
     try:
         result: int = run()
     except RuleErrors as exc:
@@ -51,21 +49,27 @@ def list_rules(rule_paths: tuple[str, ...], output_format: str) -> int:
             click.echo(json.dumps({"schema": 1, "rules": rows}, ensure_ascii=False, indent=1))
             return EXIT_OK
         width = max(len(rule.id) for rule in ruleset)
+        click.echo(f"{'id':<{width}}  {'severity':<8} {'scope':<6}  title")
         for rule in ruleset:
-            click.echo(f"{rule.id:<{width}}  {rule.severity:<7}  {rule.scope:<6}  {rule.title}")
+            click.echo(f"{rule.id:<{width}}  {rule.severity:<8} {rule.scope:<6}  {rule.title}")
         return EXIT_OK
 
     return _guard(run)
 
 
 @command.command("explain")
-@click.argument("rule_id")
+@click.argument("rule_id", metavar="ID")
 @rules_option
 def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
     """What one rule checks, its parameters and an example."""
 
     def run() -> int:
-        text = explain_text(_load(rule_paths).get(rule_id))
+        ruleset = _load(rule_paths)
+        ids = [entry.id for entry in catalogue_entries(ruleset)]
+        if rule_id not in ids:
+            hint = did_you_mean(rule_id, ids)
+            raise UsageError(f"no rule with id {rule_id!r}{hint} (audit rules list shows them)")
+        text = explain_text(ruleset.get(rule_id))
         click.echo(text, nl=not text.endswith("\n"))
         return EXIT_OK
 

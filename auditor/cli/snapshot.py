@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from auditor.cli.options import allow_empty_option
+from auditor.cli.settings import plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 from auditor.run.empty import refuse_empty
 
@@ -28,6 +29,7 @@ store_option = click.option(
     "--store",
     "store_dir",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     default=DEFAULT_STORE,
     show_default=True,
     help="The snapshot store folder.",
@@ -47,12 +49,13 @@ def command() -> None:
 
 
 @command.command("add")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
 @store_option
 @format_option
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
+    metavar="N",
     default=500,
     show_default=True,
     help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
@@ -91,7 +94,7 @@ def add(
         refuse_empty(read, unread, allow_empty=allow_empty, nothing="nothing was stored")
         click.echo(
             f"{counts['added']} added, {counts['unchanged']} unchanged, "
-            f"{counts['conflicts']} conflicts, {counts['errors']} errors ({store_dir})"
+            f"{plural(counts['conflicts'], 'conflict')}, {plural(counts['errors'], 'error')} ({store_dir})"
         )
     if counts["errors"]:
         return EXIT_INPUT
@@ -123,7 +126,7 @@ def _add_counting(store: Store, paths: tuple[str, ...]) -> tuple[dict[str, int],
 
 
 @command.command("list")
-@click.argument("nct_ids", nargs=-1)
+@click.argument("nct_ids", nargs=-1, metavar="[NCT_ID]...")
 @store_option
 @format_option
 def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
@@ -140,7 +143,8 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
             entries = [e for n in nct_ids for e in store.list(n)]
             if output_format == "json":
                 click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
-            else:
+            elif entries:
+                click.echo(f"{'nct_id':<11}  {'modified':16}  {'tiebreak':16}  {'format':11}  path")
                 for e in entries:
                     click.echo(
                         f"{e.nct_id}  {e.modified or '-':16}  {e.tiebreak or '-':16}  {e.format:11}  {e.path}"
@@ -151,9 +155,10 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
         click.echo(
             json.dumps([{"nct_id": n, "snapshots": k, "latest": e.to_dict()} for n, k, e in rows], indent=1)
         )
-    else:
+    elif rows:
+        click.echo(f"{'nct_id':<11}  {'snapshots':>9}  {'latest modified':16}  latest path")
         for nct_id, count, latest in rows:
-            click.echo(f"{nct_id}  {count:4d}  {latest.modified or '-':16}  {latest.path}")
+            click.echo(f"{nct_id}  {count:9d}  {latest.modified or '-':16}  {latest.path}")
     return EXIT_OK
 
 
@@ -185,6 +190,7 @@ def verify(store_dir: str, output_format: str, repair: bool) -> int:
         state = "clean" if result.clean else "NOT clean"
         hint = "" if result.clean or repair else " (audit snapshot verify --repair repairs what can be)"
         click.echo(
-            f"{result.checked} snapshot files checked, {len(result.problems)} problems, store {state}{hint}"
+            f"{plural(result.checked, 'snapshot file')} checked, {plural(len(result.problems), 'problem')}, "
+            f"store {state}{hint}"
         )
     return EXIT_OK if result.clean else EXIT_FINDINGS

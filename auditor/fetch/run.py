@@ -33,6 +33,7 @@ from auditor.fetch.studies import (
 )
 from auditor.progress import Progress
 from auditor.store import AddResult, SnapshotBytes, Store
+from auditor.text import plural
 
 HISTORY_PATH = "api/int/studies/{nct_id}/history"
 
@@ -88,16 +89,16 @@ class FetchSummary:
         self.errors.extend(FetchError(f"cannot store: {e.one_line()}") for e in result.errors)
 
     def line(self) -> str:
-        parts = [f"{self.studies} studies", f"{self.fetched} fetched"]
+        parts = [plural(self.studies, "study", "studies"), f"{self.fetched} fetched"]
         if self.skipped:
             parts.append(f"{self.skipped} done by the interrupted run")
         if self.not_updated:
             parts.append(f"{self.not_updated} not updated since")
-        parts.append(f"{len(self.errors)} errors")
-        snapshots = (
-            f"snapshots: {self.added} added, {self.unchanged} unchanged, {len(self.conflicts)} conflicts"
-        )
-        traffic = f"{self.requests} requests, {self.retries} retries, {self.seconds:.1f} s"
+        parts.append(plural(len(self.errors), "error"))
+        conflicts = plural(len(self.conflicts), "conflict")
+        snapshots = f"snapshots: {self.added} added, {self.unchanged} unchanged, {conflicts}"
+        retries = plural(self.retries, "retry", "retries")
+        traffic = f"{plural(self.requests, 'request')}, {retries}, {self.seconds:.1f} s"
         return f"fetch: {', '.join(parts)}; {snapshots}; {traffic}"
 
 
@@ -342,5 +343,6 @@ def plan(request: FetchRequest, client: ApiClient, state: RunState) -> list[str]
         params = {**request.search_params(), "pageSize": str(request.page_size)}
         lines.append("GET " + client.url("api/v2/studies", params) + " and each nextPageToken page")
     if done or state.pages_done:
-        lines.append(f"resuming an interrupted run: {done} studies and {state.pages_done} pages already done")
+        studies, pages = plural(done, "study", "studies"), plural(state.pages_done, "page")
+        lines.append(f"resuming an interrupted run: {studies} and {pages} already done")
     return lines

@@ -1,5 +1,8 @@
 """Findings as JSON: ``{"schema": 1, "count": n, "findings": [Finding.to_dict()…]}``.
 
+With a waiver file (``run.waived`` not ``None``) a ``"waived"`` list follows the findings: each
+waived finding's ``to_dict()`` with a ``"waiver"`` object (reason, expires, defined_at).
+
 This document is also a baseline (``audit check --baseline FILE`` reads its fingerprints).
 
 The text is exactly ``json.dumps(document, ensure_ascii=False, indent=1)`` plus a newline, but
@@ -15,6 +18,7 @@ import json
 from typing import Any
 
 from auditor.findings import Finding
+from auditor.reports.run_info import DEFAULT_RUN, RunInfo
 
 SCHEMA = 1
 
@@ -24,13 +28,22 @@ except ImportError:  # pragma: no cover - CPython always has the C accelerator
     from json.encoder import py_encode_basestring as _encode_string
 
 
-def render_json(findings: list[Finding]) -> str:
-    if not findings:
-        document = {"schema": SCHEMA, "count": 0, "findings": []}
+def render_json(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
+    if not findings or run.waived is not None:
+        document: dict[str, Any] = {"schema": SCHEMA, "count": len(findings), "findings": []}
         out: list[str] = []
         _indented(document, 0, out)
-        out.append("\n")
-        return "".join(out)
+        text = "".join(out)
+        if findings:
+            text = text.replace(
+                '"findings": []', '"findings": [\n  ' + ",\n  ".join(_finding_texts(findings)) + "\n ]"
+            )
+        if run.waived is not None:
+            waived = [{**w.finding.to_dict(), "waiver": w.waiver_dict()} for w in run.waived]
+            rest: list[str] = []
+            _indented(waived, 1, rest)
+            text = text[:-2] + ',\n "waived": ' + "".join(rest) + "\n}"
+        return text + "\n"
     # The layout of ``_indented`` for this one document shape, written a finding at a time: a
     # registry-sized report has hundreds of thousands of findings, and the generic walk (a
     # dict per finding, a call per value) was half of a warm ``audit check``. The parts every

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from auditor.rules.patterns import full_match
@@ -112,26 +112,28 @@ def _as_of(args: dict[str, Any]) -> Any:
 
 
 def coerce(kind: str, value: Any) -> Any:
-    """A rule file's value as the column holds it; ``ValueError`` says what was expected."""
-    import pandas as pd
+    """A rule file's value as the column holds it; ``ValueError`` says what was expected.
 
+    Dates and timestamps become naive :class:`datetime.datetime` values, which pandas compares
+    with its datetime columns as it would a ``Timestamp``: loading and listing the rules then
+    needs no pandas (``audit rules list`` starts without it)."""
     if kind == "date":
-        parsed = parse_date(str(value)) if not isinstance(value, date) else None
         if isinstance(value, date):
-            return pd.Timestamp(value)
+            return _midnight(value)
+        parsed = parse_date(str(value))
         if parsed is None:
             raise ValueError(f"expected a date like 2020-09-30, got {value!r}")
-        return pd.Timestamp(parsed.earliest())
+        return _midnight(parsed.earliest())
     if kind == "timestamp":
         if isinstance(value, date):
-            return pd.Timestamp(value)
+            return _midnight(value)
         stamp = parse_timestamp(str(value))
         if stamp is None:
             try:
-                return pd.Timestamp(str(value))
+                return datetime.fromisoformat(str(value)).replace(tzinfo=None)
             except ValueError:
                 raise ValueError(f"expected a timestamp like 2025-12-24T18:59, got {value!r}") from None
-        return pd.Timestamp(stamp)
+        return _midnight(stamp)
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -145,6 +147,13 @@ def coerce(kind: str, value: Any) -> Any:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError(f"expected text, got {value!r}")
     return str(value)
+
+
+def _midnight(value: date) -> datetime:
+    """A date (or a datetime, kept) as a naive datetime."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.combine(value, time())
 
 
 # ---------------------------------------------------------------- single-record operators

@@ -121,7 +121,9 @@ def _compiled(pattern: str, ignore_case: bool) -> str:
     import pyarrow as pa  # heavy: only when a rule has a pattern
     import pyarrow.compute as pc
 
-    probe = pa.array([""], type=pa.string())
+    # one empty string, built from its buffers: pa.array() and pa.scalar() import pandas
+    # (0.3 s), which listing the rules does not otherwise need
+    probe = pa.StringArray.from_buffers(1, pa.py_buffer(bytes(8)), pa.py_buffer(b""))
     for candidate in (pattern, _anchored(pattern)):
         try:
             pc.match_substring_regex(probe, pattern=candidate, ignore_case=ignore_case)

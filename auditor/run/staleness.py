@@ -53,6 +53,7 @@ from auditor.staleness import (
     summarize,
 )
 from auditor.store import Store
+from auditor.text import plural
 
 #: Files per task: big enough that the rule engine's per-call cost is noise.
 DEFAULT_CHUNK_SIZE = 1000
@@ -67,11 +68,11 @@ class Outcome:
     def summary_line(self) -> str:
         """The one line a cron mail shows."""
         r = self.report
-        text = f"staleness {r.as_of.isoformat()}: {r.records:,} records, {len(r.stale):,} stale"
+        text = f"staleness {r.as_of.isoformat()}: {plural(r.records, 'record')}, {len(r.stale):,} stale"
         if r.previous_as_of is not None:
             text += f" ({len(r.newly_stale):,} new, {len(r.fixed):,} fixed, {r.still_stale:,} still)"
         if r.input_errors:
-            text += f", {len(r.input_errors):,} inputs with errors"
+            text += f", {plural(len(r.input_errors), 'input')} with errors"
         return text + f"; wrote {self.folder}/"
 
 
