@@ -18,14 +18,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from auditor.diff import Change, compare
+from auditor.fields import registry
 from auditor.findings import Finding, Severity
 from auditor.records import Record
 from auditor.store import CAPTURE_KEYS, IGNITE_FORMATS, SnapshotEntry, Store, iso_minutes
-
-if TYPE_CHECKING:
-    from auditor.diff import Change
 
 #: Version of the JSON shape of :meth:`RecordHistory.to_dict`.
 SCHEMA_VERSION = 1
@@ -61,8 +60,6 @@ class HistoryStep:
     def notable(self) -> tuple[Change, ...]:
         """Status transitions, date changes and flagged changes, in record order; a change of
         the study page's summary block that repeats a body field's change is listed once."""
-        from auditor.fields import registry
-
         registered = registry().by_key
         body = {(c.key, c.summary) for c in self.changes if not c.header}
         return tuple(
@@ -141,8 +138,6 @@ def _status(record: Record) -> str | None:
 
 def record_history(store: Store, nct_id: str, *, ignore: Iterable[str] = ()) -> RecordHistory:
     """The timeline of ``nct_id`` in ``store`` (no steps when the store has no snapshot of it)."""
-    from auditor.diff import compare
-
     patterns = (*sorted(CAPTURE_KEYS), *ignore)
     steps: list[HistoryStep] = []
     previous: Record | None = None

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import click
 
+from auditor.cli.output import check_output, emit
 from auditor.cli.snapshot import store_option
-from auditor.errors import EXIT_OK
+from auditor.errors import EXIT_OK, InputError
+from auditor.history import histories
+from auditor.records import is_valid_nct_id
+from auditor.reports.history_render import RENDERERS
+from auditor.store import Store
 
 
 @click.command("history")
@@ -38,13 +43,6 @@ def command(
     nct_ids: tuple[str, ...], store_dir: str, output_format: str, ignore: tuple[str, ...], output: str | None
 ) -> int:
     """The timeline of each record: its snapshots in order and what changed at each step."""
-    from auditor.cli.output import check_output, emit
-    from auditor.errors import InputError
-    from auditor.history import histories
-    from auditor.records import is_valid_nct_id
-    from auditor.reports.history_render import RENDERERS
-    from auditor.store import Store
-
     check_output(output)
     for nct_id in nct_ids:
         if not is_valid_nct_id(nct_id):

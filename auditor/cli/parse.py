@@ -26,7 +26,9 @@ import click
 
 from auditor.cli.output import check_output, emit
 from auditor.errors import EXIT_INPUT, EXIT_OK, InputError
+from auditor.readers import read_paths
 from auditor.records import Record
+from auditor.reports.findings_text import printable
 
 
 @click.command("parse")
@@ -45,8 +47,6 @@ from auditor.records import Record
 def command(paths: tuple[str, ...], output_format: str, output: str | None) -> int:
     """Read Ignite text, ClinicalTrials.gov JSON or legacy XML snapshots (files, folders,
     .tar.gz/.zip archives) and print them as records."""
-    from auditor.readers import read_paths
-
     check_output(output)
     errors: list[InputError] = []
 
@@ -78,8 +78,6 @@ def _render(records: Iterator[Record], output_format: str, errors: list[InputErr
 
 def render_table(records: Iterator[Record], width: int = 60) -> str:
     """One row per field: study, section, key, type and the value shortened to ``width``."""
-    from auditor.reports.findings_text import printable
-
     lines: list[str] = []
     for record in records:
         flags = " (truncated)" if record.truncated else ""
