@@ -1,7 +1,9 @@
 """Records × rules → findings.
 
 Single-record rules run over :func:`auditor.table.records_table` (one row per snapshot); pair
-rules over :func:`auditor.table.pairs_table` (one row per consecutive pair). Both go through
+and history rules over :func:`auditor.table.pairs_table` (one row per consecutive pair; a
+history rule reads every pair of a record, so its pairs must all be in the table, in order, as
+``Store.pairs()`` gives them). Both go through
 :func:`check_table`, which runs the checks of the compiled pandera schema over the frame so that
 every failing row of every rule is collected, then turns each into a frozen
 :class:`~auditor.findings.Finding` whose message shows the actual values (built a rule and a
@@ -73,10 +75,11 @@ def with_lines(findings: list[Finding], records: list[Record]) -> list[Finding]:
 def check_pairs(
     pairs: Iterable[tuple[Record, Record]], rules: RuleSet, *, params: Params = None, as_of: date
 ) -> list[Finding]:
-    """Run the pair rules of ``rules`` over ``(older, newer)`` snapshot pairs of the same study."""
+    """Run the pair and history rules of ``rules`` over ``(older, newer)`` snapshot pairs of the
+    same study (a study's pairs together and in order: history rules count along them)."""
     from auditor.table import pairs_table
 
-    selected = rules.scope("pair")
+    selected = rules.scope("pair", "history")
     if not len(selected):
         return []
     return check_table(pairs_table(pairs), selected, as_of=as_of, params=params)
@@ -110,7 +113,7 @@ def prepare(
     """The table with a fresh 0..n-1 index and the compiled rules it takes (pair rules for a
     pair table, else the record rules); ``None`` when there is nothing to run."""
     is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
-    rules = rules.scope("pair" if is_pair_table else "record")
+    rules = rules.scope("pair", "history") if is_pair_table else rules.scope("record")
     if frame.empty or not len(rules):
         return None
     compiled = compile_rules(list(rules), as_of=as_of, params=params)
@@ -206,6 +209,8 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
                 pieces.append(itertools.repeat(rule.as_of.isoformat(), n))
             elif piece in rule.params:
                 pieces.append(itertools.repeat(str(rule.params[piece]), n))
+            elif "(" in piece:
+                pieces.append(_counted(frame, piece, rows))
             elif piece in shown_at:
                 pieces.append(shown_values[shown_at[piece]])
             else:
@@ -231,6 +236,17 @@ _FINDING_FIELDS = (
     "values",
     "line",
 )
+
+
+def _counted(frame: pd.DataFrame, piece: str, rows: Any) -> list[str]:
+    """A message's ``{added(locations)}`` / ``{removed(locations)}`` for the failing rows: how
+    many items of the list the pair added or removed, by identity."""
+    from auditor.rules.pair_ops import item_differences
+
+    function, _, list_key = piece.rstrip(")").partition("(")
+    added, removed = item_differences(frame.take(rows), list_key)
+    counts = added if function == "added" else removed
+    return ["?" if n < 0 else str(n) for n in counts.tolist()]
 
 
 @cache
@@ -292,7 +308,7 @@ def default_parts(values: dict[str, str]) -> list[str]:
 
 
 def uses_as_of(cond: ConditionSpec) -> bool:
-    if cond.op in ("older_than", "newer_than"):
+    if cond.op in ("older_than", "newer_than") or cond.args.get("than") == "as_of":
         return True
     children = list(cond.args.get("conditions", ()))
     if "condition" in cond.args:

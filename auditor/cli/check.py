@@ -40,8 +40,14 @@ FORMATS = ("text", "json", "csv", "junit", "sarif")
     help="Rule file or folder (repeatable); default: the shipped catalogue.",
 )
 @click.option("--select", multiple=True, help="Run only these rule ids or tags (repeatable).")
+@click.option("--ignore", "ignored", multiple=True, metavar="ID|TAG", help="Leave out these rules (repeatable).")
 @click.option(
-    "--param", "params", multiple=True, help="Override a rule parameter, e.g. years=3 (repeatable)."
+    "--param",
+    "params",
+    multiple=True,
+    metavar="[RULE.]NAME=VALUE",
+    help="Override a rule parameter, e.g. unknown-status-stale.years=3 (repeatable; a bare NAME sets it in "
+    "every selected rule that has it, if they agree on its default).",
 )
 @click.option("--as-of", "as_of", help="Judge ages relative to this day (YYYY-MM-DD); default today.")
 @click.option(
@@ -93,6 +99,7 @@ def command(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
     select: tuple[str, ...],
+    ignored: tuple[str, ...],
     params: tuple[str, ...],
     as_of: str | None,
     fail_on: str,
@@ -125,7 +132,15 @@ def command(
         return EXIT_INPUT
     if select:
         ruleset = ruleset.select(select)
-    parse_params(params, ruleset.param_names())
+    if ignored:
+        ruleset = ruleset.ignore(ignored)
+    ruleset, skipped = ruleset.runnable(history=history)
+    if skipped:
+        click.echo(
+            f"audit: note: {len(skipped)} rules not run, they need --store DIR --history: {', '.join(skipped)}",
+            err=True,
+        )
+    parse_params(params, ruleset)
     from auditor.rules.compile import compile_rules
 
     compile_rules(list(ruleset), as_of=day, params=overrides)  # parameter errors before reading
@@ -220,7 +235,8 @@ def _run(
         from auditor.store import history_findings
 
         findings.extend(check_pairs(store.pairs(), ruleset, params=overrides, as_of=day))
-        findings.extend(history_findings(store))
+        wanted = {entry.id for entry in ruleset.builtins}
+        findings.extend(f for f in history_findings(store) if f.rule_id in wanted)
     return findings, errors, checked
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from auditor.errors import UsageError
+from auditor.rules.params import parse_param_items
+
+if TYPE_CHECKING:
+    from auditor.rules import RuleSet
 
 
 def parse_as_of(text: str | None) -> date:
@@ -19,17 +24,11 @@ def parse_as_of(text: str | None) -> date:
         raise UsageError(f"--as-of {text!r}: expected a date like 2026-11-25") from None
 
 
-def parse_params(items: Sequence[str], known: Iterable[str] | None = None) -> dict[str, str]:
-    """``--param years=3`` options into a dict; with ``known``, a name no selected rule takes
-    is a usage error rather than silently ignored."""
-    params: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE, e.g. years=3")
-        params[name.strip()] = value.strip()
-    if known is not None:
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise UsageError(f"--param {', '.join(unknown)}: no selected rule has such a parameter")
+def parse_params(items: Sequence[str], rules: RuleSet | None = None) -> dict[str, str]:
+    """``--param NAME=VALUE`` / ``--param RULE.NAME=VALUE`` options into a dict; with the
+    selected ``rules``, a name none of them takes, or a bare name they give different defaults,
+    is a usage error (:mod:`auditor.rules.params`) rather than silently applied or ignored."""
+    params = parse_param_items(items)
+    if rules is not None:
+        rules.check_params(params)
     return params

@@ -41,7 +41,11 @@ def command() -> None:
 )
 @click.option("--as-of", "as_of_text", metavar="DATE", help="Date the ages are measured to [default: today].")
 @click.option(
-    "--param", "param_items", multiple=True, metavar="NAME=VALUE", help="Rule parameter, e.g. years=3."
+    "--param",
+    "param_items",
+    multiple=True,
+    metavar="[RULE.]NAME=VALUE",
+    help="Rule parameter, e.g. unknown-status-stale.years=3 (a bare NAME sets it in every selected rule).",
 )
 @click.option(
     "--out",
@@ -65,6 +69,7 @@ def command() -> None:
     metavar="ID|TAG",
     help="Rules that make a record stale [default: unknown-status-stale, active-status-unverified].",
 )
+@click.option("--ignore", "ignored", multiple=True, metavar="ID|TAG", help="Leave out these rules (repeatable).")
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
@@ -111,6 +116,7 @@ def staleness(
     out_path: str,
     rule_paths: tuple[str, ...],
     rule_names: tuple[str, ...],
+    ignored: tuple[str, ...],
     fail_on: str,
     table_limit: int,
     nights: int,
@@ -142,10 +148,13 @@ def staleness(
             click.echo(f"audit: error: {error.one_line()}", err=True)
         click.echo("audit: no rule was run", err=True)
         return EXIT_INPUT
-    rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
+    rules = catalogue.select(rule_names or STALENESS_RULES)
+    if ignored:
+        rules = rules.ignore(ignored)
+    rules = rules.scope("record")
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
-    params = parse_params(param_items, rules.param_names())
+    params = parse_params(param_items, rules)
     validate_engine(engine, scheduler)
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")

@@ -16,7 +16,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
+from auditor.rules.cells import Period
+from auditor.rules.conditions import item_fields, item_scope
 from auditor.rules.operators import OPERATORS
+from auditor.rules.params import Overrides, effective_params
 from auditor.rules.spec import PLACEHOLDER, ArgumentError, ConditionSpec, RuleSpec, resolve_args
 from auditor.table import OLD_PREFIX, with_derived
 
@@ -37,32 +40,6 @@ class CompiledRule:
     mask: Mask = field(repr=False, compare=False)
 
 
-_KINDS: dict[type, str] = {int: "a whole number", float: "a number"}
-
-
-def effective_params(spec: RuleSpec, overrides: Mapping[str, str | int | float] | None) -> dict[str, Any]:
-    """The rule's defaults with the overrides that name one of its parameters, typed like the
-    default (``--param years=3`` gives the int 3 to a rule whose default is ``2``)."""
-    out = dict(spec.params)
-    for name, value in (overrides or {}).items():
-        if name not in out:
-            continue
-        default = out[name]
-        try:
-            if isinstance(default, int) and not isinstance(default, bool):
-                out[name] = int(value)
-            elif isinstance(default, float):
-                out[name] = float(value)
-            else:
-                out[name] = str(value)
-        except ValueError:
-            raise UsageError(
-                f"--param {name}={value}: rule {spec.id} expects {_KINDS.get(type(default), 'text')}"
-                f" (default {default!r})"
-            ) from None
-    return out
-
-
 def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -> Mask:
     """Turn a condition spec into a mask function, children first."""
     try:
@@ -70,12 +47,17 @@ def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -
     except ArgumentError as exc:
         raise UsageError(f"{cond.path}: {exc.message}") from None
     if any(unit in args for unit in ("years", "months", "days")):
-        _check_period(cond, args)
+        _check_period(cond, Period(args.get("years", 0), args.get("months", 0), args.get("days", 0)), as_of)
+    if isinstance(args.get("by"), Period):
+        _check_period(cond, args["by"], as_of)
     if "conditions" in args:
         args["conditions"] = tuple(bind(child, scope, params, as_of) for child in args["conditions"])
     if "condition" in args:
         args["condition"] = bind(args["condition"], scope, params, as_of)
-    function = OPERATORS[cond.op][0]
+    if "where" in args:
+        args["item_fields"] = item_fields(args["where"])
+        args["where"] = bind(args["where"], item_scope(args["list"]), params, as_of)
+    function = OPERATORS[cond.op].fn
 
     def mask(frame: pd.DataFrame) -> pd.Series:
         return function(frame, args)
@@ -83,31 +65,31 @@ def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -
     return mask
 
 
-def _check_period(cond: ConditionSpec, args: dict[str, Any]) -> None:
-    """A period reaching before the dates pandas can hold (``years: 99999``) is a usage error
+def _check_period(cond: ConditionSpec, period: Period, as_of: date) -> None:
+    """A period reaching beyond the dates pandas can hold (``years: 99999``) is a usage error
     here, before any input is read, instead of a failure of the rule on the first record."""
     import pandas as pd
 
-    from auditor.rules.operators import offset
-
     try:
-        pd.Timestamp(args["as_of"]) - offset(args)
+        pd.Timestamp(as_of) - period.offset()
+        pd.Timestamp(as_of) + period.offset()
     except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        raise UsageError(
-            f"{cond.path}: the period reaches before the year 1678; give a shorter one"
-        ) from None
+        raise UsageError(f"{cond.path}: the period reaches before the year 1678 (or after 2261); give a shorter one") from None
 
 
-def compile_rule(
-    spec: RuleSpec, *, as_of: date, params: Mapping[str, str | int | float] | None = None
-) -> CompiledRule:
+def compile_rule(spec: RuleSpec, *, as_of: date, params: Overrides = None) -> CompiledRule:
+    """``spec`` bound to ``as_of`` and its parameters (``params``: overrides by bare or
+    ``rule-id.name`` name, see :mod:`.params`); a value that does not fit is a usage error."""
     effective = effective_params(spec, params)
-    return CompiledRule(spec, effective, as_of, bind(spec.when, spec.scope, effective, as_of))
+    try:
+        return CompiledRule(spec, effective, as_of, bind(spec.when, spec.scope, effective, as_of))
+    except UsageError as exc:
+        if params:
+            raise UsageError(f"rule {spec.id}: {exc.message}") from None
+        raise
 
 
-def compile_rules(
-    specs: Sequence[RuleSpec], *, as_of: date, params: Mapping[str, str | int | float] | None = None
-) -> list[CompiledRule]:
+def compile_rules(specs: Sequence[RuleSpec], *, as_of: date, params: Overrides = None) -> list[CompiledRule]:
     return [compile_rule(spec, as_of=as_of, params=params) for spec in specs]
 
 
@@ -121,7 +103,12 @@ def columns_read(spec: RuleSpec) -> frozenset[str]:
     rules kept. The one answer to "which columns does a rule need": the check, the finding
     messages, the projection and the cache all ask here."""
     names = {*spec.referenced_fields(), *spec.fields}
-    names.update(PLACEHOLDER.findall(spec.message or ""))
+    for name in PLACEHOLDER.findall(spec.message or ""):
+        if "(" in name:  # added(locations): both snapshots' lists
+            list_key = name.rstrip(")").partition("(")[2]
+            names.update((list_key, OLD_PREFIX + list_key))
+        else:
+            names.add(name)
     names.discard("as_of")
     names.difference_update(spec.params)
     return frozenset(names)
