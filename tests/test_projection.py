@@ -16,7 +16,8 @@ from auditor.engines import TableCheck, check_inputs, run_pandas
 from auditor.parallel import InputUnit, list_inputs, parse_table, parse_units, projection_for
 from auditor.readers import read_paths
 from auditor.records import Record
-from auditor.rules import load_rules
+from auditor.rules import RuleSet, load_rules
+from auditor.rules.compile import lists_read
 from auditor.table import records_table
 
 AS_OF = date(2026, 11, 25)
@@ -36,7 +37,17 @@ SETS = {
 
 @pytest.fixture(scope="module")
 def record_check() -> TableCheck:
-    return TableCheck(load_rules().scope("record"), AS_OF)
+    """The record rules the projection can serve: those that read no list field (a list is
+    many leaves under indexed keys, which only the full reader gathers)."""
+    rules = load_rules().scope("record")
+    return TableCheck(RuleSet(tuple(r for r in rules if not lists_read([r]))), AS_OF)
+
+
+def test_a_rule_reading_a_list_turns_the_projection_off() -> None:
+    rules = load_rules().select(["primary-outcome-missing"])
+    columns = TableCheck(rules, AS_OF).columns(records_table([]).columns)
+    assert lists_read(rules) == {"primary_outcomes"}
+    assert "primary_outcomes__count" in columns and projection_for(columns) is None
 
 
 @pytest.fixture(scope="module")

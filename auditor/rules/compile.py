@@ -120,6 +120,15 @@ def keys_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
     return frozenset(name.removeprefix(OLD_PREFIX) for spec in specs for name in columns_read(spec))
 
 
+def lists_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
+    """The list fields (``auditor/data/list_fields.yaml``) a set of rules reads. The projection
+    of the inputs builds registered scalar fields only, so a run that reads a list takes the
+    full reader (``auditor.parallel.projection_for`` says so by returning ``None``)."""
+    from auditor.list_fields import list_registry
+
+    return keys_read(specs) & frozenset(list_registry())
+
+
 def table_columns(specs: Iterable[RuleSpec], available: Sequence[str]) -> list[str]:
     """The columns of ``available`` the rules can read, in table order: the identity columns,
     ``source_format``, every column the rules read and the columns derived from them, for the
