@@ -66,6 +66,7 @@ class ListSpec:
     xml_single: str | None = None
     xml_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     json_from: tuple[str, str] | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def count_column(self) -> str:
@@ -120,6 +121,7 @@ def list_registry() -> dict[str, ListSpec]:
             xml_single=entry.get("xml_single"),
             xml_values=tuple((k, tuple(v)) for k, v in (entry.get("xml_values") or {}).items()),
             json_from=tuple(derived.split(".", 1)) if derived else None,  # type: ignore[arg-type]
+            aliases=tuple(sorted((entry.get("aliases") or {}).items())),
         )
     return out
 
@@ -154,14 +156,17 @@ class _Plan:
 
     by_prefix: dict[str, tuple[ListSpec, dict[str, ItemField] | None]]
     singles: tuple[tuple[str, ListSpec], ...]
+    aliases: dict[str, dict[str, str]]
 
 
 @cache
 def _plan(keys: tuple[str, ...], xml: bool) -> _Plan:
+    """Where the items of ``keys`` — and of the lists they are derived from — are, by prefix."""
     registry = list_registry()
+    wanted = list(keys) + [registry[k].json_from[0] for k in keys if registry[k].json_from and not xml]
     by_prefix: dict[str, tuple[ListSpec, dict[str, ItemField] | None]] = {}
     singles: list[tuple[str, ListSpec]] = []
-    for key in keys:
+    for key in dict.fromkeys(wanted):
         spec = registry[key]
         prefix = spec.xml if xml else spec.json
         if xml and spec.xml_single:
@@ -170,24 +175,24 @@ def _plan(keys: tuple[str, ...], xml: bool) -> _Plan:
             continue
         paths = {(item.xml if xml else item.json): item for item in spec.items} if spec.items else None
         by_prefix[prefix] = (spec, paths)
-    return _Plan(by_prefix, tuple(singles))
+    return _Plan(by_prefix, tuple(singles), {key: dict(registry[key].aliases) for key in wanted})
 
 
 def list_values(record: Record, specs: Iterable[ListSpec]) -> dict[str, Any]:
     """The table cells of ``specs`` for one record: ``{column: value}`` with the count (an int,
     or ``None`` when the snapshot cannot say) and each value column (a JSON array, or ``None``
-    with an unknown count)."""
+    with an unknown count). One pass over the record's keys for all the lists."""
     specs = tuple(specs)
     fmt = record.source.format
     xml = fmt is SourceFormat.CTGOV_XML
     plan = _plan(tuple(spec.key for spec in specs), xml)
-    items: dict[str, dict[int, dict[str, str | None]]] = {spec.key: {} for spec in specs}
+    items: dict[str, dict[int, dict[str, str | None]]] = {key: {} for key in plan.aliases}
     columns = record.columns
     by_prefix = plan.by_prefix
     for key, raw in zip(columns.key, columns.raw, strict=True):
-        bracket = key.find("[")
-        if bracket < 0:
+        if "[" not in key:
             continue
+        bracket = key.index("[")
         found = by_prefix.get(key[:bracket])
         if found is None:
             continue
@@ -207,18 +212,24 @@ def list_values(record: Record, specs: Iterable[ListSpec]) -> dict[str, Any]:
             name, kind = item.name, item.type
         text = raw.strip()
         value = (normalise_enum(text) if kind == "enum" else text) or None
+        if value is not None and paths is None and spec.aliases:
+            value = plan.aliases[spec.key].get(value, value)
         items[spec.key].setdefault(int(key[bracket + 1 : close]), {})[name] = value
     for single_key, spec in plan.singles:
         found_field = record.get(single_key)
         if found_field is not None and found_field.raw.strip():
             mapped = dict(spec.xml_values).get(found_field.raw.strip())
-            codes = mapped if mapped is not None else (normalise_enum(found_field.raw),)
-            items[spec.key] = {i: {"value": code} for i, code in enumerate(codes)}
+            code = normalise_enum(found_field.raw)
+            codes = mapped if mapped is not None else (plan.aliases[spec.key].get(code, code),)
+            items[spec.key] = {i: {"value": c} for i, c in enumerate(codes)}
     out: dict[str, Any] = {}
     for spec in specs:
         rows = [items[spec.key][i] for i in sorted(items[spec.key])]
         if spec.json_from is not None and not xml:
-            rows = _derived(record, spec, list_registry()[spec.json_from[0]])
+            source, part = spec.json_from
+            found_items = items[source]
+            distinct = dict.fromkeys(v for i in sorted(found_items) if (v := found_items[i].get(part)))
+            rows = [{"value": value} for value in distinct]
         known = bool(rows) or fmt not in _IGNITE_FORMATS
         out[spec.count_column] = len(rows) if known else None
         for name, column in zip(spec.item_names, spec.value_columns, strict=True):
@@ -226,12 +237,3 @@ def list_values(record: Record, specs: Iterable[ListSpec]) -> dict[str, Any]:
     return out
 
 
-def _derived(record: Record, spec: ListSpec, source: ListSpec) -> list[dict[str, str | None]]:
-    """``countries`` of a JSON record: the distinct countries of its locations, in order."""
-    assert spec.json_from is not None
-    cells = list_values(record, [source])
-    seen: dict[str, None] = {}
-    for value in decode(cells[source.item_column(spec.json_from[1])]):
-        if value:
-            seen.setdefault(value, None)
-    return [{"value": value} for value in seen]

@@ -256,33 +256,49 @@ def _unique(record: Record, case: int, step: int) -> Record:
     return replace(record, source=source, nct_id=nct_id, fields=record.fields)
 
 
-def outcomes(spec: RuleSpec, document: dict[str, Any], rows: list[tuple[dict[str, Any], Any]]) -> list[bool]:
-    """For each case, whether ``spec`` finds something: the rule's mask over one table per
-    (as-of, parameters) group of cases — no finding is formatted."""
+@dataclass(frozen=True)
+class CaseTables:
+    """A rule's cases as tables, one per (as-of, parameters, record or pair) group, built once
+    and run under every weakened rule: ``groups`` holds ``(as_of, params, frame, owners)`` where
+    ``owners[row]`` is the case a table row belongs to."""
+
+    count: int
+    groups: tuple[tuple[date, dict[str, Any], Any, tuple[int, ...]], ...]
+
+
+def case_tables(document: dict[str, Any], rows: list[tuple[dict[str, Any], Any]]) -> CaseTables:
     from auditor.table import pairs_table, records_table
 
-    results: dict[int, bool] = {}
-    groups: dict[tuple[Any, ...], list[int]] = {}
+    grouped: dict[tuple[Any, ...], list[int]] = {}
     for i, (case, (kind, _)) in enumerate(rows):
         key = (case_as_of(document, case), tuple(sorted((case.get("params") or {}).items())), kind == "record")
-        groups.setdefault(key, []).append(i)
-    for (as_of, params, is_record), members in groups.items():
-        compiled = compile_rule(spec, as_of=as_of, params=dict(params))
+        grouped.setdefault(key, []).append(i)
+    groups = []
+    for (as_of, params, is_record), members in grouped.items():
         if is_record:
             frame = records_table([rows[i][1][1] for i in members])
-            owner = members
+            owners = list(members)
         else:
             pairs: list[tuple[Record, Record]] = []
-            owner = []
+            owners = []
             for i in members:
                 kind, data = rows[i][1]
                 found = data if kind == "history" else [data]
                 pairs.extend(found)
-                owner.extend([i] * len(found))
+                owners.extend([i] * len(found))
             frame = pairs_table(pairs)
-        mask = compiled.mask(frame).to_numpy(dtype=bool) if len(frame) else []
-        for i in members:
-            results[i] = False
-        for i, hit in zip(owner, mask, strict=True):
+        groups.append((as_of, dict(params), frame, tuple(owners)))
+    return CaseTables(len(rows), tuple(groups))
+
+
+def outcomes(spec: RuleSpec, tables: CaseTables) -> list[bool]:
+    """For each case, whether ``spec`` finds something: the rule's mask over the case tables
+    (no finding is formatted)."""
+    results = [False] * tables.count
+    for as_of, params, frame, owners in tables.groups:
+        if not len(frame):
+            continue
+        mask = compile_rule(spec, as_of=as_of, params=params).mask(frame).to_numpy(dtype=bool)
+        for i, hit in zip(owners, mask, strict=True):
             results[i] = results[i] or bool(hit)
-    return [results[i] for i in range(len(rows))]
+    return results

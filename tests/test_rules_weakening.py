@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import CORPUS, SEED
-from rules_harness import build_record, corpus_records, load_cases, mutants, outcomes, case_rows
+from rules_harness import build_record, case_rows, case_tables, corpus_records, load_cases, mutants, outcomes
 
 from auditor.readers import read_one
 from auditor.records import Record
@@ -42,7 +42,20 @@ def test_every_clause_of_the_rule_is_needed_by_a_case(rule_id: str) -> None:
     spec = RULES.get(rule_id)
     document = CASES[rule_id]
     rows = case_rows(document, _load)
+    tables = case_tables(document, rows)
     expected = [case["expect"] == "fail" for case, _ in rows]
-    assert outcomes(spec, document, rows) == expected, "the rule itself disagrees with its cases"
-    survivors = [m.what for m in mutants(spec) if outcomes(m.spec, document, rows) == expected]
+    assert outcomes(spec, tables) == expected, "the rule itself disagrees with its cases"
+    survivors = [m.what for m in mutants(spec) if outcomes(m.spec, tables) == expected]
     assert not survivors, f"{rule_id}: no case notices these changes: {survivors}"
+
+
+def test_the_check_notices_cases_that_do_not_test_every_clause() -> None:
+    """With only its first (failing) case, results-overdue could lose most of its clauses
+    unnoticed: the check must say so, naming them."""
+    spec = RULES.get("results-overdue")
+    document = {**CASES["results-overdue"], "cases": CASES["results-overdue"]["cases"][:1]}
+    tables = case_tables(document, case_rows(document, _load))
+    survivors = [m.what for m in mutants(spec) if outcomes(m.spec, tables) == [True]]
+    assert "when.all[1].missing: always true" not in survivors  # only real mutants are named
+    assert "when.all: drop [1] missing" in survivors and "when.all: drop [2] not" in survivors
+    assert any(what.startswith("params.due_after") for what in survivors)
