@@ -120,10 +120,18 @@ def list_registry() -> dict[str, ListSpec]:
             xml=entry.get("xml"),
             xml_single=entry.get("xml_single"),
             xml_values=tuple((k, tuple(v)) for k, v in (entry.get("xml_values") or {}).items()),
-            json_from=tuple(derived.split(".", 1)) if derived else None,  # type: ignore[arg-type]
+            json_from=_source(derived),
             aliases=tuple(sorted((entry.get("aliases") or {}).items())),
         )
     return out
+
+
+def _source(derived: str | None) -> tuple[str, str] | None:
+    """``locations.country`` → ``("locations", "country")``."""
+    if not derived:
+        return None
+    list_key, _, item = derived.partition(".")
+    return list_key, item
 
 
 def list_of_column(name: str) -> ListSpec | None:
@@ -163,7 +171,8 @@ class _Plan:
 def _plan(keys: tuple[str, ...], xml: bool) -> _Plan:
     """Where the items of ``keys`` — and of the lists they are derived from — are, by prefix."""
     registry = list_registry()
-    wanted = list(keys) + [registry[k].json_from[0] for k in keys if registry[k].json_from and not xml]
+    sources = [registry[k].json_from for k in keys]
+    wanted = list(keys) + [source[0] for source in sources if source is not None and not xml]
     by_prefix: dict[str, tuple[ListSpec, dict[str, ItemField] | None]] = {}
     singles: list[tuple[str, ListSpec]] = []
     for key in dict.fromkeys(wanted):
@@ -235,5 +244,3 @@ def list_values(record: Record, specs: Iterable[ListSpec]) -> dict[str, Any]:
         for name, column in zip(spec.item_names, spec.value_columns, strict=True):
             out[column] = encode([row.get(name) for row in rows]) if known else None
     return out
-
-

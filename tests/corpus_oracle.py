@@ -58,7 +58,9 @@ def code(text: Any) -> str:
     if not isinstance(text, str):
         return ""
     value = "_".join("".join(c if c.isalnum() else " " for c in text).split()).upper()
-    return {"UNKNOWN_STATUS": "UNKNOWN", "ANTICIPATED": "ESTIMATED", "ESTIMATE": "ESTIMATED"}.get(value, value)
+    return {"UNKNOWN_STATUS": "UNKNOWN", "ANTICIPATED": "ESTIMATED", "ESTIMATE": "ESTIMATED"}.get(
+        value, value
+    )
 
 
 _PHASES = {
@@ -99,7 +101,13 @@ def days(text: str) -> tuple[date, date] | None:
     """The first and last day of ``2020``, ``2020-09``, ``2020-09-15``, ``September 2020``,
     ``September 15, 2020``; ``None`` for anything else."""
     text = text.strip()
-    for fmt, precision in (("%Y-%m-%d", "d"), ("%B %d, %Y", "d"), ("%Y-%m", "m"), ("%B %Y", "m"), ("%Y", "y")):
+    for fmt, precision in (
+        ("%Y-%m-%d", "d"),
+        ("%B %d, %Y", "d"),
+        ("%Y-%m", "m"),
+        ("%B %Y", "m"),
+        ("%Y", "y"),
+    ):
         try:
             first = datetime.strptime(text, fmt).date()
         except ValueError:
@@ -166,7 +174,8 @@ def _v2(study: dict[str, Any], name: str) -> Raw | None:
         enrollment=_int(_get(design, "enrollmentInfo", "count")),
         enrollment_type=code(_get(design, "enrollmentInfo", "type")),
         outcomes=tuple(
-            (o.get("measure") or "", o.get("timeFrame") or "") for o in _get(p, "outcomesModule", "primaryOutcomes") or []
+            (o.get("measure") or "", o.get("timeFrame") or "")
+            for o in _get(p, "outcomesModule", "primaryOutcomes") or []
         ),
         sites=tuple(
             (s.get("facility") or "", s.get("city") or "", s.get("country") or "")
@@ -208,9 +217,12 @@ def _v1(study: dict[str, Any], name: str) -> Raw | None:
         phases=phase_codes(_get(design, "PhaseList", "Phase") or []),
         enrollment=_int(_get(design, "EnrollmentInfo", "EnrollmentCount")),
         enrollment_type=code(_get(design, "EnrollmentInfo", "EnrollmentType")),
-        outcomes=tuple((o.get("PrimaryOutcomeMeasure") or "", o.get("PrimaryOutcomeTimeFrame") or "") for o in outcomes),
+        outcomes=tuple(
+            (o.get("PrimaryOutcomeMeasure") or "", o.get("PrimaryOutcomeTimeFrame") or "") for o in outcomes
+        ),
         sites=tuple(
-            (s.get("LocationFacility") or "", s.get("LocationCity") or "", s.get("LocationCountry") or "") for s in sites
+            (s.get("LocationFacility") or "", s.get("LocationCity") or "", s.get("LocationCountry") or "")
+            for s in sites
         ),
     )
 

@@ -133,7 +133,10 @@ def counted(row: dict[str, Any], name: str) -> str:
         if not isinstance(row.get(prefix + spec.count_column), int | np.integer):
             return None
         cells = [json.loads(row[prefix + spec.item_column(n)]) for n in spec.identity or spec.item_names]
-        items = {tuple(" ".join(str(v or "").split()).casefold() for v in item) for item in zip(*cells)}
+        items = {
+            tuple(" ".join(str(v or "").split()).casefold() for v in item)
+            for item in zip(*cells, strict=True)
+        }
         return {item for item in items if any(item)}
 
     new, old = identities(""), identities("old.")

@@ -31,7 +31,11 @@ from auditor.rules.spec import ConditionSpec, RuleSpec
 from auditor.values import parse_date, parse_timestamp
 
 RULE_CASES = Path(__file__).parent / "rules"
-_FORMATS = {"ignite": SourceFormat.IGNITE_TEXT, "json": SourceFormat.CTGOV_JSON, "xml": SourceFormat.CTGOV_XML}
+_FORMATS = {
+    "ignite": SourceFormat.IGNITE_TEXT,
+    "json": SourceFormat.CTGOV_JSON,
+    "xml": SourceFormat.CTGOV_XML,
+}
 
 
 def build_record(spec: dict[str, Any], *, path: str = "case.txt") -> Record:
@@ -68,7 +72,9 @@ def _list_fields(key: str, items: list[Any], fmt: SourceFormat) -> list[Field]:
     for i, item in enumerate(items):
         values = item if isinstance(item, dict) else {"": item}
         for name, raw in values.items():
-            path = "" if not name else "." + next(f.xml if xml else f.json for f in spec.items if f.name == name)
+            path = (
+                "" if not name else "." + next(f.xml if xml else f.json for f in spec.items if f.name == name)
+            )
             item_key = f"{prefix}[{i}]{path}"
             out.append(make_field("Misc", item_key, "" if raw is None else str(raw), key=item_key)[0])
     return out
@@ -129,13 +135,17 @@ def mutants(spec: RuleSpec) -> Iterator[Mutant]:
     an ``isin``, change an ``eq`` value, move a number, a date, a period or a parameter's
     default by one unit (a day, a month, a year, one)."""
     line, path = spec.when.line, spec.when.path
-    yield Mutant("when: always true", replace(spec, when=ConditionSpec("all", {"conditions": ()}, line, path)))
+    yield Mutant(
+        "when: always true", replace(spec, when=ConditionSpec("all", {"conditions": ()}, line, path))
+    )
     yield Mutant("when: never true", replace(spec, when=ConditionSpec("any", {"conditions": ()}, line, path)))
     for what, when in _condition_mutants(spec.when, "when"):
         yield Mutant(what, replace(spec, when=when))
     for name, value in spec.params.items():
         for nudged in _nudged(value):
-            yield Mutant(f"params.{name}: {value} -> {nudged}", replace(spec, params={**spec.params, name: nudged}))
+            yield Mutant(
+                f"params.{name}: {value} -> {nudged}", replace(spec, params={**spec.params, name: nudged})
+            )
 
 
 def _with(cond: ConditionSpec, **args: Any) -> ConditionSpec:
@@ -148,10 +158,13 @@ def _condition_mutants(cond: ConditionSpec, path: str) -> Iterator[tuple[str, Co
     children = list(args.get("conditions", ()))
     if len(children) > 1:
         for i in range(len(children)):
-            yield f"{here}: drop [{i}] {children[i].op}", _with(cond, conditions=tuple(children[:i] + children[i + 1 :]))
+            yield (
+                f"{here}: drop [{i}] {children[i].op}",
+                _with(cond, conditions=tuple(children[:i] + children[i + 1 :])),
+            )
     for i, child in enumerate(children):
         for what, changed in _condition_mutants(child, f"{here}[{i}]"):
-            yield what, _with(cond, conditions=tuple(children[:i] + [changed] + children[i + 1 :]))
+            yield what, _with(cond, conditions=(*children[:i], changed, *children[i + 1 :]))
     for name in ("condition", "where"):
         if name in args:
             for what, changed in _condition_mutants(args[name], f"{here}.{name}"):
@@ -183,7 +196,11 @@ def _condition_mutants(cond: ConditionSpec, path: str) -> Iterator[tuple[str, Co
             yield f"{here}: {args['value']} -> {nudged}", _with(cond, value=nudged)
     for name in ("years", "months", "days", "times", "eq", "ne", "lt", "le", "gt", "ge"):
         value = args.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and cond.op not in ("eq", "ne", "lt", "le", "gt", "ge"):
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and cond.op not in ("eq", "ne", "lt", "le", "gt", "ge")
+        ):
             for nudged in (value - 1, value + 1):
                 if nudged >= 0:
                     yield f"{here}.{name}: {value} -> {nudged}", _with(cond, **{name: nudged})
@@ -271,7 +288,11 @@ def case_tables(document: dict[str, Any], rows: list[tuple[dict[str, Any], Any]]
 
     grouped: dict[tuple[Any, ...], list[int]] = {}
     for i, (case, (kind, _)) in enumerate(rows):
-        key = (case_as_of(document, case), tuple(sorted((case.get("params") or {}).items())), kind == "record")
+        key = (
+            case_as_of(document, case),
+            tuple(sorted((case.get("params") or {}).items())),
+            kind == "record",
+        )
         grouped.setdefault(key, []).append(i)
     groups = []
     for (as_of, params, is_record), members in grouped.items():

@@ -92,21 +92,34 @@ def past_estimated(text: str, kind: str) -> bool:
 
 RECORD_ORACLES: dict[str, Callable[[Raw], bool]] = {
     "results-overdue": results_overdue,
-    "applicable-trial-unverified": lambda r: applicable(r) and no_results(r) and verified_more_than(r, months=12),
-    "completed-without-actual-dates": lambda r: r.status == "COMPLETED" and "ESTIMATED" in (r.pcd_type, r.cd_type),
-    "actual-completion-estimated-enrollment": lambda r: r.pcd_type == "ACTUAL" and r.enrollment_type == "ESTIMATED",
+    "applicable-trial-unverified": lambda r: (
+        applicable(r) and no_results(r) and verified_more_than(r, months=12)
+    ),
+    "completed-without-actual-dates": lambda r: (
+        r.status == "COMPLETED" and "ESTIMATED" in (r.pcd_type, r.cd_type)
+    ),
+    "actual-completion-estimated-enrollment": lambda r: (
+        r.pcd_type == "ACTUAL" and r.enrollment_type == "ESTIMATED"
+    ),
     "completed-with-no-enrollment": lambda r: r.status == "COMPLETED" and r.enrollment == 0,
     "withdrawn-with-enrollment": lambda r: (
         r.status == "WITHDRAWN" and r.enrollment_type == "ACTUAL" and (r.enrollment or 0) > 0
     ),
     "primary-outcome-missing": lambda r: (
-        r.study_type in ("INTERVENTIONAL", "OBSERVATIONAL") and _on_or_after(r.first_submit, FDAAA) and not r.outcomes
+        r.study_type in ("INTERVENTIONAL", "OBSERVATIONAL")
+        and _on_or_after(r.first_submit, FDAAA)
+        and not r.outcomes
     ),
     "primary-outcome-without-time-frame": lambda r: (
         _on_or_after(r.first_submit, FDAAA) and any(not time_frame.strip() for _, time_frame in r.outcomes)
     ),
-    "past-date-still-estimated": lambda r: r.status != "WITHDRAWN"
-    and any(past_estimated(text, kind) for text, kind in ((r.start, r.start_type), (r.pcd, r.pcd_type), (r.cd, r.cd_type))),
+    "past-date-still-estimated": lambda r: (
+        r.status != "WITHDRAWN"
+        and any(
+            past_estimated(text, kind)
+            for text, kind in ((r.start, r.start_type), (r.pcd, r.pcd_type), (r.cd, r.cd_type))
+        )
+    ),
     "registered-after-start": lambda r: (
         r.start_type == "ACTUAL"
         and first(r.first_submit) is not None
@@ -266,7 +279,10 @@ def test_pair_rule_agrees_with_the_raw_files(
 ) -> None:
     raw, _ = version_histories
     expected = Counter(
-        nct for nct, versions in raw.items() for o, n in itertools.pairwise(versions) if PAIR_ORACLES[rule_id](o, n)
+        nct
+        for nct, versions in raw.items()
+        for o, n in itertools.pairwise(versions)
+        if PAIR_ORACLES[rule_id](o, n)
     )
     assert Counter({nct: k for (rule, nct), k in pair_findings.items() if rule == rule_id}) == expected
 
@@ -279,6 +295,12 @@ def test_completion_date_slipping_agrees_with_the_raw_files(
     expected = Counter(
         nct
         for nct, versions in raw.items()
-        if sum(pushed_later(o.pcd, n.pcd) or pushed_later(o.cd, n.cd) for o, n in itertools.pairwise(versions)) >= 3
+        if sum(
+            pushed_later(o.pcd, n.pcd) or pushed_later(o.cd, n.cd) for o, n in itertools.pairwise(versions)
+        )
+        >= 3
     )
-    assert Counter({nct: k for (rule, nct), k in pair_findings.items() if rule == "completion-date-slipping"}) == expected
+    assert (
+        Counter({nct: k for (rule, nct), k in pair_findings.items() if rule == "completion-date-slipping"})
+        == expected
+    )

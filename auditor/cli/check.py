@@ -40,7 +40,9 @@ FORMATS = ("text", "json", "csv", "junit", "sarif")
     help="Rule file or folder (repeatable); default: the shipped catalogue.",
 )
 @click.option("--select", multiple=True, help="Run only these rule ids or tags (repeatable).")
-@click.option("--ignore", "ignored", multiple=True, metavar="ID|TAG", help="Leave out these rules (repeatable).")
+@click.option(
+    "--ignore", "ignored", multiple=True, metavar="ID|TAG", help="Leave out these rules (repeatable)."
+)
 @click.option(
     "--param",
     "params",
@@ -136,9 +138,9 @@ def command(
         ruleset = ruleset.ignore(ignored)
     ruleset, skipped = ruleset.runnable(history=history)
     if skipped:
+        names = ", ".join(skipped)
         click.echo(
-            f"audit: note: {len(skipped)} rules not run, they need --store DIR --history: {', '.join(skipped)}",
-            err=True,
+            f"audit: note: {len(skipped)} rules not run, they need --store DIR --history: {names}", err=True
         )
     parse_params(params, ruleset)
     from auditor.rules.compile import compile_rules

@@ -69,7 +69,9 @@ def command() -> None:
     metavar="ID|TAG",
     help="Rules that make a record stale [default: unknown-status-stale, active-status-unverified].",
 )
-@click.option("--ignore", "ignored", multiple=True, metavar="ID|TAG", help="Leave out these rules (repeatable).")
+@click.option(
+    "--ignore", "ignored", multiple=True, metavar="ID|TAG", help="Leave out these rules (repeatable)."
+)
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),

@@ -105,7 +105,8 @@ class RuleSet:
         """All but the rules whose id or one of whose tags is named (``--ignore``)."""
         drop = self._matching(ids_or_tags, "--ignore")
         return RuleSet(
-            tuple(r for r in self.rules if r.id not in drop), tuple(b for b in self.builtins if b.id not in drop)
+            tuple(r for r in self.rules if r.id not in drop),
+            tuple(b for b in self.builtins if b.id not in drop),
         )
 
     def scope(self, *scopes: str) -> RuleSet:

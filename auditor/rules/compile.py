@@ -10,7 +10,7 @@ per partition is how a Dask engine reuses it (rows are independent).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,9 @@ def _check_period(cond: ConditionSpec, period: Period, as_of: date) -> None:
         pd.Timestamp(as_of) - period.offset()
         pd.Timestamp(as_of) + period.offset()
     except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        raise UsageError(f"{cond.path}: the period reaches before the year 1678 (or after 2261); give a shorter one") from None
+        raise UsageError(
+            f"{cond.path}: the period reaches before the year 1678 (or after 2261); give a shorter one"
+        ) from None
 
 
 def compile_rule(spec: RuleSpec, *, as_of: date, params: Overrides = None) -> CompiledRule:

@@ -147,7 +147,11 @@ def check_condition(
     if items is None:
         return None
     if len(items) != 1:
-        c.error(node, path, f"a condition is one operator (one of {', '.join(OPERATORS)}), found {len(items)} keys")
+        c.error(
+            node,
+            path,
+            f"a condition is one operator (one of {', '.join(OPERATORS)}), found {len(items)} keys",
+        )
         return None
     ((op, (op_node, arg_node)),) = items.items()
     op_path = f"{path}.{op}"
@@ -297,7 +301,9 @@ def resolve_args(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of:
             if kind == "list":
                 raise ArgumentError(name, f"{value!r} is a list: name it with list: (count, any, all)")
         elif field_kind is not None and kind != field_kind:
-            raise ArgumentError(name, f"{value!r} is a {kind} field, {cond.args['field']!r} a {field_kind} field")
+            raise ArgumentError(
+                name, f"{value!r} is a {kind} field, {cond.args['field']!r} a {field_kind} field"
+            )
         out[name] = value
     if field_kind is not None:
         out["kind"] = field_kind
@@ -324,7 +330,11 @@ def _unknown_field(value: Any, scope: str) -> str:
         return f"{value!r} is not a sub-field of {spec.key} items ({', '.join(spec.item_names)})"
     if isinstance(value, str) and value.startswith(OLD_PREFIX) and scope == "record":
         return f"{value!r}: 'old.' fields exist only in scope: pair (or history) rules"
-    hint = "" if not isinstance(value, str) else f" (see the keys in auditor/data/fields.yaml; {len(registry().by_key)} known)"
+    hint = (
+        ""
+        if not isinstance(value, str)
+        else f" (see the keys in auditor/data/fields.yaml; {len(registry().by_key)} known)"
+    )
     return f"unknown field {value!r}{hint}"
 
 
@@ -372,7 +382,9 @@ def _typed_arg(
         out: list[Any] = []
         for item in value:
             if kind == ORDER and isinstance(item, list):
-                out.append(tuple(_value(cond, name, _param(v, params, name), field_kind, scope) for v in item))
+                out.append(
+                    tuple(_value(cond, name, _param(v, params, name), field_kind, scope) for v in item)
+                )
             else:
                 out.append(_value(cond, name, _param(item, params, name), field_kind, scope))
         return tuple(out)
@@ -390,7 +402,9 @@ def _than(value: Any, scope: str) -> tuple[Any, ...]:
         if kind in _DATE_KINDS:
             return ("field", value)
         if kind is not None:
-            raise ArgumentError("than", f"{value!r} is a {kind} field; than needs a date field, as_of or a date")
+            raise ArgumentError(
+                "than", f"{value!r} is a {kind} field; than needs a date field, as_of or a date"
+            )
     parsed = parse_date(str(value))
     if parsed is None:
         raise ArgumentError("than", f"expected a date field, as_of or a date like 2017-01-18, got {value!r}")
@@ -413,7 +427,9 @@ def _subfields(cond: ConditionSpec, name: str, kind: str, value: Any, params: An
         raise ArgumentError(name, f"expected {kind}, got {value!r}")
     for item in names:
         if spec.item_type(item) is None:
-            raise ArgumentError(name, f"{item!r} is not a sub-field of {spec.key} items ({', '.join(spec.item_names)})")
+            raise ArgumentError(
+                name, f"{item!r} is not a sub-field of {spec.key} items ({', '.join(spec.item_names)})"
+            )
     return tuple(names) if kind == SUBFIELDS else value
 
 
@@ -428,5 +444,7 @@ def _value(cond: ConditionSpec, name: str, value: Any, field_kind: str | None, s
         key = str(cond.args.get("field", "")).removeprefix(OLD_PREFIX)
         spec = registry().by_key.get(key)
         if spec is not None and spec.enum and typed not in spec.enum:
-            raise ArgumentError(name, f"{value!r} is not a known value of {key} ({', '.join(sorted(spec.enum))})")
+            raise ArgumentError(
+                name, f"{value!r} is not a known value of {key} ({', '.join(sorted(spec.enum))})"
+            )
     return typed

@@ -305,7 +305,9 @@ def _logic(summary: str) -> Signature:
     )
 
 
-def _pair(summary: str, required: dict[str, str], optional: dict[str, str] | None = None, **kw: Any) -> Signature:
+def _pair(
+    summary: str, required: dict[str, str], optional: dict[str, str] | None = None, **kw: Any
+) -> Signature:
     return Signature(summary, required, optional or {}, scopes=TWO_SNAPSHOTS, **kw)
 
 
@@ -314,10 +316,17 @@ OPERATORS: dict[str, Operator] = {
         op_missing,
         Signature("the field is absent or explicitly empty", {"field": FIELD}, {}, "field", EVERYWHERE),
     ),
-    "present": Operator(op_present, Signature("the field has a value", {"field": FIELD}, {}, "field", EVERYWHERE)),
+    "present": Operator(
+        op_present, Signature("the field has a value", {"field": FIELD}, {}, "field", EVERYWHERE)
+    ),
     "invalid": Operator(
         op_invalid,
-        Signature("the field has a value that does not fit its type (e.g. a bad date)", {"field": FIELD}, {}, "field"),
+        Signature(
+            "the field has a value that does not fit its type (e.g. a bad date)",
+            {"field": FIELD},
+            {},
+            "field",
+        ),
     ),
     "eq": Operator(
         op_eq,
@@ -345,7 +354,12 @@ OPERATORS: dict[str, Operator] = {
     "ge": Operator(op_ge, _ordered("field is certainly at least the value or other field")),
     "isin": Operator(
         op_isin,
-        Signature("the field's value is one of the values", {"field": FIELD, "values": VALUES}, {}, scopes=EVERYWHERE),
+        Signature(
+            "the field's value is one of the values",
+            {"field": FIELD, "values": VALUES},
+            {},
+            scopes=EVERYWHERE,
+        ),
     ),
     "matches": Operator(
         op_matches,
@@ -422,7 +436,10 @@ OPERATORS: dict[str, Operator] = {
     ),
     "all": Operator(op_all, _logic("every condition holds / every item of the list matches `where`")),
     "any": Operator(op_any, _logic("at least one condition holds / one item of the list matches `where`")),
-    "not": Operator(op_not, Signature("the condition does not hold", {"condition": CONDITION}, {}, "condition", EVERYWHERE)),
+    "not": Operator(
+        op_not,
+        Signature("the condition does not hold", {"condition": CONDITION}, {}, "condition", EVERYWHERE),
+    ),
     # --- two snapshots (pair and history rules)
     "changed": Operator(
         pair_ops.op_changed,
@@ -430,11 +447,15 @@ OPERATORS: dict[str, Operator] = {
     ),
     "changed_from": Operator(
         pair_ops.op_changed_from,
-        _pair("the field changed, and its old value was one of the values", {"field": FIELD, "values": VALUES}),
+        _pair(
+            "the field changed, and its old value was one of the values", {"field": FIELD, "values": VALUES}
+        ),
     ),
     "changed_to": Operator(
         pair_ops.op_changed_to,
-        _pair("the field changed, and its new value is one of the values", {"field": FIELD, "values": VALUES}),
+        _pair(
+            "the field changed, and its new value is one of the values", {"field": FIELD, "values": VALUES}
+        ),
     ),
     "shifted_by_more_than": Operator(
         pair_ops.op_shifted_by_more_than,
@@ -451,11 +472,17 @@ OPERATORS: dict[str, Operator] = {
     ),
     "items_added": Operator(
         pair_ops.op_items_added,
-        _pair("an item of the list is new (matched by its identity, or `by`)", {"list": LIST}, {"by": SUBFIELDS}),
+        _pair(
+            "an item of the list is new (matched by its identity, or `by`)", {"list": LIST}, {"by": SUBFIELDS}
+        ),
     ),
     "items_removed": Operator(
         pair_ops.op_items_removed,
-        _pair("an item of the list is gone (matched by its identity, or `by`)", {"list": LIST}, {"by": SUBFIELDS}),
+        _pair(
+            "an item of the list is gone (matched by its identity, or `by`)",
+            {"list": LIST},
+            {"by": SUBFIELDS},
+        ),
     ),
     "items_changed": Operator(
         pair_ops.op_items_changed,

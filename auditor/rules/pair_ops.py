@@ -30,13 +30,17 @@ def _same(frame: pd.DataFrame, name: str) -> pd.Series:
     missing = aux(frame, name, "__missing")
     if missing is not None:
         old_missing = frame[f"{old(name)}__missing"]
-        both_absent = both_absent & ((missing == old_missing).fillna(False) | (missing.isna() & old_missing.isna()))
+        both_absent = both_absent & (
+            (missing == old_missing).fillna(False) | (missing.isna() & old_missing.isna())
+        )
     values_equal = clean(frame[name] == frame[old(name)])
     if f"{name}__latest" in frame.columns:
         values_equal &= clean(frame[f"{name}__latest"] == frame[f"{old(name)}__latest"])
     raw = aux(frame, name, "__raw")
     if raw is not None:
-        invalid_equal = frame[name].isna() & frame[old(name)].isna() & clean(raw == frame[f"{old(name)}__raw"])
+        invalid_equal = (
+            frame[name].isna() & frame[old(name)].isna() & clean(raw == frame[f"{old(name)}__raw"])
+        )
         values_equal |= invalid_equal
     return clean(both_absent | (new_present & old_present & values_equal))
 
@@ -109,7 +113,9 @@ def _identity(args: dict[str, Any]) -> tuple[Any, tuple[str, ...]]:
     return spec, names
 
 
-def item_differences(frame: pd.DataFrame, list_key: str, by: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+def item_differences(
+    frame: pd.DataFrame, list_key: str, by: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row of a pair table: how many items of ``list_key`` were added and how many removed,
     by identity (``-1`` where either snapshot cannot show the list)."""
     import numpy as np

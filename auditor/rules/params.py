@@ -54,7 +54,9 @@ def check_overrides(rules: Iterable[RuleSpec], overrides: Mapping[str, Any]) -> 
                 raise UsageError(f"--param {name}: no selected rule {rule_id!r}")
             if param not in rule.params:
                 takes = ", ".join(rule.params) or "no parameters"
-                raise UsageError(f"--param {name}: rule {rule_id} has no parameter {param!r} (it takes {takes})")
+                raise UsageError(
+                    f"--param {name}: rule {rule_id} has no parameter {param!r} (it takes {takes})"
+                )
             continue
         takers = [rule for rule in rules if param in rule.params]
         if not takers:
@@ -90,4 +92,6 @@ def _typed(spec: RuleSpec, name: str, value: Any, default: Any) -> Any:
         return str(value)
     except ValueError:
         kind = _KINDS.get(type(default), "text")
-        raise UsageError(f"--param {name}={value}: rule {spec.id} expects {kind} (default {default!r})") from None
+        raise UsageError(
+            f"--param {name}={value}: rule {spec.id} expects {kind} (default {default!r})"
+        ) from None

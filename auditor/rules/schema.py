@@ -171,7 +171,9 @@ def check_rule(c: Checker, node: yaml.Node, path: str) -> dict[str, Any] | None:
     known = {key.name for key in RULE_SCHEMA}
     for name, (key_node, _) in items.items():
         if name not in known:
-            c.error(key_node, f"{path}.{name}", f"unknown key (expected one of {', '.join(known_in_order())})")
+            c.error(
+                key_node, f"{path}.{name}", f"unknown key (expected one of {', '.join(known_in_order())})"
+            )
     for key in RULE_SCHEMA:
         if key.required and key.name not in items:
             c.error(node, path, f"missing '{key.name}'")
