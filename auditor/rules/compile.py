@@ -45,7 +45,8 @@ def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -
     try:
         args = resolve_args(cond, scope, params, as_of)
     except ArgumentError as exc:
-        raise UsageError(f"{cond.path}: {exc.message}") from None
+        where = f"{cond.path}.{exc.argument}" if exc.argument else cond.path
+        raise UsageError(f"{where}: {exc.message}") from None
     if any(unit in args for unit in ("years", "months", "days")):
         _check_period(cond, Period(args.get("years", 0), args.get("months", 0), args.get("days", 0)), as_of)
     if isinstance(args.get("by"), Period):
