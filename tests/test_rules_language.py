@@ -78,21 +78,34 @@ def test_legacy_xml_phases_and_v2_phases_are_the_same_codes() -> None:
     ("when", "lists", "found"),
     [
         ("count: {list: primary_outcomes, eq: 0}", {}, True),
-        ("count: {list: primary_outcomes, gt: 1}", {"primary_outcomes": [{"measure": "A"}, {"measure": "B"}]}, True),
+        (
+            "count: {list: primary_outcomes, gt: 1}",
+            {"primary_outcomes": [{"measure": "A"}, {"measure": "B"}]},
+            True,
+        ),
         (
             "count: {list: primary_outcomes, where: {missing: time_frame}, eq: 1}",
             {"primary_outcomes": [{"measure": "A"}, {"measure": "B", "time_frame": "1 y"}]},
             True,
         ),
-        ("any: {list: conditions, where: {matches: {field: value, pattern: '.*cancer.*', ignore_case: true}}}",
-         {"conditions": ["Lung Cancer", "COPD"]}, True),
-        ("all: {list: conditions, where: {matches: {field: value, pattern: '.*cancer.*', ignore_case: true}}}",
-         {"conditions": ["Lung Cancer", "COPD"]}, False),
+        (
+            "any: {list: conditions, where: {matches: {field: value, pattern: '.*ancer.*'}}}",
+            {"conditions": ["Lung Cancer", "COPD"]},
+            True,
+        ),
+        (
+            "all: {list: conditions, where: {matches: {field: value, pattern: '.*ancer.*'}}}",
+            {"conditions": ["Lung Cancer", "COPD"]},
+            False,
+        ),
         ("all: {list: conditions, where: {present: value}}", {}, False),  # nothing seen, nothing certain
-        ("any: {list: locations, where: {eq: {field: status, value: Recruiting}}}",
-         {"locations": [{"facility": "X", "status": "RECRUITING"}]}, True),
+        (
+            "any: {list: locations, where: {eq: {field: status, value: Recruiting}}}",
+            {"locations": [{"facility": "X", "status": "RECRUITING"}]},
+            True,
+        ),
     ],
-)  # fmt: skip
+)
 def test_list_operators(when: str, lists: dict[str, object], found: bool) -> None:
     assert _finds(f"    when: {{{when}}}\n", {"format": "json", "lists": lists}) is found
 
@@ -115,21 +128,41 @@ def test_length_counts_characters_of_the_text_as_written() -> None:
 @pytest.mark.parametrize(
     ("when", "fields", "found"),
     [
-        ("later_than: {field: first_submit_date, than: start_date, by: 21d}",
-         {"first_submit_date": "2020-03-23", "start_date": "2020-03-01"}, True),
-        ("later_than: {field: first_submit_date, than: start_date, by: 21d}",
-         {"first_submit_date": "2020-03-22", "start_date": "2020-03-01"}, False),
-        ("earlier_than: {field: completion_date, than: as_of, by: 1y}", {"completion_date": "2025-01-04"}, True),
-        ("earlier_than: {field: completion_date, than: as_of, by: 1y}", {"completion_date": "2025-01"}, False),
+        (
+            "later_than: {field: first_submit_date, than: start_date, by: 21d}",
+            {"first_submit_date": "2020-03-23", "start_date": "2020-03-01"},
+            True,
+        ),
+        (
+            "later_than: {field: first_submit_date, than: start_date, by: 21d}",
+            {"first_submit_date": "2020-03-22", "start_date": "2020-03-01"},
+            False,
+        ),
+        (
+            "earlier_than: {field: completion_date, than: as_of, by: 1y}",
+            {"completion_date": "2025-01-04"},
+            True,
+        ),
+        (
+            "earlier_than: {field: completion_date, than: as_of, by: 1y}",
+            {"completion_date": "2025-01"},
+            False,
+        ),
         ("later_than: {field: start_date, than: 2017-01-18}", {"start_date": "2017-02"}, True),
         ("later_than: {field: start_date, than: 2017-01-18}", {"start_date": "2017-01"}, False),
         ("lt: {field: enrollment_count, other: enrollment_count}", {"enrollment_count": "5"}, False),
-        ("ge: {field: completion_date, other: primary_completion_date}",
-         {"completion_date": "2021-06", "primary_completion_date": "2021-05-31"}, True),
-        ("ge: {field: completion_date, other: primary_completion_date}",
-         {"completion_date": "2021-06", "primary_completion_date": "2021-06-02"}, False),
+        (
+            "ge: {field: completion_date, other: primary_completion_date}",
+            {"completion_date": "2021-06", "primary_completion_date": "2021-05-31"},
+            True,
+        ),
+        (
+            "ge: {field: completion_date, other: primary_completion_date}",
+            {"completion_date": "2021-06", "primary_completion_date": "2021-06-02"},
+            False,
+        ),
     ],
-)  # fmt: skip
+)
 def test_date_arithmetic_and_field_against_field(when: str, fields: dict[str, str], found: bool) -> None:
     assert _finds(f"    when: {{{when}}}\n", {"fields": fields}) is found
 
@@ -179,7 +212,8 @@ def test_date_arithmetic_and_field_against_field(when: str, fields: dict[str, st
             "{added(locations)}: pair rules may count added(list) or removed(list) items",
         ),
         (
-            "    params: {by: 30d}\n    when: {earlier_than: {field: completion_date, than: as_of, by: $by}}\n",
+            "    params: {by: 30d}\n"
+            "    when: {earlier_than: {field: completion_date, than: as_of, by: $by}}\n",
             None,
         ),
     ],
@@ -197,7 +231,7 @@ def test_a_period_parameter_given_badly_is_a_usage_error_naming_the_rule() -> No
     rules = _rules(
         "    params: {by: 30d}\n    when: {earlier_than: {field: completion_date, than: as_of, by: $by}}\n"
     )
-    with pytest.raises(UsageError, match="rule my-rule: .*by: expected a period like 30d"):
+    with pytest.raises(UsageError, match=r"rule my-rule: .*by: expected a period like 30d"):
         compile_rules(list(rules), as_of=AS_OF, params={"my-rule.by": "30"})  # type: ignore[call-overload]
 
 
@@ -206,7 +240,8 @@ def test_a_period_parameter_given_badly_is_a_usage_error_naming_the_rule() -> No
 
 def test_pair_operators_match_list_items_by_identity() -> None:
     body = (
-        "    scope: pair\n    when: {any: [{items_added: {list: locations}}, {items_removed: {list: locations}}]}\n"
+        "    scope: pair\n"
+        "    when: {any: [{items_added: {list: locations}}, {items_removed: {list: locations}}]}\n"
         "    message: '{added(locations)} added, {removed(locations)} removed'\n"
     )
     site = {"facility": "Mayo Clinic", "city": "Rochester", "country": "United States"}
@@ -222,7 +257,8 @@ def test_pair_operators_match_list_items_by_identity() -> None:
 def test_repeatedly_counts_along_each_record_history_and_finds_once() -> None:
     body = (
         "    scope: history\n"
-        "    when: {repeatedly: {times: 2, condition: {shifted_by_more_than: {field: completion_date, days: 0}}}}\n"
+        "    when:\n      repeatedly:\n        times: 2\n"
+        "        condition: {shifted_by_more_than: {field: completion_date, days: 0}}\n"
     )
     dates = ["2020-01", "2020-06", "2021-01", "2021-06"]
     one = [build_record({"nct_id": "NCT00000001", "fields": {"completion_date": d}}) for d in dates]
