@@ -32,7 +32,7 @@ from auditor.rules.compile import (
 )
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
 from auditor.slots import slot_setters
-from auditor.table import ABSENT, OLD_PREFIX
+from auditor.table import ABSENT, OLD_PREFIX, base_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -282,7 +282,8 @@ def finding_layout(spec: RuleSpec) -> tuple[list[str], tuple[str, ...]]:
     out once per rule (walking the condition tree per finding was a tenth of a large check)."""
     referenced = spec.fields or spec.referenced_fields()
     shown = list(dict.fromkeys([*spec.referenced_fields(), *referenced]))
-    fields = tuple(dict.fromkeys(name.removeprefix(OLD_PREFIX) for name in referenced))
+    # A list's columns (primary_outcomes__count, locations.facility) are one field: the list.
+    fields = tuple(dict.fromkeys(base_column(name.removeprefix(OLD_PREFIX)) for name in referenced))
     return shown, fields
 
 

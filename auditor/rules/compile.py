@@ -16,12 +16,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
+from auditor.list_fields import list_registry
 from auditor.rules.cells import Period
 from auditor.rules.conditions import item_fields, item_scope
 from auditor.rules.operators import OPERATORS
 from auditor.rules.params import Overrides, effective_params
 from auditor.rules.spec import PLACEHOLDER, ArgumentError, ConditionSpec, RuleSpec, resolve_args
-from auditor.table import OLD_PREFIX, with_derived
+from auditor.table import OLD_PREFIX, base_column, with_derived
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,9 +108,15 @@ def columns_read(spec: RuleSpec) -> frozenset[str]:
     messages, the projection and the cache all ask here."""
     names = {*spec.referenced_fields(), *spec.fields}
     for name in PLACEHOLDER.findall(spec.message or ""):
-        if "(" in name:  # added(locations): both snapshots' lists
+        if "(" in name:  # added(locations): both snapshots' counts and item identities
             list_key = name.rstrip(")").partition("(")[2]
-            names.update((list_key, OLD_PREFIX + list_key))
+            found = list_registry()[list_key]
+            identity = found.identity or found.item_names
+            names.update(
+                OLD_PREFIX * old + column
+                for column in (found.count_column, *map(found.item_column, identity))
+                for old in (0, 1)
+            )
         else:
             names.add(name)
     names.discard("as_of")
@@ -120,15 +127,15 @@ def columns_read(spec: RuleSpec) -> frozenset[str]:
 def keys_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
     """The record columns (registry keys and meta columns) a set of rules reads, ``old.`` prefix
     dropped: what a records table (or a projection of the inputs) must hold for them."""
-    return frozenset(name.removeprefix(OLD_PREFIX) for spec in specs for name in columns_read(spec))
+    return frozenset(
+        base_column(name.removeprefix(OLD_PREFIX)) for spec in specs for name in columns_read(spec)
+    )
 
 
 def lists_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
     """The list fields (``auditor/data/list_fields.yaml``) a set of rules reads. The projection
     of the inputs builds registered scalar fields only, so a run that reads a list takes the
     full reader (``auditor.parallel.projection_for`` says so by returning ``None``)."""
-    from auditor.list_fields import list_registry
-
     return keys_read(specs) & frozenset(list_registry())
 
 

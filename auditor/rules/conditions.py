@@ -102,14 +102,22 @@ def kind_of(name: str, scope: str) -> str | None:
 
 def referenced_fields(cond: ConditionSpec, seen: dict[str, None]) -> None:
     """Add the table columns ``cond`` reads to ``seen`` (in order of first use, ``old.`` kept).
-    Item conditions read sub-fields of their list, which the list's own columns hold."""
+    A list operator reads its list's count and only the sub-field columns it needs (those its
+    ``where`` names, the identity of items it matches, ``in``): a list's other columns (long
+    outcome descriptions) are never loaded for it."""
     signature = OPERATORS[cond.op].signature
-    for name in ("field", "other", "list"):
+    both = signature.compares_snapshots
+    for name in ("field", "other"):
         value = cond.args.get(name)
         if isinstance(value, str):
             seen.setdefault(value, None)
-            if signature.compares_snapshots and name in ("field", "list"):
+            if both and name == "field":
                 seen.setdefault(OLD_PREFIX + value.removeprefix(OLD_PREFIX), None)
+    if isinstance(cond.args.get("list"), str):
+        for column in list_columns(cond):
+            seen.setdefault(column, None)
+            if both:
+                seen.setdefault(OLD_PREFIX + column.removeprefix(OLD_PREFIX), None)
     than = cond.args.get("than")
     if isinstance(than, str) and than != "as_of" and kind_of(than, "history") is not None:
         seen.setdefault(than, None)
@@ -119,6 +127,28 @@ def referenced_fields(cond: ConditionSpec, seen: dict[str, None]) -> None:
         referenced_fields(child, seen)
     if "condition" in cond.args:
         referenced_fields(cond.args["condition"], seen)
+
+
+def list_columns(cond: ConditionSpec, names: tuple[str, ...] | None = None) -> list[str]:
+    """The columns of the list ``cond`` names that it reads (``old.`` as written)."""
+    key = str(cond.args["list"])
+    spec = list_registry().get(key.removeprefix(OLD_PREFIX))
+    if spec is None:
+        return []
+    prefix = OLD_PREFIX if key.startswith(OLD_PREFIX) else ""
+    if names is None:
+        if isinstance(cond.args.get("where"), ConditionSpec):
+            names = item_fields(cond.args["where"]) or spec.item_names[:1]
+        elif cond.op in ("items_added", "items_removed", "items_changed"):
+            by = cond.args.get("by")
+            names = (*(by if isinstance(by, list | tuple) else spec.identity or spec.item_names),)
+            if isinstance(cond.args.get("in"), str):
+                names = (*names, cond.args["in"])
+        else:
+            names = ()
+    columns = [prefix + spec.count_column]
+    columns.extend(prefix + spec.item_column(name) for name in names if spec.item_type(name) is not None)
+    return columns
 
 
 def item_fields(cond: ConditionSpec) -> tuple[str, ...]:

@@ -22,25 +22,35 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def item_frame(frame: pd.DataFrame, list_key: str, names: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The items of every row's list as a frame (columns: the sub-fields ``names``, as text) and,
-    for each item, the position of its row in ``frame``."""
+def item_frame(cells: list[list[list[Any]]], names: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The items of lists as a frame — columns: the sub-fields ``names``, as text — and for
+    each item the position of its list. ``cells[k][i]`` is the values of sub-field ``names[k]``
+    of the items of list ``i``."""
     import numpy as np
     import pandas as pd
 
-    spec = list_registry()[list_key.removeprefix("old.")]
-    prefix = "old." if list_key.startswith("old.") else ""
-    columns: dict[str, pd.Series] = {}
-    lengths: np.ndarray | None = None
-    for name in names or spec.item_names[:1]:
-        cells = [decode(cell) for cell in frame[prefix + spec.item_column(name)].tolist()]
-        if lengths is None:
-            lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
-        columns[name] = pd.Series(list(itertools.chain.from_iterable(cells)), dtype="string")
-    assert lengths is not None
-    parents = np.repeat(np.arange(len(frame), dtype=np.int64), lengths)
-    items = pd.DataFrame(columns, index=pd.RangeIndex(len(parents)))
-    return items, parents
+    lengths = np.fromiter(map(len, cells[0]), dtype=np.int64, count=len(cells[0]))
+    columns = {
+        name: pd.Series(list(itertools.chain.from_iterable(c)), dtype="string")
+        for name, c in zip(names, cells, strict=True)
+    }
+    parents = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(parents))), parents
+
+
+def _distinct_lists(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[list[list[Any]]]]:
+    """Each row's position among the distinct lists of ``frame`` (``-1``: the snapshot cannot
+    show the list) and those distinct lists, decoded (per column). Registry tables repeat the
+    same list often (``["PHASE3"]``, ``[]``): decoding each distinct one once is most of the
+    saving. The columns are joined with a NUL, which JSON text never holds."""
+    import pandas as pd
+
+    key = frame[columns[0]]
+    for column in columns[1:]:
+        key = key + "\x00" + frame[column]
+    codes, uniques = pd.factorize(key, use_na_sentinel=True)
+    parts = [str(u).split("\x00") for u in uniques]
+    return codes, [[decode(p[k]) for p in parts] for k in range(len(columns))]
 
 
 def matching_items(frame: pd.DataFrame, args: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
@@ -53,9 +63,12 @@ def matching_items(frame: pd.DataFrame, args: dict[str, Any]) -> tuple[pd.Series
     spec = list_registry()[key.removeprefix("old.")]
     prefix = "old." if key.startswith("old.") else ""
     counts = frame[prefix + spec.count_column].reset_index(drop=True)
-    items, parents = item_frame(frame, key, args.get("item_fields", ()))
+    names = tuple(args.get("item_fields", ())) or spec.item_names[:1]
+    codes, cells = _distinct_lists(frame, [prefix + spec.item_column(name) for name in names])
+    items, parents = item_frame(cells, names)
     matched = args["where"](items).to_numpy(dtype=bool) if len(items) else np.zeros(0, dtype=bool)
-    per_row = np.bincount(parents[matched], minlength=len(frame))
+    per_list = np.bincount(parents[matched], minlength=len(cells[0]))
+    per_row = np.where(codes >= 0, per_list[np.maximum(codes, 0)] if len(per_list) else 0, 0)
     return pd.Series(per_row, dtype="Int64").where(counts.notna()), counts
 
 
