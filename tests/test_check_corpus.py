@@ -114,14 +114,15 @@ RECORD_ORACLES: dict[str, Callable[[Raw], bool]] = {
         _on_or_after(r.first_submit, FDAAA) and any(not time_frame.strip() for _, time_frame in r.outcomes)
     ),
     "past-date-still-estimated": lambda r: (
-        r.status != "WITHDRAWN"
+        r.status not in ("WITHDRAWN", "UNKNOWN")
         and any(
             past_estimated(text, kind)
             for text, kind in ((r.start, r.start_type), (r.pcd, r.pcd_type), (r.cd, r.cd_type))
         )
     ),
     "registered-after-start": lambda r: (
-        r.start_type == "ACTUAL"
+        r.study_type == "INTERVENTIONAL"
+        and r.start_type == "ACTUAL"
         and first(r.first_submit) is not None
         and last(r.start) is not None
         and first(r.first_submit) > plus(last(r.start), days_=21)  # type: ignore[arg-type,operator]

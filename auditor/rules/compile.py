@@ -144,8 +144,12 @@ def table_columns(specs: Iterable[RuleSpec], available: Sequence[str]) -> list[s
     ``source_format``, every column the rules read and the columns derived from them, for the
     new snapshot and (pair tables) the old one. ``problems`` only when a rule names it: only the
     full reader can give it, so naming it turns the projection off."""
-    keys = keys_read(specs) | {*IDENTITY_COLUMNS, "source_format"}
-    return with_derived(keys | {OLD_PREFIX + key for key in keys}, available)
+    specs = list(specs)
+    names = {name.removeprefix(OLD_PREFIX) for spec in specs for name in columns_read(spec)}
+    names |= {*IDENTITY_COLUMNS, "source_format"}
+    # A list's columns exactly as the rules read them (not its long descriptions); a scalar key
+    # with its derived columns.
+    return with_derived(names | {OLD_PREFIX + name for name in names}, available)
 
 
 def condition_columns(spec: RuleSpec, available: Sequence[str]) -> list[str]:
