@@ -169,7 +169,7 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
             columns[name] = display_column(frame, name, rows)
         return columns[name]
 
-    shown_values = [[shorten(v) for v in column(name)] for name in shown]
+    shown_values = [[v if len(v) <= SHOWN_LIMIT else shorten(v) for v in column(name)] for name in shown]
     nct_ids = [str(v) for v in frame["nct_id"].take(rows).tolist()]
     snapshots = [str(v) for v in frame["snapshot"].take(rows).tolist()]
     n = len(rows)
@@ -287,7 +287,11 @@ def finding_layout(spec: RuleSpec) -> tuple[list[str], tuple[str, ...]]:
     return shown, fields
 
 
-def shorten(text: str, limit: int = 240) -> str:
+#: A value longer than this is shown by its head and tail (:func:`shorten`).
+SHOWN_LIMIT = 240
+
+
+def shorten(text: str, limit: int = SHOWN_LIMIT) -> str:
     """A long text value (a whole summary) shown by its head and tail, where cut-offs show."""
     if len(text) <= limit:
         return text

@@ -369,6 +369,8 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
         return list(series.take(positions).to_numpy(dtype=object, na_value=None))
 
     none: list[Any] = [None] * len(positions)
+    if listed is not None and name in frame.columns:  # a list's cells: shown as list_text does
+        return [list_text(cell) for cell in objects(name) or none]
     values = objects(name)
     if base in META_COLUMNS:
         if values is None:
