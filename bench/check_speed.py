@@ -6,7 +6,8 @@ Phases, each timed on its own: reading the snapshots (sequential readers), build
 table (with the list columns the list rules read: outcomes, phases …), running the single-record
 rules (the compiled pandera checks), building the pair table of consecutive snapshots of the same
 study (sorted by snapshot name) and running the pair and history rules, then the record rules
-again over the table repeated ``--scale`` times (default 10) to show how checking alone scales. Peak memory is the process's ``ru_maxrss``; CPU seconds (``process_time``) are
+again over the table repeated ``--scale`` times (default 10) to show how checking alone scales.
+Peak memory is the process's ``ru_maxrss``; CPU seconds (``process_time``) are
 shown beside wall time because a shared machine's load inflates the latter.
 """
 
