@@ -279,8 +279,6 @@ def test_every_rule_cites_a_source_and_every_compliance_rule_a_url() -> None:
 
 
 def test_history_checks_are_catalogued_with_the_severity_the_store_gives_them() -> None:
-    from auditor.store import RULE_SOURCE  # noqa: F401 - the store still makes them
-
     rules = load_rules()
     assert [b.id for b in rules.builtins] == [t.id for t in HISTORY_FINDING_TYPES]
     assert rules.select(["history-duplicate-content"]).builtins[0].id == "history-duplicate-content"
@@ -383,3 +381,24 @@ def test_selecting_only_rules_that_cannot_run_is_a_usage_error(
 ) -> None:
     code, _, err = _check([str(overdue), "--select", "history"], capsys)
     assert code == 2 and "need --store DIR --history; nothing would be checked" in err
+
+
+def test_history_checks_run_with_the_store_and_obey_select_and_ignore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NCT09900001 is the same in both example nights while Ignite says it was modified: the
+    store's history-duplicate-content, with the catalogue's severity; --ignore history drops it."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    store = tmp_path / "store"
+    nights = [str(examples / night / "NCT09900001.txt") for night in ("2026-11-24", "2026-11-25")]
+    assert main(["snapshot", "add", "--store", str(store), *nights]) == 0
+    capsys.readouterr()
+    argv = ["--store", str(store), "--history", "--select", "history-duplicate-content"]
+    code, ids, _ = _check(argv, capsys)
+    entry = next(t for t in HISTORY_FINDING_TYPES if t.id == "history-duplicate-content")
+    assert ids == ["history-duplicate-content"] and code == (1 if entry.severity == "error" else 0)
+    main(["check", *argv, "--as-of", "2026-01-05", "--format", "json", "--fail-on", "warning"])
+    (finding,) = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["severity"] == str(entry.severity) and finding["title"] == entry.title
+    code, ids, _ = _check(["--store", str(store), "--history", "--ignore", "history"], capsys)
+    assert not any(i.startswith("history-") for i in ids)
