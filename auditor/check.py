@@ -28,6 +28,7 @@ from auditor.rules.compile import (
     CompiledRule,
     compile_rules,
     condition_columns,
+    keys_read,
     to_schema,
 )
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
@@ -43,14 +44,16 @@ Params = Mapping[str, str | int | float] | None
 def check_records(
     records: Iterable[Record], rules: RuleSet, *, params: Params = None, as_of: date
 ) -> list[Finding]:
-    """Run the single-record rules of ``rules`` over ``records``."""
+    """Run the single-record rules of ``rules`` over ``records`` (a table of only the keys they
+    read: a list field costs a pass over a record's keys)."""
     from auditor.table import records_table
 
     selected = rules.scope("record")
     if not len(selected):
         return []
     records = list(records)
-    findings = check_table(records_table(records), selected, as_of=as_of, params=params)
+    table = records_table(records, keys_read(selected))
+    findings = check_table(table, selected, as_of=as_of, params=params)
     return with_lines(findings, records)
 
 
@@ -82,7 +85,7 @@ def check_pairs(
     selected = rules.scope("pair", "history")
     if not len(selected):
         return []
-    return check_table(pairs_table(pairs), selected, as_of=as_of, params=params)
+    return check_table(pairs_table(pairs, keys_read(selected)), selected, as_of=as_of, params=params)
 
 
 def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params = None) -> list[Finding]:

@@ -245,14 +245,16 @@ def _dtype(name: str, types: dict[str, ValueType]) -> str:
     return "string"
 
 
-def pairs_table(pairs: Iterable[tuple[Record, Record]]) -> pd.DataFrame:
-    """One row per consecutive pair: the new snapshot's columns plus ``old.<column>``."""
+def pairs_table(pairs: Iterable[tuple[Record, Record]], keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per consecutive pair: the new snapshot's columns plus ``old.<column>`` (``keys``:
+    only these keys' columns, as in :func:`records_table`)."""
     olds: list[Record] = []
     news: list[Record] = []
     for old, new in pairs:
         olds.append(old)
         news.append(new)
-    return pair_frame(records_table(olds), records_table(news))
+    keys = None if keys is None else list(keys)
+    return pair_frame(records_table(olds, keys), records_table(news, keys))
 
 
 def pair_frame(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
