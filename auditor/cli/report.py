@@ -81,6 +81,13 @@ def command() -> None:
 )
 @fail_on_option
 @click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="ID|TAG",
+    help="Leave out these rule ids or tags (repeatable).",
+)
+@click.option(
     "--table-limit",
     type=click.IntRange(min=0),
     metavar="N",
@@ -122,6 +129,7 @@ def staleness(
     out_path: str,
     rule_paths: tuple[str, ...],
     rule_names: tuple[str, ...],
+    ignored: tuple[str, ...],
     fail_on: str,
     exit_zero: bool,
     table_limit: int,
@@ -145,10 +153,14 @@ def staleness(
     if catalogue is None:
         return EXIT_INPUT
     check_rule_names(catalogue, rule_names, "--select")
-    rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
+    check_rule_names(catalogue, ignored, "--ignore")
+    rules = catalogue.select(rule_names or STALENESS_RULES)
+    if ignored:
+        rules = rules.ignore(ignored)
+    rules = rules.scope("record")
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
-    params = parse_params(with_config_params(param_items, rules), rules.param_names())
+    params = parse_params(with_config_params(param_items, rules), rules)
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read

@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from auditor.cli.options import catalogue_entries, rules_option
+from auditor.cli.options import rules_option
 from auditor.config import did_you_mean
 from auditor.errors import EXIT_INPUT, EXIT_OK, UsageError
 from auditor.rules import load_rules
-from auditor.rules.operators import OPERATORS
-from auditor.rules.spec import ConditionSpec, RuleErrors, RuleSpec
+from auditor.rules.explain import entry_dict, explain_text, list_row
+from auditor.rules.spec import RuleErrors
 
 
 def _load(rule_paths: tuple[str, ...]) -> Any:
@@ -40,18 +40,18 @@ def _guard(run: Any) -> int:
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def list_rules(rule_paths: tuple[str, ...], output_format: str) -> int:
-    """One line per rule: id, severity, scope, title."""
+    """One line per rule: id, severity, scope, title, tags (the store's history checks too)."""
 
     def run() -> int:
-        ruleset = _load(rule_paths)
+        entries = _load(rule_paths).entries
         if output_format == "json":
-            rows = [_rule_dict(rule) for rule in ruleset]
+            rows = [entry_dict(entry) for entry in entries]
             click.echo(json.dumps({"schema": 1, "rules": rows}, ensure_ascii=False, indent=1))
             return EXIT_OK
-        width = max(len(rule.id) for rule in ruleset)
-        click.echo(f"{'id':<{width}}  {'severity':<8} {'scope':<6}  title")
-        for rule in ruleset:
-            click.echo(f"{rule.id:<{width}}  {rule.severity:<8} {rule.scope:<6}  {rule.title}")
+        width = max(len(entry.id) for entry in entries)
+        click.echo(f"{'id':<{width}}  {'severity':<7}  {'scope':<7}  title  [tags]")
+        for entry in entries:
+            click.echo(list_row(entry, width))
         return EXIT_OK
 
     return _guard(run)
@@ -65,7 +65,7 @@ def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
 
     def run() -> int:
         ruleset = _load(rule_paths)
-        ids = [entry.id for entry in catalogue_entries(ruleset)]
+        ids = [entry.id for entry in ruleset.entries]
         if rule_id not in ids:
             hint = did_you_mean(rule_id, ids)
             raise UsageError(f"no rule with id {rule_id!r}{hint} (audit rules list shows them)")
@@ -74,65 +74,3 @@ def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
         return EXIT_OK
 
     return _guard(run)
-
-
-def _rule_dict(rule: RuleSpec) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "title": rule.title,
-        "severity": str(rule.severity),
-        "scope": rule.scope,
-        "tags": list(rule.tags),
-        "params": rule.params,
-        "rationale": rule.rationale,
-        "source": rule.source,
-        "defined_at": rule.location,
-    }
-
-
-def explain_text(rule: RuleSpec) -> str:
-    """A rule in words: header, why, the condition as a tree, parameters, message, example."""
-    tags = f", tags: {', '.join(rule.tags)}" if rule.tags else ""
-    lines = [
-        f"{rule.id}  ({rule.severity}, scope: {rule.scope}{tags})",
-        rule.title,
-        "",
-        f"Why: {rule.rationale}",
-        f"Source: {rule.source}",
-        f"Defined at: {rule.location}",
-        "",
-        "A finding when:"
-        if rule.scope == "record"
-        else "A finding when, comparing a snapshot with the one before:",
-    ]
-    lines.extend(_condition_lines(rule.when, "  "))
-    lines.append("")
-    if rule.params:
-        lines.append("Parameters (override with --param NAME=VALUE):")
-        lines.extend(f"  {name} = {value}" for name, value in rule.params.items())
-    else:
-        lines.append("Parameters: none")
-    if rule.message:
-        lines.append(f"Message: {rule.message}")
-    if rule.example:
-        lines.append(f"Example: {rule.example}")
-    return "\n".join(lines) + "\n"
-
-
-def _condition_lines(cond: ConditionSpec, indent: str) -> list[str]:
-    summary = OPERATORS[cond.op][1].summary
-    if cond.op in ("all", "any"):
-        out = [f"{indent}{'all' if cond.op == 'all' else 'any'} of:"]
-        for child in cond.args["conditions"]:
-            out.extend(_condition_lines(child, indent + "  "))
-        return out
-    if cond.op == "not":
-        return [f"{indent}not:", *_condition_lines(cond.args["condition"], indent + "  ")]
-    args = ", ".join(f"{name}: {_arg(value)}" for name, value in cond.args.items())
-    return [f"{indent}{cond.op} {args}    ({summary})"]
-
-
-def _arg(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_arg(v) for v in value) + "]"
-    return str(value)
