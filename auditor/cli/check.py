@@ -35,6 +35,7 @@ from auditor.cli.options import (
     check_rule_names,
     engine_options,
     fail_on_option,
+    ignore_rules_option,
     jobs_option,
     load_rule_set,
     naming_unread,
@@ -47,7 +48,7 @@ from auditor.cli.options import (
     threshold,
     with_config_params,
 )
-from auditor.cli.output import STDOUT, check_output, emit
+from auditor.cli.output import STDOUT, check_output, emit, format_option, output_option
 from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Finding, Severity
@@ -80,28 +81,11 @@ FORMATS = tuple(REPORTERS)
 @param_option
 @as_of_option
 @fail_on_option
-@click.option(
-    "--ignore",
-    "ignored",
-    multiple=True,
-    metavar="ID|TAG",
-    help="Leave out these rule ids or tags (repeatable).",
+@ignore_rules_option
+@format_option(
+    FORMATS, "github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers."
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write the report here (atomically).",
-)
+@output_option
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),

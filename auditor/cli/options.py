@@ -95,6 +95,13 @@ param_option = click.option(
     help="Override a rule parameter, e.g. unknown-status-stale.years=3 (repeatable; a bare NAME sets "
     "it in every selected rule that has it, if they agree on its default).",
 )
+ignore_rules_option = click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="ID|TAG",
+    help="Leave out these rule ids or tags (repeatable).",
+)
 fail_on_option = stack(
     click.option(
         "--fail-on",

@@ -25,6 +25,7 @@ from auditor.cli.options import (
     check_rule_names,
     engine_options,
     fail_on_option,
+    ignore_rules_option,
     load_rule_set,
     naming_unread,
     param_option,
@@ -80,13 +81,7 @@ def command() -> None:
     help="Rules that make a record stale [default: unknown-status-stale, active-status-unverified].",
 )
 @fail_on_option
-@click.option(
-    "--ignore",
-    "ignored",
-    multiple=True,
-    metavar="ID|TAG",
-    help="Leave out these rule ids or tags (repeatable).",
-)
+@ignore_rules_option
 @click.option(
     "--table-limit",
     type=click.IntRange(min=0),

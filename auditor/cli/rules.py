@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from auditor.cli.options import rules_option
+from auditor.cli.output import format_option
 from auditor.config import did_you_mean
 from auditor.errors import EXIT_INPUT, EXIT_OK, UsageError
 from auditor.rules import load_rules
@@ -36,9 +37,7 @@ def _guard(run: Any) -> int:
 
 @command.command("list")
 @rules_option
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(("text", "json"))
 def list_rules(rule_paths: tuple[str, ...], output_format: str) -> int:
     """One line per rule: id, severity, scope, title, tags (the store's history checks too)."""
 

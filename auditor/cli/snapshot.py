@@ -15,6 +15,7 @@ import json
 import click
 
 from auditor.cli.options import allow_empty_option
+from auditor.cli.output import format_option
 from auditor.cli.settings import plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
 from auditor.records import is_valid_nct_id
@@ -32,13 +33,7 @@ store_option = click.option(
     show_default=True,
     help="The snapshot store folder.",
 )
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+text_or_json = format_option(("text", "json"))
 
 
 @click.group("snapshot")
@@ -49,7 +44,7 @@ def command() -> None:
 @command.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
 @store_option
-@format_option
+@text_or_json
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -121,7 +116,7 @@ def _add_counting(store: Store, paths: tuple[str, ...]) -> tuple[dict[str, int],
 @command.command("list")
 @click.argument("nct_ids", nargs=-1, metavar="[NCT_ID]...")
 @store_option
-@format_option
+@text_or_json
 def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
     """The snapshots of the given records, oldest first; without NCT IDs, one line per record."""
     for nct_id in nct_ids:
@@ -153,7 +148,7 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
 
 @command.command("verify")
 @store_option
-@format_option
+@text_or_json
 @click.option(
     "--repair/--no-repair",
     default=False,
