@@ -141,7 +141,7 @@ def record_history(store: Store, nct_id: str, *, ignore: Iterable[str] = ()) -> 
     patterns = (*sorted(CAPTURE_KEYS), *ignore)
     steps: list[HistoryStep] = []
     previous: Record | None = None
-    for number, entry in enumerate(store.list(nct_id), start=1):
+    for number, entry in enumerate(store.snapshots_of(nct_id), start=1):
         record = store.load(entry)
         if previous is None:
             steps.append(HistoryStep(number, entry, _status(record), first=True))
@@ -186,7 +186,7 @@ def history_findings(store: Store, nct_ids: Iterable[str] | None = None) -> list
     """
     findings: list[Finding] = []
     for nct_id in store.nct_ids() if nct_ids is None else nct_ids:
-        entries = store.list(nct_id)
+        entries = store.snapshots_of(nct_id)
         for old, new in itertools.pairwise(entries):
             findings.extend(_pair_findings(old, new))
         by_content: dict[str, list[SnapshotEntry]] = {}

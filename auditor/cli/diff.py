@@ -86,7 +86,7 @@ def store_pairs(
     only_old: list[Record] = []
     only_new: list[Record] = []
     for nct_id in store.nct_ids():
-        entries = store.list(nct_id)
+        entries = store.snapshots_of(nct_id)
         a = [e for e in entries if e.modified[:10] <= start]
         b = [e for e in entries if e.modified[:10] <= end]
         if a and b and a[-1] != b[-1]:

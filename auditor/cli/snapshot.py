@@ -124,7 +124,7 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
             raise InputError(f"invalid NCT ID {nct_id!r} (expected NCT and eight digits)")
     with Store(store_dir) as store:
         if nct_ids:
-            entries = [e for n in nct_ids for e in store.list(n)]
+            entries = [e for n in nct_ids for e in store.snapshots_of(n)]
             if output_format == "json":
                 click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
             elif entries:
