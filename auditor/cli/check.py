@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -172,15 +173,7 @@ def command(
     catalogue = load_rule_set(rule_paths)
     if catalogue is None:
         return EXIT_INPUT
-    ruleset = catalogue
-    if select:
-        check_rule_names(catalogue, select, "--select")
-        ruleset = ruleset.select(select)
-    if ignored:
-        check_rule_names(catalogue, ignored, "--ignore")
-        ruleset = ruleset.ignore(ignored)
-    ruleset, skipped = ruleset.runnable(history=history)
-    params = parse_params(with_config_params(param_items, ruleset), ruleset, not_run=skipped)
+    ruleset, skipped, params = _selected(catalogue, select, ignored, param_items, history=history)
     compile_rules(list(ruleset), as_of=day, params=params)  # parameter errors before reading
     known = load_baseline(baseline) if baseline is not None else None
     waiver_list = _load_waivers(waivers, catalogue)
@@ -204,16 +197,7 @@ def command(
             )
         for error in outcome.errors:
             click.echo(f"audit: error: {error.one_line()}", err=True)
-        findings, baselined = outcome.findings, 0
-        if known is not None:
-            findings, baselined = new_findings(findings, known)
-        waived: list[Waived] | None = None
-        if waiver_list is not None:
-            split = apply_waivers(findings, waiver_list, day)
-            findings = split.open
-            waived = [Waived(f, w.reason, w.expires, w.at) for f, w in split.waived]
-            for unused in split.unused:
-                detail(f"audit: {unused.at}: waiver matched no finding ({unused.rule}, {unused.nct_id})")
+        findings, baselined, waived = _settled(outcome.findings, known, waiver_list, day)
         if write_waivers is not None:
             return _write_waivers(write_waivers, findings, day, outcome)
         run = RunInfo(
@@ -236,6 +220,45 @@ def command(
         note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")
         return EXIT_INPUT
     return EXIT_FINDINGS if any_failing(findings, run.fail_on) else EXIT_OK
+
+
+def _selected(
+    catalogue: RuleSet,
+    select: Sequence[str],
+    ignored: Sequence[str],
+    param_items: Sequence[str],
+    *,
+    history: bool,
+) -> tuple[RuleSet, tuple[str, ...], dict[str, str]]:
+    """The rules to run (``--select``, ``--ignore``; without ``--history`` the rules that need a
+    store's timelines are left out and named), the ids left out, and the parameters (the
+    configuration's, then ``--param``'s), checked against the rules that run."""
+    ruleset = catalogue
+    if select:
+        check_rule_names(catalogue, select, "--select")
+        ruleset = ruleset.select(select)
+    if ignored:
+        check_rule_names(catalogue, ignored, "--ignore")
+        ruleset = ruleset.ignore(ignored)
+    ruleset, skipped = ruleset.runnable(history=history)
+    params = parse_params(with_config_params(param_items, ruleset), ruleset, not_run=skipped)
+    return ruleset, skipped, params
+
+
+def _settled(
+    findings: list[Finding], known: frozenset[str] | None, waiver_list: list[Waiver] | None, day: date
+) -> tuple[list[Finding], int, list[Waived] | None]:
+    """The open findings once the baseline's (``--baseline``) and the waived ones
+    (``--waivers``) are taken out; how many the baseline held; the waived ones with reasons."""
+    baselined = 0
+    if known is not None:
+        findings, baselined = new_findings(findings, known)
+    if waiver_list is None:
+        return findings, baselined, None
+    split = apply_waivers(findings, waiver_list, day)
+    for unused in split.unused:
+        detail(f"audit: {unused.at}: waiver matched no finding ({unused.rule}, {unused.nct_id})")
+    return split.open, baselined, [Waived(f, w.reason, w.expires, w.at) for f, w in split.waived]
 
 
 def _load_waivers(path: str | None, catalogue: RuleSet) -> list[Waiver] | None:
