@@ -49,7 +49,7 @@ from auditor.cli.options import (
     threshold,
     with_config_params,
 )
-from auditor.cli.output import STDOUT, check_output, emit, format_option, output_option
+from auditor.cli.output import STDOUT, check_output, emit, format_option, output_option, path_option
 from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Finding, Severity
@@ -87,30 +87,19 @@ FORMATS = tuple(REPORTERS)
     FORMATS, "github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers."
 )
 @output_option
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="JSON report of an earlier run: ignore its findings.",
-)
-@click.option(
+@path_option("--baseline", None, "JSON report of an earlier run: ignore its findings.")
+@path_option(
     "--waivers",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="YAML waivers (nct_id, rule, reason, expires, fingerprint): accepted findings, counted as waived.",
+    None,
+    "YAML waivers (nct_id, rule, reason, expires, fingerprint): accepted findings, counted as waived.",
 )
-@click.option(
+@path_option(
     "--write-waivers",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write a waiver for every open finding to FILE (added to it if it exists) and exit 0.",
+    None,
+    "Write a waiver for every open finding to FILE (added to it if it exists) and exit 0.",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Also check the latest snapshot of every study in this store.",
+@path_option(
+    "--store", "store_path", "Also check the latest snapshot of every study in this store.", folder=True
 )
 @click.option(
     "--history",
@@ -122,12 +111,11 @@ FORMATS = tuple(REPORTERS)
     "With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster.",
 )
 @jobs_option
-@click.option(
+@path_option(
     "--cache",
     "cache_dir",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Parquet cache of parsed records: a rerun parses only files that changed.",
+    "Parquet cache of parsed records: a rerun parses only files that changed.",
+    folder=True,
 )
 @allow_empty_option
 def command(
