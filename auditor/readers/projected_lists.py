@@ -116,6 +116,8 @@ def _xml_list(spec: ListSpec, path: str, *, indexed: bool) -> XmlList | None:
         return None
     if _indexed_by_schema(([root, *container])[-1], tag) != indexed:
         return None
+    if not indexed and "/".join([*container, tag]) in _registered_xml_paths():
+        return None  # keyed by the field registry, not by its path
     tree: dict[str, Any] = {}
     for item in spec.items:
         node, parent = tree, tag
@@ -133,6 +135,11 @@ def _xml_list(spec: ListSpec, path: str, *, indexed: bool) -> XmlList | None:
 def _indexed_by_schema(parent: str, child: str) -> bool:
     """Whether the XML reader always indexes ``child`` below ``parent`` (ctgov_xml ``_Walker``)."""
     return parent.endswith("_list") or f"{parent}/{child}" in REPEATABLE
+
+
+@lru_cache(maxsize=1)
+def _registered_xml_paths() -> frozenset[str]:
+    return frozenset(path for spec in registry().specs for path in spec.xml)
 
 
 @lru_cache(maxsize=4096)
