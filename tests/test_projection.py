@@ -8,14 +8,18 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+import auditor.run.parse
 from auditor.check import with_lines
 from auditor.inputs import InputUnit, list_inputs
+from auditor.list_fields import list_registry
 from auditor.readers import read_paths
+from auditor.readers.projection import project
 from auditor.records import Record
-from auditor.rules import RuleSet, load_rules
+from auditor.rules import load_rules
 from auditor.rules.compile import lists_read
 from auditor.run.cache import RecordCache
 from auditor.run.check import TableCheck, run_check, run_pandas
@@ -39,17 +43,17 @@ SETS = {
 
 @pytest.fixture(scope="module")
 def record_check() -> TableCheck:
-    """The record rules the projection can serve: those that read no list field (a list is
-    many leaves under indexed keys, which only the full reader gathers)."""
-    rules = load_rules().scope("record")
-    return TableCheck(RuleSet(tuple(r for r in rules if not lists_read([r]))), AS_OF)
+    """Every record rule of the catalogue, those reading list fields included."""
+    return TableCheck(load_rules().scope("record"), AS_OF)
 
 
-def test_a_rule_reading_a_list_turns_the_projection_off() -> None:
-    rules = load_rules().select(["primary-outcome-missing"])
+def test_a_rule_reading_a_list_is_projected() -> None:
+    rules = load_rules().select(["primary-outcome-missing", "applicable-trial-unverified"])
     columns = TableCheck(rules, AS_OF).columns(records_table([]).columns)
-    assert lists_read(rules) == {"primary_outcomes"}
-    assert "primary_outcomes__count" in columns and not job_for_columns(columns, project=True).project
+    assert lists_read(rules) == {"primary_outcomes", "phases"}
+    job = job_for_columns(columns, project=True)
+    assert {"primary_outcomes__count", "phases"} <= set(columns) and job.project
+    assert job.keys is not None and {"primary_outcomes", "phases"} <= job.keys
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,9 @@ def test_the_catalogue_is_projectable_and_problems_is_not(record_check: TableChe
     columns = record_check.columns(list(records_table([]).columns))
     job = job_for_columns(columns, project=True)
     assert job.project and job.columns is not None and "problems" not in columns
-    assert {"truncated", "ignite_created", "status_verified_date"} <= set(job.columns)
+    assert {"truncated", "ignite_created", "status_verified_date", "phases__count"} <= set(job.columns)
+    every_list = [column for spec in list_registry().values() for column in spec.columns]
+    assert job_for_columns(["nct_id", *every_list], project=True).project
     assert not job_for_columns([*columns, "problems"], project=True).project
     unknown = job_for_columns(["nct_id", "no_such_column"], project=True)
     assert not unknown.project and unknown.keys is None  # the full table, then narrowed
@@ -86,8 +92,35 @@ def test_projected_check_equals_the_full_check_on_the_corpus(
     assert [u.rows for u in projected.units] == [u.rows for u in full.units]
     assert projected.ignite == full.ignite
     expected = run_pandas(full.frame, record_check)
-    assert len({f.rule_id for f in expected}) >= 5  # the sample exercises the catalogue
+    fired = {f.rule_id for f in expected}
+    assert len(fired) >= 5  # the sample exercises the catalogue, its list rules included
+    assert {"primary-outcome-without-time-frame", "results-overdue"} <= fired
     assert run_pandas(projected.frame, record_check) == expected
+
+
+@pytest.mark.corpus
+def test_every_list_column_projected_equals_the_full_reader_on_the_corpus(
+    corpus_dir: Path, full_corpus_table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every registered list, in JSON and XML, over the whole corpus: the projected columns are
+    the full reader's, and the projection really read almost every JSON/XML input."""
+    columns = ["nct_id", "snapshot", "source_format"]
+    columns += [column for spec in list_registry().values() for column in spec.columns]
+    outcomes: list[bool] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        found = project(*args, **kwargs)  # type: ignore[arg-type]
+        outcomes.append(found is not None)
+        return found
+
+    monkeypatch.setattr(auditor.run.parse, "project", counting)
+    projected, _, _ = parse_table([corpus_dir], jobs=1, columns=columns)
+    pdt.assert_frame_equal(projected, full_corpus_table[columns])
+    assert len(outcomes) > 8000 and outcomes.count(False) < 0.1 * len(outcomes)
+    for spec in list_registry().values():  # not vacuous: items of every list in both formats
+        for fmt in ("ctgov-json", "ctgov-xml"):
+            rows = projected[projected["source_format"] == fmt]
+            assert (rows[spec.count_column] > 0).sum() > 10, (spec.key, fmt)
 
 
 @pytest.mark.corpus

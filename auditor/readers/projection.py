@@ -1,12 +1,14 @@
-"""Read only the fields the staleness report uses, from ClinicalTrials.gov XML and JSON.
+"""Read only the fields the rules and the staleness report use, from ClinicalTrials.gov XML and JSON.
 
-The report needs about eight fields of a record (status, verified date, sponsor, title, the
-rules' own fields); the full readers type every one of its hundred-odd leaves, which is nearly
-all of the report's cost at registry scale. :func:`project` parses the document with the
-standard library (C code), takes the registered paths of the keys asked for, and builds those
-fields with the readers' own :func:`~auditor.readers.typing.registered_field` — same key, raw text,
-type and value as the full reader gives (``tests/test_staleness_fast.py`` holds this over the
-corpus).
+A check needs a few dozen fields of a record (status, dates, sponsor, the rules' own fields and
+lists); the full readers type every one of its hundreds of leaves, which is nearly all of a
+check's cost at registry scale. :func:`project` parses the document with the standard library
+(C code), takes the registered paths of the keys asked for, and builds those fields with the
+readers' own :func:`~auditor.readers.typing.registered_field` — same key, raw text, type and
+value as the full reader gives — and, for the list fields asked for (``primary_outcomes``,
+``phases`` …), the items' sub-fields under the full readers' keys
+(:mod:`auditor.readers.projected_lists`). ``tests/test_staleness_fast.py`` and
+``tests/test_projection.py`` hold this over the corpus.
 
 It only handles the plain case and says so by returning ``None`` for anything else, which the
 caller then reads with the full reader: a DOCTYPE (refused there, with its message), a document
@@ -23,12 +25,14 @@ import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from auditor.fields import FieldSpec, registry
+from auditor.list_fields import list_registry
 from auditor.readers.ctgov_xml import REPEATABLE
+from auditor.readers.projected_lists import ListPlan, json_list_fields, list_plan, xml_list_fields
 from auditor.readers.typing import ColumnBuilder, registered_field, scalar_raw
 from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 
@@ -40,16 +44,31 @@ _XML_ROOT = "clinical_study"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD]")
 
 
-@lru_cache(maxsize=32)
-def plan(keys: frozenset[str]) -> tuple[FieldSpec, ...] | None:
-    """The specs of ``keys`` when every one can be projected from both formats, else ``None``.
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a projection builds: the registered fields (with each JSON path split once, not once
+    per study) and the lists."""
 
-    A key can when its JSON path and each of its XML paths go through no list and no element
-    the XML schema lets repeat (the full readers do not register fields below those).
+    fields: tuple[FieldSpec, ...]
+    json_paths: tuple[tuple[FieldSpec, tuple[str, ...]], ...]
+    lists: ListPlan
+
+
+@lru_cache(maxsize=32)
+def plan(keys: frozenset[str]) -> Plan | None:
+    """What to build for ``keys`` (registry keys and list fields) when every one can be
+    projected from both formats, else ``None``.
+
+    A registered field can when its JSON path and each of its XML paths go through no list and
+    no element the XML schema lets repeat (the full readers do not register fields below those);
+    a list when its registered paths are plain (:func:`~auditor.readers.projected_lists.list_plan`).
     """
     reg = registry()
+    lists = list_registry()
     specs: list[FieldSpec] = []
     for key in sorted(keys):
+        if key in lists:
+            continue
         spec = reg.by_key.get(key)
         if spec is None:
             return None
@@ -61,7 +80,11 @@ def plan(keys: frozenset[str]) -> tuple[FieldSpec, ...] | None:
         if spec.json is not None and "[" in spec.json:
             return None
         specs.append(spec)
-    return tuple(specs)
+    found_lists = list_plan(keys)
+    if found_lists is None:
+        return None
+    json_paths = tuple((s, tuple(s.json.split("."))) for s in specs if s.json is not None)
+    return Plan(tuple(specs), json_paths, found_lists)
 
 
 def project(
@@ -70,22 +93,22 @@ def project(
     """Records with only the fields of ``keys``, or ``None``: read this input in full.
 
     ``sha256``: the hex digest of ``data`` when the caller has it already (not hashed twice)."""
-    specs = plan(keys)
-    if specs is None:
+    wanted = plan(keys)
+    if wanted is None:
         return None
     head = data[:64].lstrip(b" \t\r\n")
     if head[:1] == b"<":
-        record = _xml(data, name, specs, sha256)
+        record = _xml(data, name, wanted, sha256)
         return None if record is None else [record]
     if head[:1] in (b"{", b"["):
-        return _json(data, name, specs, sha256)
+        return _json(data, name, wanted, sha256)
     return None
 
 
 # --- XML --------------------------------------------------------------------------------------
 
 
-def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None = None) -> Record | None:
+def _xml(data: bytes, name: str, wanted: Plan, sha256: str | None = None) -> Record | None:
 
     root_start = _ROOT_ELEMENT.search(data)
     if root_start is None or _DECLARATION.search(data, 0, root_start.start()):
@@ -103,7 +126,7 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None 
     if not is_valid_nct_id(nct_id):
         return None
     fields = ColumnBuilder()
-    for spec in specs:
+    for spec in wanted.fields:
         # the first alternative present wins, as in the full reader's _registered_paths
         for path in spec.xml:
             element_path, _, attribute = path.partition("/@")
@@ -122,6 +145,8 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None 
             if not raw and element.attrib:
                 continue  # the full reader keeps only the attributes of such an element
         fields.add(registered_field(spec, raw)[0])
+    if not xml_list_fields(root, wanted.lists, fields):
+        return None
     source = Source(name, SourceFormat.CTGOV_XML, sha256 or hashlib.sha256(data).hexdigest())
     return Record(nct_id=nct_id, source=source, columns=fields.columns())
 
@@ -129,9 +154,7 @@ def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None 
 # --- JSON -------------------------------------------------------------------------------------
 
 
-def _json(
-    data: bytes, name: str, specs: tuple[FieldSpec, ...], sha256: str | None = None
-) -> list[Record] | None:
+def _json(data: bytes, name: str, wanted: Plan, sha256: str | None = None) -> list[Record] | None:
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _SURROGATE_ESCAPE.search(data):
         return None  # BOMs and \\uXXXX surrogate escapes (maybe lone ones): the full reader's care
     try:
@@ -139,7 +162,7 @@ def _json(
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     if isinstance(document, dict) and "protocolSection" in document:
-        record = _study(document, name, sha256 or hashlib.sha256(data).hexdigest(), specs)
+        record = _study(document, name, sha256 or hashlib.sha256(data).hexdigest(), wanted)
         return None if record is None else [record]
     elements = document if isinstance(document, list) else None
     if isinstance(document, dict) and isinstance(document.get("studies"), list):
@@ -152,7 +175,7 @@ def _json(
             return None
         blob = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         digest = hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
-        record = _study(element, f"{name}#{index}", digest, specs)
+        record = _study(element, f"{name}#{index}", digest, wanted)
         if record is None:
             return None
         out.append(record)
@@ -162,24 +185,7 @@ def _json(
 _MISSING = object()
 
 
-_PATHS: dict[int, tuple[tuple[FieldSpec, ...], tuple[tuple[FieldSpec, tuple[str, ...]], ...]]] = {}
-
-
-def _json_paths(specs: tuple[FieldSpec, ...]) -> tuple[tuple[FieldSpec, tuple[str, ...]], ...]:
-    """The specs that have a JSON path, each with its path split once (not once per study).
-
-    Keyed by the identity of ``specs`` (the tuple :func:`plan` caches), not by its value:
-    hashing nineteen specs per study was a twentieth of a projected parse."""
-    found = _PATHS.get(id(specs))
-    if found is None or found[0] is not specs:
-        found = (specs, tuple((s, tuple(s.json.split("."))) for s in specs if s.json is not None))
-        if len(_PATHS) > 64:
-            _PATHS.clear()
-        _PATHS[id(specs)] = found
-    return found[1]
-
-
-def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec, ...]) -> Record | None:
+def _study(study: dict[str, Any], name: str, digest: str, wanted: Plan) -> Record | None:
 
     protocol = study.get("protocolSection")
     if not isinstance(protocol, dict):
@@ -189,7 +195,7 @@ def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec
     if not isinstance(nct, str) or not is_valid_nct_id(nct):
         return None
     fields = ColumnBuilder()
-    for spec, parts in _json_paths(specs):
+    for spec, parts in wanted.json_paths:
         value: Any = study
         for part in parts:
             if not isinstance(value, dict):
@@ -206,4 +212,6 @@ def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec
         else:
             raw = scalar_raw(value)
         fields.add(registered_field(spec, raw)[0])
+    if not json_list_fields(study, wanted.lists, fields):
+        return None
     return Record(nct_id=nct, source=Source(name, SourceFormat.CTGOV_JSON, digest), columns=fields.columns())

@@ -133,9 +133,8 @@ def keys_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
 
 
 def lists_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
-    """The list fields (``auditor/data/list_fields.yaml``) a set of rules reads. The projection
-    of the inputs builds registered scalar fields only, so a run that reads a list takes the
-    full reader (``auditor.parallel.projection_for`` says so by returning ``None``)."""
+    """The list fields (``auditor/data/list_fields.yaml``) a set of rules reads (the projection of
+    the inputs builds their items too: :mod:`auditor.readers.projected_lists`)."""
     return keys_read(specs) & frozenset(list_registry())
 
 

@@ -15,8 +15,8 @@ Why this shape:
   small, the registry at scale is JSON/XML. A stored snapshot is complete: its pages are merged
   in the worker. Ignite fields keep their line numbers (:attr:`ParsedChunk.lines`), so findings
   can point at them.
-* **Only what is asked.** A :class:`ParseJob` names the registry keys to build (the ones the
-  rules and the report read) and, when every one can be built without the full reader
+* **Only what is asked.** A :class:`ParseJob` names the registry keys and list fields to build
+  (the ones the rules and the report read) and, when every one can be built without the full reader
   (:func:`auditor.readers.projection.plan`), plain JSON/XML is read by projection, several times
   faster (the rows are the full reader's, ``tests/test_projection.py``). The ``problems`` column
   (a count over *every* leaf) cannot be projected, so asking for it turns the projection off.
@@ -41,6 +41,7 @@ from auditor.check import FieldLines, field_lines
 from auditor.errors import AuditorError, InputError, StoreError
 from auditor.findings import Finding
 from auditor.inputs import InputUnit, list_inputs, read_unit
+from auditor.list_fields import list_registry
 from auditor.readers import IGNITE_FORMATS, read_bytes
 from auditor.readers.ignite_text import merge_module_pages
 from auditor.readers.projection import plan, project
@@ -103,9 +104,9 @@ def job_for_columns(columns: Sequence[str] | None, *, project: bool) -> ParseJob
     every one of them allows it."""
     if columns is None:
         return ParseJob()
-    types = field_types()
+    known = field_types().keys() | list_registry().keys()
     keys = {base_column(name) for name in columns if name not in META_COLUMNS}
-    if not keys <= types.keys():
+    if not keys <= known:
         return ParseJob(columns=tuple(columns))  # a column the full table may have: build it all
     projectable = project and "problems" not in columns and plan(frozenset(keys)) is not None
     return ParseJob(keys=frozenset(keys), columns=tuple(columns), project=projectable)
