@@ -165,7 +165,9 @@ def record_history(
         else:
             result = compare(previous, record, ignore=patterns, by_snapshot_date=False)
             kept = result if keep_results else None
-            steps.append(HistoryStep(number, entry, _status(record), result.changes, result.notes, result=kept))
+            steps.append(
+                HistoryStep(number, entry, _status(record), result.changes, result.notes, result=kept)
+            )
         previous = record
     return RecordHistory(nct_id, tuple(steps), tuple(history_findings(store, [nct_id], as_of=as_of)))
 

@@ -23,7 +23,7 @@ records are at hand (:class:`LineNote`, :class:`ChangedStudy`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -209,7 +209,38 @@ def night_changes(
     )
 
 
-def change_counts(summary: Mapping[str, Any]) -> int | None:
-    """The material-change count of a ``summary.json``'s ``changes`` block (``None``: none)."""
-    value = summary.get("material") if isinstance(summary, Mapping) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+# --------------------------------------------------------------------------- the whole page
+
+
+@dataclass(frozen=True, slots=True)
+class LegendEntry:
+    """One rule shown on the page (a staleness rule, or a pair rule with a finding tonight):
+    what the legend says of it. The rule's whole ``audit rules explain`` text is in
+    ``rules.txt`` beside the page (:data:`RULES_FILE`)."""
+
+    rule_id: str
+    title: str
+    rationale: str
+    severity: str
+    scope: str
+
+
+#: The file beside the page with ``audit rules explain`` of every rule in the legend.
+RULES_FILE = "rules.txt"
+
+
+@dataclass(frozen=True)
+class NightPage:
+    """Everything the nightly page shows beyond the staleness report itself.
+
+    ``changes``: tonight's changes (``None`` when the report has no previous night to compare
+    with, or reads PATHS instead of the store); ``previous``: the previous report's night, which
+    the page links to (the next night is found through the index of nights, so that a past
+    night's page is the same bytes whenever it is made); ``files``: the files beside the page;
+    ``local_history``: NCT IDs with a ``history/<NCT>.html`` page beside it."""
+
+    changes: NightChanges | None = None
+    legend: tuple[LegendEntry, ...] = ()
+    previous: date | None = None
+    files: tuple[str, ...] = ()
+    local_history: frozenset[str] = field(default_factory=frozenset)

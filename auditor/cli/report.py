@@ -1,14 +1,17 @@
 """``audit report staleness``: the nightly page of stale records, what is new and what got fixed.
 
-Reads the latest snapshot of every study in the store (or the files and folders given), runs
-the staleness rules, compares with the previous report under ``--out`` and writes
-``<out>/<as-of>/`` atomically: ``index.html``, ``report.md``, ``findings.json``,
-``findings.csv``, ``summary.json`` and ``stale.json`` (see :mod:`auditor.reports.folder`).
+Reads every study's latest snapshot captured on or before ``--as-of`` in the store (or the files
+and folders given), runs the staleness rules, compares with the previous report under ``--out``,
+diffs the store as of that report's night against tonight and runs the pair rules over the
+pairs (:mod:`auditor.run.changes`), and writes ``<out>/<as-of>/`` atomically (see
+:mod:`auditor.run.staleness`), then ``<out>/index.html``, the list of every night.
 
 Exit codes are those of ``audit check``: 0 when no finding reaches ``--fail-on`` (default
 ``error``), 1 when one does, 2 for a usage, rule-file or input error, 3 when the report could not
 be written, 4 for a bug in the auditor. Unreadable inputs do not stop the report: it is written
 with what could be read, lists the bad inputs, and the exit code is 2 so that a cron job notices.
+A night with no readable record at all writes nothing and exits 2 (``--allow-empty`` accepts it).
+Changes and pair findings of the night never change the exit code: they are news, not errors.
 """
 
 from __future__ import annotations
@@ -99,7 +102,8 @@ def command() -> None:
 @click.option(
     "--history-pages",
     is_flag=True,
-    help="With --store: write history/<NCT>.html (the snapshots in the store) for the records listed.",
+    help="With --store: write history/<NCT>.html (the record's snapshots in the store, each step's diff"
+    " beside it) for every record the page lists, and link the NCT IDs there.",
 )
 @click.option(
     "--jobs",
@@ -132,11 +136,13 @@ def staleness(
     scheduler: str | None = None,
     allow_empty: bool = False,
 ) -> int:
-    """Which records are stale, newly stale or fixed since the previous report, as a page.
+    """The nightly page: which records are stale, newly stale or fixed, and what changed tonight.
 
-    Reads the latest snapshot of every study in --store, or the files, folders and archives
-    given as PATHS, and writes OUT/<as-of>/ (index.html, report.md, findings.json,
-    findings.csv, summary.json, stale.json) atomically.
+    Reads every study's latest snapshot captured on or before --as-of in --store (or the files,
+    folders and archives given as PATHS), and writes OUT/<as-of>/ (index.html, report.md,
+    findings.json, findings.csv, summary.json, stale.json; with the store and an earlier night,
+    changes.json, changes.csv and changes/<NCT>.html: what changed since that night) atomically,
+    then OUT/index.html, the list of every night.
     """
     validate_engine(engine, scheduler)
     require_engine(engine)
@@ -168,6 +174,7 @@ def staleness(
             engine=engine,
             scheduler=scheduler,
             allow_empty=allow_empty,
+            pair_rules=catalogue.scope("pair"),
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)

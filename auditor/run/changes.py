@@ -114,14 +114,13 @@ def _kept(study: StudyDiff, after: Record, job: ChangeJob, pages: dict[str, byte
 
 
 def diff_page_links(nct_id: str, as_of: date, history_pages: bool) -> list[tuple[str, str]]:
-    """Where a night's diff page (``changes/<NCT>.html``) links to: its night, the record's
-    history (ours when the night writes history pages, else ClinicalTrials.gov's), the record."""
-    history = f"../history/{nct_id}.html" if history_pages else history_url(nct_id) or ""
-    return [
-        ("../index.html", f"← the night of {as_of.isoformat()}"),
-        (history, f"history of {nct_id}"),
-        (f"https://clinicaltrials.gov/study/{nct_id}", "record on ClinicalTrials.gov"),
-    ]
+    """Where a night's diff page (``changes/<NCT>.html``) links to: back to its night's "what
+    changed" section, and the record's history (ours when the night writes history pages for
+    every changed study, else ClinicalTrials.gov's; the page's heading links there too)."""
+    night = ("../index.html#changes", f"← the night of {as_of.isoformat()}")
+    if history_pages:
+        return [night, (f"../history/{nct_id}.html", f"history of {nct_id} in our store")]
+    return [night, (history_url(nct_id) or "", f"history of {nct_id} on ClinicalTrials.gov")]
 
 
 def stand_in(record: Record) -> Record:

@@ -44,6 +44,7 @@ _LATEST_FIRST = (
     f"{_UNDATED}, order_date DESC, order_tiebreak DESC, CASE WHEN {_UNDATED} THEN added END DESC, sha256 DESC"
 )
 
+
 def _last_day_sql(column: str) -> str:
     """SQL for :func:`auditor.store.layout.last_day` of an ISO date column of any precision."""
     return (
