@@ -25,6 +25,7 @@ from auditor.nightly import ALARM_WORDS, RULES_FILE, ChangedStudy, LegendEntry, 
 from auditor.records import is_valid_nct_id
 from auditor.reports.staleness_html import PageParts, history_url, render_html, rule_anchor
 from auditor.staleness import StalenessReport
+from auditor.text import plural
 
 #: Material lines listed per study on the page (all are on its diff page).
 LINES_SHOWN = 8
@@ -140,13 +141,14 @@ def changes_section(changes: NightChanges, local: frozenset[str], table_limit: i
         _card(counts["new"], "new in the store"),
         _card(counts["pair_findings"], "pair-rule findings", "alert" if counts["pair_findings"] else ""),
         "</div>",
-        f'<p class="muted">{counts["unchanged"]:,} studies the same as the night before; '
+        f'<p class="muted">{_e(plural(counts["unchanged"], "study", "studies"))} the same as the night before; '
         f"{counts['metadata_only']:,} whose snapshot changed with no study change (capture dates, "
         f"formatting); {counts['errors']:,} that could not be compared.</p>",
     ]
     unknown = [s for s in changes.changed if s.alarm == "into_unknown"]
     if unknown:
-        parts.append(f"<h3>{_e(ALARM_WORDS['into_unknown'].capitalize())} ({len(unknown):,})</h3>")
+        words = ALARM_WORDS["into_unknown"]
+        parts.append(f"<h3>{_e(words[:1].upper() + words[1:])} ({len(unknown):,})</h3>")
         parts.append(_changed_table(unknown[:LIST_LIMIT], changes, local, "into-unknown-table"))
         parts.append(_more(min(len(unknown), LIST_LIMIT), len(unknown), "changes.csv"))
     material = changes.graded("material")
