@@ -20,7 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 GOLDEN = REPO / "tests" / "golden" / "report"
 UPDATE = os.environ.get("AUDITOR_UPDATE_GOLDEN") == "1"
-FILES = ["findings.csv", "findings.json", "index.html", "report.md", "rules.txt", "stale.json", "summary.json"]
+FILES = [
+    "findings.csv",
+    "findings.json",
+    "index.html",
+    "report.md",
+    "rules.txt",
+    "stale.json",
+    "summary.json",
+]
 
 
 def _two_nights(out: Path, *extra: str) -> tuple[int, int]:

@@ -130,7 +130,7 @@ def changes_section(changes: NightChanges, local: frozenset[str], table_limit: i
     counts = changes.summary_dict()
     prev = changes.previous_as_of.isoformat()
     parts = [
-        '<h2 id="changes">What changed in the registry tonight</h2>',
+        '<section id="changes"><h2>What changed in the registry tonight</h2>',
         f'<p class="sub">Each study\'s snapshot as of {_e(prev)} (the previous report) against its '
         f"snapshot as of {_e(changes.as_of.isoformat())}, compared by the batch diff (<code>audit diff"
         "</code>); material changes first. Each NCT ID opens the study's changes tonight.</p>",
@@ -177,6 +177,7 @@ def changes_section(changes: NightChanges, local: frozenset[str], table_limit: i
         parts.append('<p class="muted">None.</p>')
     parts.append(_new_and_errors(changes, local))
     parts.append(_rollups(changes))
+    parts.append("</section>")
     return "".join(parts)
 
 
@@ -226,9 +227,9 @@ def _rollups(changes: NightChanges) -> str:
 def pair_findings_section(changes: NightChanges) -> str:
     """The pair rules' findings over (the previous night, tonight) of each changed study."""
     findings = changes.pair_findings
-    parts = [f'<h2 id="pair-findings">Pair-rule findings of the night ({len(findings):,})</h2>']
+    parts = [f'<section id="pair-findings"><h2>Pair-rule findings of the night ({len(findings):,})</h2>']
     if not findings:
-        parts.append('<p class="muted">None: no study moved the way a pair rule looks for.</p>')
+        parts.append('<p class="muted">None: no study moved the way a pair rule looks for.</p></section>')
         return "".join(parts)
     by_rule = ", ".join(f"{n:,} {rule}" for rule, n in changes.pair_findings_by_rule().items())
     parts.append(f'<p class="muted">{_e(by_rule)}</p>')
@@ -245,6 +246,7 @@ def pair_findings_section(changes: NightChanges) -> str:
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     parts.append(_more(min(len(findings), LIST_LIMIT), len(findings), "changes.json"))
+    parts.append("</section>")
     return "".join(parts)
 
 

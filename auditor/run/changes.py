@@ -160,11 +160,14 @@ def tonight_changes(
     engine: str = "pandas",
     scheduler: str | None = None,
     pairs_per_task: int = PAIRS_PER_TASK,
+    parallel_pairs: int = PARALLEL_PAIRS,
 ) -> Tonight:
     """Every study's change between the store as of ``previous_as_of`` and as of ``as_of``
     (see the module docstring). ``summaries``: tonight's, for the studies new to the store;
     ``rules``: the pair rules to run over the pairs. ``unchanged`` counts tonight's records
-    (``summaries``) whose content is the same as the previous night's."""
+    (``summaries``) whose content is the same as the previous night's. Over ``parallel_pairs``
+    pairs (or on Dask) the pairs go to ``jobs`` workers, ``pairs_per_task`` at a time: the
+    result is the same whatever the engine and the number of workers."""
     with Store(store_path) as store:
         found = store.changed_between(previous_as_of, as_of)
     by_nct = {s.nct_id: s for s in summaries}
@@ -172,7 +175,7 @@ def tonight_changes(
     pairs: list[Pair] = [(old, new) for old, new in found if old is not None]
     studies = [_new_study(new.nct_id, by_nct.get(new.nct_id)) for old, new in found if old is None]
     job = ChangeJob(str(store_path), rules.scope("pair"), as_of, dict(params or {}), history_pages)
-    many = len(pairs) > PARALLEL_PAIRS or (engine == "dask" and bool(pairs))
+    many = len(pairs) > parallel_pairs or (engine == "dask" and bool(pairs))
     executor = get_executor(engine, jobs=jobs if many else 1, scheduler=scheduler)
     pages: dict[str, bytes] = {}
     findings: list[Finding] = []
