@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 from datetime import date
-from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit

@@ -141,7 +141,8 @@ def changes_section(changes: NightChanges, local: frozenset[str], table_limit: i
         _card(counts["new"], "new in the store"),
         _card(counts["pair_findings"], "pair-rule findings", "alert" if counts["pair_findings"] else ""),
         "</div>",
-        f'<p class="muted">{_e(plural(counts["unchanged"], "study", "studies"))} the same as the night before; '
+        f'<p class="muted">{_e(plural(counts["unchanged"], "study", "studies"))} the same as the night '
+        "before; "
         f"{counts['metadata_only']:,} whose snapshot changed with no study change (capture dates, "
         f"formatting); {counts['errors']:,} that could not be compared.</p>",
     ]
