@@ -13,6 +13,7 @@ page, which the page links to).
 
 from __future__ import annotations
 
+import itertools
 import json
 from html import escape
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_every_night_counts_the_studies_captured_by_then(replayed: tuple[Path, l
 def test_every_nights_changes_are_the_batch_diffs(replayed: tuple[Path, list[str], dict]) -> None:  # type: ignore[type-arg]
     out, nights, captures = replayed
     material_seen = 0
-    for previous, night in zip(nights, nights[1:], strict=False):
+    for previous, night in itertools.pairwise(nights):
         before, after = _as_of(captures, previous), _as_of(captures, night)
         batch = batch_records([read_one(p) for p in before.values()], [read_one(p) for p in after.values()])
         folder = out / night
