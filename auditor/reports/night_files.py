@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from auditor.nightly import NightChanges
 from auditor.reports.findings_csv import safe_cell
+from auditor.reports.staleness_md import md
 
 CHANGES_JSON = "changes.json"
 CHANGES_CSV = "changes.csv"
@@ -66,3 +67,33 @@ def changes_csv(changes: NightChanges) -> str:
 def rules_text(explained: Iterable[str]) -> str:
     """``rules.txt``: the explain texts one after the other, a blank line between."""
     return "\n".join(explained)
+
+
+def changes_markdown(changes: NightChanges, *, limit: int = 0) -> list[str]:
+    """Tonight's changes as ``report.md`` lines: the counts, the material changes (``limit`` > 0:
+    at most that many; all are in changes.csv) and the pair findings."""
+    counts = changes.summary_dict()
+    lines = [
+        f"## What changed in the registry tonight (since {changes.previous_as_of.isoformat()})",
+        "",
+        f"- **{counts['changed']:,}** studies changed, **{counts['material']:,}** with a material change",
+        f"- **{counts['into_unknown']:,}** went UNKNOWN tonight",
+        f"- **{counts['new']:,}** new in the store, {counts['unchanged']:,} the same as the night before",
+        f"- **{counts['pair_findings']:,}** pair-rule findings",
+        "",
+    ]
+    material = changes.graded("material")
+    shown = material if limit <= 0 else material[:limit]
+    if shown:
+        lines += ["| NCT ID | sponsor | what changed |", "| --- | --- | --- |"]
+        for study in shown:
+            result = study.diff.result
+            what = [*([] if result is None else result.headline.lines())]
+            what += [f"{n.label}: {n.summary}" for n in study.lines_of("material")]
+            lines.append(f"| {md(study.nct_id)} | {md(study.diff.sponsor or '')} | {md('; '.join(what))} |")
+        lines.append("")
+    if changes.pair_findings:
+        lines += [f"### Pair-rule findings ({len(changes.pair_findings):,})", ""]
+        lines += [f"- {md(f.rule_id)} {md(f.nct_id)}: {md(f.message)}" for f in changes.pair_findings]
+        lines.append("")
+    return lines

@@ -38,7 +38,14 @@ from auditor.reports.diff_html import render_html as render_diff_page
 from auditor.reports.findings import REPORTERS
 from auditor.reports.folder import write_folder
 from auditor.reports.history_render import render_html as render_history
-from auditor.reports.night_files import CHANGES_CSV, CHANGES_JSON, changes_csv, changes_json, rules_text
+from auditor.reports.night_files import (
+    CHANGES_CSV,
+    CHANGES_JSON,
+    changes_csv,
+    changes_json,
+    changes_markdown,
+    rules_text,
+)
 from auditor.reports.nightly_html import render_night
 from auditor.reports.nights_index import INDEX_FILE, render_index
 from auditor.reports.staleness_html import render_html
@@ -364,7 +371,9 @@ def night_files(
     summary["changes"] = None if page.changes is None else page.changes.summary_dict()
     summary["history"] = [n.to_dict() for n in report.history]
     files: dict[str, str | bytes] = {
-        "report.md": render_markdown(report),
+        "report.md": render_markdown(
+            report, changes=[] if page.changes is None else changes_markdown(page.changes)
+        ),
         "findings.json": _text(REPORTERS["json"](list(report.findings))),
         "findings.csv": _text(REPORTERS["csv"](list(report.findings))),
         "summary.json": _dumps(summary),
