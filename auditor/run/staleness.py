@@ -284,8 +284,12 @@ def run_staleness(
     )
     explained = rules_text(explain_text(rule) for rule in shown)
     files = night_files(report, page, table_limit=table_limit, extra=extra, explained=explained)
+    # every night's counts are read before anything is written: an unreadable one stops the run
+    nights_index = render_index(
+        [*(n for n in every_night(out, rules.ids) if n.as_of != as_of), report.tonight]
+    )
     folder = write_folder(out, as_of.isoformat(), files)
-    atomic_write(out / INDEX_FILE, render_index(every_night(out, rules.ids)))
+    atomic_write(out / INDEX_FILE, nights_index)
     return Outcome(report=report, folder=folder, files=collected.files, changes=changes)
 
 
