@@ -1,7 +1,9 @@
 """Records × rules → findings.
 
 Single-record rules run over :func:`auditor.table.records_table` (one row per snapshot); pair
-rules over :func:`auditor.table.pairs_table` (one row per consecutive pair). Both go through
+and history rules over :func:`auditor.table.pairs_table` (one row per consecutive pair; a
+history rule reads every pair of a record, so its pairs must all be in the table, in order, as
+``Store.pairs()`` gives them). Both go through
 :func:`check_table`, which runs the checks of the compiled pandera schema over the frame so that
 every failing row of every rule is collected, then turns each into a frozen
 :class:`~auditor.findings.Finding` whose message shows the actual values (built a rule and a
@@ -26,10 +28,12 @@ from auditor.rules.compile import (
     CompiledRule,
     compile_rules,
     condition_columns,
+    keys_read,
 )
+from auditor.rules.pair_ops import item_differences
 from auditor.rules.spec import PLACEHOLDER, ConditionSpec, RuleSpec
 from auditor.slots import slot_setters
-from auditor.table import ABSENT, OLD_PREFIX
+from auditor.table import ABSENT, OLD_PREFIX, base_column, display_column, pairs_table, records_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,14 +44,14 @@ Params = Mapping[str, str | int | float] | None
 def check_records(
     records: Iterable[Record], rules: RuleSet, *, params: Params = None, as_of: date
 ) -> list[Finding]:
-    """Run the single-record rules of ``rules`` over ``records``."""
-    from auditor.table import records_table
-
+    """Run the single-record rules of ``rules`` over ``records`` (a table of only the keys they
+    read: a list field costs a pass over a record's keys)."""
     selected = rules.scope("record")
     if not len(selected):
         return []
     records = list(records)
-    findings = check_table(records_table(records), selected, as_of=as_of, params=params)
+    table = records_table(records, keys_read(selected))
+    findings = check_table(table, selected, as_of=as_of, params=params)
     return with_lines(findings, field_lines(records))
 
 
@@ -88,13 +92,12 @@ def with_lines(findings: list[Finding], lines: FieldLines) -> list[Finding]:
 def check_pairs(
     pairs: Iterable[tuple[Record, Record]], rules: RuleSet, *, params: Params = None, as_of: date
 ) -> list[Finding]:
-    """Run the pair rules of ``rules`` over ``(older, newer)`` snapshot pairs of the same study."""
-    from auditor.table import pairs_table
-
-    selected = rules.scope("pair")
+    """Run the pair and history rules of ``rules`` over ``(older, newer)`` snapshot pairs of the
+    same study (a study's pairs together and in order: history rules count along them)."""
+    selected = rules.scope("pair", "history")
     if not len(selected):
         return []
-    return check_table(pairs_table(pairs), selected, as_of=as_of, params=params)
+    return check_table(pairs_table(pairs, keys_read(selected)), selected, as_of=as_of, params=params)
 
 
 def check_table(frame: pd.DataFrame, rules: RuleSet, *, as_of: date, params: Params = None) -> list[Finding]:
@@ -125,7 +128,7 @@ def prepare(
     """The table with a fresh 0..n-1 index and the compiled rules it takes (pair rules for a
     pair table, else the record rules); ``None`` when there is nothing to run."""
     is_pair_table = any(str(column).startswith(OLD_PREFIX) for column in frame.columns)
-    rules = rules.scope("pair" if is_pair_table else "record")
+    rules = rules.scope("pair", "history") if is_pair_table else rules.scope("record")
     if frame.empty or not len(rules):
         return None
     compiled = compile_rules(list(rules), as_of=as_of, params=params)
@@ -170,8 +173,6 @@ def _findings(frame: pd.DataFrame, compiled: list[CompiledRule], failing: list[A
 
 
 def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[Finding]:
-    from auditor.table import display_column
-
     spec = rule.spec
     shown, fields = finding_layout(spec)
     columns: dict[str, list[str]] = {}
@@ -181,7 +182,7 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
             columns[name] = display_column(frame, name, rows)
         return columns[name]
 
-    shown_values = [[shorten(v) for v in column(name)] for name in shown]
+    shown_values = [[v if len(v) <= SHOWN_LIMIT else shorten(v) for v in column(name)] for name in shown]
     nct_ids = [str(v) for v in frame["nct_id"].take(rows).tolist()]
     snapshots = [str(v) for v in frame["snapshot"].take(rows).tolist()]
     n = len(rows)
@@ -221,6 +222,8 @@ def _rule_findings(frame: pd.DataFrame, rule: CompiledRule, rows: Any) -> list[F
                 pieces.append(itertools.repeat(rule.as_of.isoformat(), n))
             elif piece in rule.params:
                 pieces.append(itertools.repeat(str(rule.params[piece]), n))
+            elif "(" in piece:
+                pieces.append(_counted(frame, piece, rows))
             elif piece in shown_at:
                 pieces.append(shown_values[shown_at[piece]])
             else:
@@ -246,6 +249,15 @@ _FINDING_FIELDS = (
     "values",
     "line",
 )
+
+
+def _counted(frame: pd.DataFrame, piece: str, rows: Any) -> list[str]:
+    """A message's ``{added(locations)}`` / ``{removed(locations)}`` for the failing rows: how
+    many items of the list the pair added or removed, by identity."""
+    function, _, list_key = piece.rstrip(")").partition("(")
+    added, removed = item_differences(frame.take(rows), list_key)
+    counts = added if function == "added" else removed
+    return ["?" if n < 0 else str(n) for n in counts.tolist()]
 
 
 @cache
@@ -281,11 +293,16 @@ def finding_layout(spec: RuleSpec) -> tuple[list[str], tuple[str, ...]]:
     out once per rule (walking the condition tree per finding was a tenth of a large check)."""
     referenced = spec.fields or spec.referenced_fields()
     shown = list(dict.fromkeys([*spec.referenced_fields(), *referenced]))
-    fields = tuple(dict.fromkeys(name.removeprefix(OLD_PREFIX) for name in referenced))
+    # A list's columns (primary_outcomes__count, locations.facility) are one field: the list.
+    fields = tuple(dict.fromkeys(base_column(name.removeprefix(OLD_PREFIX)) for name in referenced))
     return shown, fields
 
 
-def shorten(text: str, limit: int = 240) -> str:
+#: A value longer than this is shown by its head and tail (:func:`shorten`).
+SHOWN_LIMIT = 240
+
+
+def shorten(text: str, limit: int = SHOWN_LIMIT) -> str:
     """A long text value (a whole summary) shown by its head and tail, where cut-offs show."""
     if len(text) <= limit:
         return text
@@ -307,7 +324,7 @@ def default_parts(values: dict[str, str]) -> list[str]:
 
 
 def uses_as_of(cond: ConditionSpec) -> bool:
-    if cond.op in ("older_than", "newer_than"):
+    if cond.op in ("older_than", "newer_than") or cond.args.get("than") == "as_of":
         return True
     children = list(cond.args.get("conditions", ()))
     if "condition" in cond.args:

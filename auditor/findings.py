@@ -65,3 +65,66 @@ class Finding:
             "fingerprint": self.fingerprint,
             **({"line": self.line} if self.line is not None else {}),
         }
+
+
+@dataclass(frozen=True)
+class FindingType:
+    """A kind of finding that no rule file defines: a catalogue entry in frictionless's
+    ``errors/`` style — stable kebab-case id, title, message template (filled from the finding's
+    ``values``), severity, why it matters and where the definition comes from.
+
+    The store's history checks (``history-*``) are computed from its index, not from a table
+    of records, so they cannot be YAML rules; as entries here ``audit rules list`` / ``explain``,
+    ``--select`` and ``--ignore`` know them like any rule. ``scope`` says what they need to run:
+    ``store`` = ``--store DIR --history``."""
+
+    id: str
+    title: str
+    severity: Severity
+    message: str
+    rationale: str
+    source: str
+    tags: tuple[str, ...] = ()
+    scope: str = "store"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def location(self) -> str:
+        return "auditor/findings.py (the store's history checks)"
+
+
+#: The store's history checks (computed by ``history_findings`` from the store's index).
+HISTORY_FINDING_TYPES: tuple[FindingType, ...] = (
+    FindingType(
+        "history-creation-date-changed",
+        "Ignite creation date changed",
+        Severity.WARNING,
+        "Ignite Creation Date changed from {old} to {new}",
+        "A record is created once: two consecutive Ignite snapshots of one study that give different "
+        "Ignite Creation Dates mean one export's header is wrong, or two studies were mixed up.",
+        "Ignite study page header (Ignite Creation Date)",
+        ("history", "ignite"),
+    ),
+    FindingType(
+        "history-modification-date-backwards",
+        "Modification date did not advance, or a second clock went backwards",
+        Severity.WARNING,
+        "a clock of the timeline went back or stood still: {old} -> {new}",
+        "Along a record's timeline the registry's last-update date and the capture date never go "
+        "back, and content never changes without the modification date moving: otherwise a snapshot "
+        "was rolled back or carries a wrong date. Back-filling old snapshots is not a finding.",
+        "https://clinicaltrials.gov/policy/protocol-definitions (Last Update Posted); Ignite study page "
+        "header (Ignite Modification Date)",
+        ("history", "dates"),
+    ),
+    FindingType(
+        "history-duplicate-content",
+        "Same content under different modification dates",
+        Severity.WARNING,
+        "snapshots with the same content but different modification dates ({dates})",
+        "An export that says the record was modified while nothing in it changed hides the real "
+        "modification history; re-downloads that differ only in their capture date are not findings.",
+        "Ignite study page header (Ignite Modification Date)",
+        ("history", "ignite"),
+    ),
+)

@@ -19,14 +19,13 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from auditor.diff import Change, DiffResult, compare
+from auditor.fields import registry
 from auditor.findings import Finding, Severity
 from auditor.records import Record
 from auditor.store import CAPTURE_KEYS, IGNITE_FORMATS, SnapshotEntry, Store, iso_minutes
-
-if TYPE_CHECKING:
-    from auditor.diff import Change, DiffResult
 
 #: Version of the JSON shape of :meth:`RecordHistory.to_dict`.
 SCHEMA_VERSION = 1
@@ -64,8 +63,6 @@ class HistoryStep:
     def notable(self) -> tuple[Change, ...]:
         """Status transitions, date changes and flagged changes, in record order; a change of
         the study page's summary block that repeats a body field's change is listed once."""
-        from auditor.fields import registry
-
         registered = registry().by_key
         body = {(c.key, c.summary) for c in self.changes if not c.header}
         return tuple(
@@ -153,12 +150,10 @@ def record_history(
     """The timeline of ``nct_id`` in ``store`` (no steps when the store has no snapshot of it);
     with ``as_of``, as the store stood that night (the snapshots captured on or before it);
     ``keep_results``: each step keeps its whole :class:`~auditor.diff.DiffResult`."""
-    from auditor.diff import compare
-
     patterns = (*sorted(CAPTURE_KEYS), *ignore)
     steps: list[HistoryStep] = []
     previous: Record | None = None
-    for number, entry in enumerate(store.list(nct_id, as_of), start=1):
+    for number, entry in enumerate(store.snapshots_of(nct_id, as_of), start=1):
         record = store.load(entry)
         if previous is None:
             steps.append(HistoryStep(number, entry, _status(record), first=True))
@@ -209,7 +204,7 @@ def history_findings(
     """
     findings: list[Finding] = []
     for nct_id in store.nct_ids() if nct_ids is None else nct_ids:
-        entries = store.list(nct_id, as_of)
+        entries = store.snapshots_of(nct_id, as_of)
         for old, new in itertools.pairwise(entries):
             findings.extend(_pair_findings(old, new))
         by_content: dict[str, list[SnapshotEntry]] = {}

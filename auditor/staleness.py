@@ -8,7 +8,10 @@ brief title). Whole records are never kept, so half a million studies fit in mem
 Decisions a reader of the report would want to know:
 
 * A record is **stale** when any staleness rule (by default ``unknown-status-stale`` and
-  ``active-status-unverified``) has a finding on it. Identity across nights is the NCT ID,
+  ``active-status-unverified``) has a finding on it. ``active-status-unverified`` is
+  ClinicalTrials.gov's 2-year threshold, not its "Unknown status" trigger: the registry flips a
+  record only once its completion date has passed as well (``--select
+  active-status-would-be-unknown`` reports exactly those). Identity across nights is the NCT ID,
   not the finding: a RECRUITING record that went UNKNOWN overnight while still unverified is
   *still stale* (its rules changed), not "fixed" and "new" at once.
 * **Age** is measured from the *last* day the status verified date can mean (``2020-09`` is

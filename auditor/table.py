@@ -23,6 +23,13 @@ Per key of the field registry (``auditor/data/fields.yaml``), whether or not a r
   ``<key>__precision`` (``year`` / ``month`` / ``day``). "Older than" uses ``__latest`` and
   "newer than" uses the earliest day, so a partial date's age is never overstated.
 
+Per list of the list registry (``auditor/data/list_fields.yaml``; :mod:`auditor.list_fields`
+says why lists are held this way):
+
+* ``<list>__count`` (Int64): how many items; ``<NA>`` when the snapshot cannot say.
+* ``<list>.<sub>`` per sub-field (``primary_outcomes.time_frame``), or ``<list>`` for a list of
+  plain values (``conditions``): the items' values as a JSON array (string).
+
 The registry key ``nct_id`` (the Study NCT ID field) shares its name with the meta column; the
 meta column (the record's identity) wins.
 
@@ -38,6 +45,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from auditor.fields import registry
+from auditor.list_fields import COUNT_SUFFIX, ListSpec, decode, list_of_column, list_registry, list_values
 from auditor.records import Record
 from auditor.values import Missing, PartialDate, ValueType
 
@@ -69,11 +77,16 @@ def field_types() -> dict[str, ValueType]:
 
 
 def base_column(name: str) -> str:
-    """The key column a derived column belongs to (``start_date__latest`` → ``start_date``);
-    any other name as it is."""
+    """The key a column belongs to: a derived column's key (``start_date__latest`` →
+    ``start_date``), a list column's list (``primary_outcomes.time_frame`` and
+    ``primary_outcomes__count`` → ``primary_outcomes``; ``old.`` kept); any other name as it is."""
     for suffix in DERIVED_SUFFIXES:
         if name.endswith(suffix):
             return name.removesuffix(suffix)
+    prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
+    found = list_of_column(name[len(prefix) :])
+    if found is not None:
+        return prefix + found.key
     return name
 
 
@@ -86,8 +99,16 @@ def with_derived(names: Iterable[str], available: Iterable[str]) -> list[str]:
 
 def column_kind(name: str) -> str:
     """``date``, ``timestamp``, ``boolean``, ``integer``, ``enum``, ``text`` — for a meta column
-    or a registry key (with or without the ``old.`` prefix); ``KeyError`` for anything else."""
+    or a registry key (with or without the ``old.`` prefix) — or ``list`` for a list and its value
+    columns (``integer`` for its ``__count``); ``KeyError`` for anything else."""
     name = name.removeprefix(OLD_PREFIX)
+    listed = list_of_column(name)
+    if listed is not None:
+        if name == listed.count_column:
+            return "integer"
+        if name == listed.key or name in listed.value_columns:
+            return "list"
+        raise KeyError(name)
     meta = {
         "nct_id": "text",
         "snapshot": "text",
@@ -111,9 +132,11 @@ def records_table(records: Iterable[Record], keys: Iterable[str] | None = None) 
     import pandas as pd
 
     types = field_types()
+    lists: list[ListSpec] = list(list_registry().values())
     if keys is not None:
         wanted = set(keys)
         types = {key: vtype for key, vtype in types.items() if key in wanted}
+        lists = [spec for spec in lists if spec.key in wanted]
     columns: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
     for key, vtype in types.items():
         columns[key] = []
@@ -123,6 +146,7 @@ def records_table(records: Iterable[Record], keys: Iterable[str] | None = None) 
         if vtype is ValueType.DATE:
             columns[f"{key}__latest"] = []
             columns[f"{key}__precision"] = []
+    list_cells = [columns.setdefault(name, []) for spec in lists for name in spec.columns]
     # Per key, what to do and the lists to fill, looked up once (not once per record and key):
     # the projected parse of a registry-sized run spends a quarter of its time in this loop.
     plan = [
@@ -177,6 +201,9 @@ def records_table(records: Iterable[Record], keys: Iterable[str] | None = None) 
                     precisions.append(None)
             else:
                 values.append(value)
+        if lists:
+            for cells, value in zip(list_cells, list_values(record, lists).values(), strict=True):
+                cells.append(value)
     data: dict[str, pd.Series] = {}
     for name, values in columns.items():
         data[name] = pd.Series(values, dtype=_dtype(name, types), name=name)
@@ -196,6 +223,8 @@ _FITS: dict[ValueType, type | tuple[type, ...]] = {
 
 
 def _dtype(name: str, types: dict[str, ValueType]) -> str:
+    if name not in types and list_of_column(name) is not None:
+        return "Int64" if name.endswith(COUNT_SUFFIX) else "string"
     if name in ("ignite_created", "ignite_modified"):
         return _DATE_DTYPE
     if name == "truncated":
@@ -216,14 +245,16 @@ def _dtype(name: str, types: dict[str, ValueType]) -> str:
     return "string"
 
 
-def pairs_table(pairs: Iterable[tuple[Record, Record]]) -> pd.DataFrame:
-    """One row per consecutive pair: the new snapshot's columns plus ``old.<column>``."""
+def pairs_table(pairs: Iterable[tuple[Record, Record]], keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per consecutive pair: the new snapshot's columns plus ``old.<column>`` (``keys``:
+    only these keys' columns, as in :func:`records_table`)."""
     olds: list[Record] = []
     news: list[Record] = []
     for old, new in pairs:
         olds.append(old)
         news.append(new)
-    return pair_frame(records_table(olds), records_table(news))
+    keys = None if keys is None else list(keys)
+    return pair_frame(records_table(olds, keys), records_table(news, keys))
 
 
 def pair_frame(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -248,6 +279,11 @@ def display(row: Mapping[str, Any], name: str) -> str:
     prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
     base = name.removeprefix(OLD_PREFIX)
     value = row.get(name)
+    listed = list_of_column(base)
+    if listed is not None:
+        if name in row or base != listed.key:
+            return list_text(value)
+        return list_text(None, row.get(f"{prefix}{listed.count_column}"))
     if base in META_COLUMNS:
         if _absent(value):
             return ABSENT
@@ -266,6 +302,22 @@ def display(row: Mapping[str, Any], name: str) -> str:
     if kind == "timestamp":
         return str(pd.Timestamp(value).isoformat(timespec="minutes"))
     return str(value)
+
+
+def list_text(value: Any, count: Any = None) -> str:
+    """How a list cell is shown: its items joined by ``; `` (a count column: the number), or
+    ``N items`` for a list named by its key alone; ``(absent)`` when the snapshot cannot say."""
+
+    if isinstance(value, str):
+        items = decode(value)
+        if not items:
+            return "(no items)"
+        return "; ".join("(none)" if item is None else str(item) for item in items)
+    if not _absent(value):
+        return str(value)
+    if count is not None and not _absent(count):
+        return f"{count} items"
+    return ABSENT
 
 
 def _absent(value: Any) -> bool:
@@ -298,9 +350,12 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
     prefix = OLD_PREFIX if name.startswith(OLD_PREFIX) else ""
     base = name.removeprefix(OLD_PREFIX)
     companions = [f"{prefix}{base}{suffix}" for suffix in ("__missing", "__raw", "__precision")]  # shown
+    listed = list_of_column(base)
+    if listed is not None:  # a list is shown by its cells, or by its count
+        companions = [prefix + listed.count_column]
 
     def slow() -> list[str]:
-        names = [c for c in (name, *companions) if c in frame.columns]
+        names = [c for c in dict.fromkeys((name, *companions)) if c in frame.columns]
         records = frame[names].take(positions).to_dict("records") if names else [{}] * len(positions)
         return [display(row, name) for row in records]
 
@@ -315,6 +370,8 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
         return list(series.take(positions).to_numpy(dtype=object, na_value=None))
 
     none: list[Any] = [None] * len(positions)
+    if listed is not None and name in frame.columns:  # a list's cells: shown as list_text does
+        return [list_text(cell) for cell in objects(name) or none]
     values = objects(name)
     if base in META_COLUMNS:
         if values is None:
@@ -335,6 +392,8 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
         kind = column_kind(base)
     except KeyError:
         return slow()  # display() says what is wrong with the name
+    if listed is not None:
+        return slow()  # list cells are few (pair and list rules): display() shows them
     missing = objects(companions[0]) or none
     raw = objects(companions[1]) or none
     precision = objects(companions[2]) or none

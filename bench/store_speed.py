@@ -156,10 +156,10 @@ def main() -> int:
     times = []
     for n in sample:
         t = time.perf_counter()
-        entries = store.list(n)
+        entries = store.snapshots_of(n)
         times.append(time.perf_counter() - t)
         assert len(entries) == args.nights
-    row("Store.list(one record), mean", args.samples, sum(times), "records")
+    row("Store.snapshots_of(one record), mean", args.samples, sum(times), "records")
     list_p50, list_max = statistics.median(times), max(times)
 
     from auditor.history import record_history

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +42,21 @@ MIXED_SETS = (
 def mixed_corpus_paths(corpus_dir: Path) -> list[Path]:
     """The :data:`MIXED_SETS` of the corpus (JSON versions, XML versions, JSON arrays)."""
     return [corpus_dir / name for name in MIXED_SETS]
+
+
+@pytest.fixture(scope="session")
+def corpus_snapshots(corpus_dir: Path) -> list[Any]:
+    """Every snapshot of the corpus read straight from the raw bytes (json / ElementTree, none of
+    our readers): the oracles' side, read once for all corpus tests."""
+    from corpus_oracle import raw_snapshots
+
+    return raw_snapshots(corpus_dir)
+
+
+@pytest.fixture(scope="session")
+def full_corpus_table(corpus_dir: Path) -> Any:
+    """The records table of the whole corpus through our readers, read once for all corpus tests."""
+    from auditor.run.parse import parse_table
+
+    table, _, _ = parse_table([corpus_dir], jobs=2)
+    return table

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor.check import Params, default_parts, finding_layout, prepare, shorten, uses_as_of
@@ -112,6 +113,33 @@ def message_of_row(row: dict[str, Any], rule: CompiledRule, values: dict[str, st
             return rule.as_of.isoformat()
         if name in rule.params:
             return str(rule.params[name])
+        if "(" in name:
+            return counted(row, name)
         return values[name] if name in values else shorten(display(row, name))
 
     return PLACEHOLDER.sub(fill, spec.message)
+
+
+def counted(row: dict[str, Any], name: str) -> str:
+    """``{added(list)}`` / ``{removed(list)}`` for one pair row, worked out from its cells."""
+    import json
+
+    from auditor.list_fields import list_registry
+
+    function, _, key = name.rstrip(")").partition("(")
+    spec = list_registry()[key]
+
+    def identities(prefix: str) -> set[tuple[str, ...]] | None:
+        if not isinstance(row.get(prefix + spec.count_column), int | np.integer):
+            return None
+        cells = [json.loads(row[prefix + spec.item_column(n)]) for n in spec.identity or spec.item_names]
+        items = {
+            tuple(" ".join(str(v or "").split()).casefold() for v in item)
+            for item in zip(*cells, strict=True)
+        }
+        return {item for item in items if any(item)}
+
+    new, old = identities(""), identities("old.")
+    if new is None or old is None:
+        return "?"
+    return str(len(new - old) if function == "added" else len(old - new))

@@ -40,7 +40,12 @@ def test_warning_fails_only_at_fail_on_warning(stale: Path, capsys: pytest.Captu
 
 
 def test_param_and_select(stale: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(stale), *AS_OF, "--fail-on", "warning", "--param", "years=10"]) == 0
+    assert (
+        main(
+            ["check", str(stale), *AS_OF, "--fail-on", "warning", "--param", "unknown-status-stale.years=10"]
+        )
+        == 0
+    )
     assert main(["check", str(stale), *AS_OF, "--fail-on", "warning", "--select", "dates"]) == 0
     assert main(["check", str(stale), *AS_OF, "--fail-on", "warning", "--select", "staleness"]) == 1
 
@@ -49,7 +54,8 @@ def test_param_and_select(stale: Path, capsys: pytest.CaptureFixture[str]) -> No
     ("extra", "message"),
     [
         (["--param", "yeers=3"], "no selected rule has such a parameter"),
-        (["--param", "years=three"], "expects a whole number"),
+        (["--param", "unknown-status-stale.years=three"], "expects a whole number"),
+        (["--param", "years=3", "--store", "no-store", "--history"], "rules give 'years' different defaults"),
         (["--param", "years"], "expected NAME=VALUE"),
         (["--as-of", "2026-13-01"], "expected a date"),
         (["--select", "no-such-rule"], "no rule or tag named"),

@@ -1,155 +1,307 @@
-"""The staleness rules over the whole corpus agree with a count made straight from the raw
-files (json / ElementTree here, none of our readers), record by record."""
+"""The rules over the whole corpus agree with counts made straight from the raw files
+(:mod:`corpus_oracle`: json / ElementTree, none of our readers), rule by rule and record by
+record: each oracle below is the rule's definition (its rationale and source) written again
+in plain Python over the raw values, not a translation of its YAML."""
 
 from __future__ import annotations
 
-import calendar
-import json
-import tarfile
-import xml.etree.ElementTree as ET
+import itertools
 from collections import Counter
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_oracle import Raw, days, parse, plus, raw_files
 
-from auditor.check import check_table
+from auditor.check import check_pairs, check_table
+from auditor.errors import InputError
+from auditor.readers import read_paths
+from auditor.records import Record
 from auditor.rules import load_rules
 
 AS_OF = date(2026, 1, 5)
 ACTIVE = {"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING", "ENROLLING_BY_INVITATION"}
+FINAL_RULE = date(2017, 1, 18)  # 42 CFR 11 effective date; TrialsTracker's ACT / pACT cut-off
+FDAAA = date(2007, 9, 27)
+RULES = load_rules()
 
 
-def _last_day(text: str) -> date | None:
-    """Last day a registry date can mean: 2020 / 2020-09 / 2020-09-15 / September 2020 /
-    September 15, 2020."""
-    text = text.strip()
-    for fmt, precision in (("%Y-%m-%d", "day"), ("%B %d, %Y", "day"), ("%Y-%m", "month"), ("%B %Y", "month")):
-        try:
-            parsed = datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if precision == "day":
-            return parsed
-        return parsed.replace(day=calendar.monthrange(parsed.year, parsed.month)[1])
-    if text.isdigit() and len(text) == 4:
-        return date(int(text), 12, 31)
-    return None
+def first(text: str) -> date | None:
+    found = days(text)
+    return None if found is None else found[0]
 
 
-def _status(text: str) -> str:
-    code = "_".join("".join(c if c.isalnum() else " " for c in text).split()).upper()
-    return "UNKNOWN" if code == "UNKNOWN_STATUS" else code
+def last(text: str) -> date | None:
+    found = days(text)
+    return None if found is None else found[1]
 
 
-def _json_studies(document: Any) -> list[tuple[str, str, str]]:
-    """(nct_id, status, verified) of every study in a v2 / v1 JSON document."""
-    out = []
-    if isinstance(document, dict) and "FullStudiesResponse" in document:
-        document = [s.get("Study", s) for s in document["FullStudiesResponse"].get("FullStudies", [])]
-    elif isinstance(document, dict) and isinstance(document.get("studies"), list):
-        document = document["studies"]
-    elif isinstance(document, dict) and "Study" in document:
-        document = [document["Study"]]
-    for study in document if isinstance(document, list) else [document]:
-        if not isinstance(study, dict):
-            continue
-        protocol = study.get("protocolSection") or study.get("ProtocolSection")
-        if not isinstance(protocol, dict):
-            continue
-        ident = protocol.get("identificationModule") or protocol.get("IdentificationModule") or {}
-        status = protocol.get("statusModule") or protocol.get("StatusModule") or {}
-        out.append(
-            (
-                ident.get("nctId") or ident.get("NCTId") or "",
-                status.get("overallStatus") or status.get("OverallStatus") or "",
-                status.get("statusVerifiedDate") or status.get("StatusVerifiedDate") or "",
-            )
+def _before(day: date | None, limit: date) -> bool:
+    return day is not None and day < limit
+
+
+def _on_or_after(text: str, limit: date) -> bool:
+    day = first(text)
+    return day is not None and day >= limit
+
+
+def verified_more_than(r: Raw, years: int = 0, months: int = 0) -> bool:
+    return _before(last(r.verified), plus(AS_OF, years=-years, months=-months))
+
+
+# ---------------------------------------------------------------- record rules, as defined
+
+
+def applicable(r: Raw) -> bool:
+    """FDAAA TrialsTracker's ACT or pACT (with the FDA-regulation fields), view.sql."""
+    return (
+        r.study_type == "INTERVENTIONAL"
+        and (r.drug is True or r.device is True)
+        and any(p in {"PHASE2", "PHASE3", "PHASE4", "NA"} for p in r.phases)
+        and r.purpose != "DEVICE_FEASIBILITY"
+        and r.status != "WITHDRAWN"
+        and bool(r.start)
+        and (
+            _on_or_after(r.start, FINAL_RULE)
+            or _on_or_after(r.pcd, FINAL_RULE)
+            or (not r.pcd and _on_or_after(r.cd, FINAL_RULE))
         )
-    return out
+    )
 
 
-def _xml_study(data: bytes) -> list[tuple[str, str, str]]:
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError:
-        return []
-    return [
-        (
-            root.findtext("id_info/nct_id") or "",
-            root.findtext("overall_status") or "",
-            root.findtext("verification_date") or "",
+def no_results(r: Raw) -> bool:
+    return not r.results_submit and r.has_results is not True
+
+
+def due(r: Raw, years: int, extra_days: int) -> bool:
+    """Primary completion (else completion) + years + days is before the as-of day."""
+    end = last(r.pcd) if r.pcd else last(r.cd)
+    return end is not None and plus(end, years=years, days_=extra_days) < AS_OF
+
+
+def results_overdue(r: Raw) -> bool:
+    return applicable(r) and no_results(r) and due(r, 1, 30) and (not r.disposition or due(r, 3, 30))
+
+
+def past_estimated(text: str, kind: str) -> bool:
+    end = last(text)
+    return kind == "ESTIMATED" and end is not None and plus(end, days_=30) < AS_OF
+
+
+RECORD_ORACLES: dict[str, Callable[[Raw], bool]] = {
+    "results-overdue": results_overdue,
+    "applicable-trial-unverified": lambda r: (
+        applicable(r) and no_results(r) and verified_more_than(r, months=12)
+    ),
+    "completed-without-actual-dates": lambda r: (
+        r.status == "COMPLETED" and "ESTIMATED" in (r.pcd_type, r.cd_type)
+    ),
+    "actual-completion-estimated-enrollment": lambda r: (
+        r.pcd_type == "ACTUAL" and r.enrollment_type == "ESTIMATED"
+    ),
+    "completed-with-no-enrollment": lambda r: r.status == "COMPLETED" and r.enrollment == 0,
+    "withdrawn-with-enrollment": lambda r: (
+        r.status == "WITHDRAWN" and r.enrollment_type == "ACTUAL" and (r.enrollment or 0) > 0
+    ),
+    "primary-outcome-missing": lambda r: (
+        r.study_type in ("INTERVENTIONAL", "OBSERVATIONAL")
+        and _on_or_after(r.first_submit, FDAAA)
+        and not r.outcomes
+    ),
+    "primary-outcome-without-time-frame": lambda r: (
+        _on_or_after(r.first_submit, FDAAA) and any(not time_frame.strip() for _, time_frame in r.outcomes)
+    ),
+    "past-date-still-estimated": lambda r: (
+        r.status not in ("WITHDRAWN", "UNKNOWN")
+        and any(
+            past_estimated(text, kind)
+            for text, kind in ((r.start, r.start_type), (r.pcd, r.pcd_type), (r.cd, r.cd_type))
         )
-    ]
-
-
-def _studies(name: str, data: bytes) -> list[tuple[str, str, str]]:
-    if name.endswith(".xml"):
-        return _xml_study(data)
-    try:
-        return _json_studies(json.loads(data))
-    except ValueError:
-        return []
-
-
-def raw_studies(root: Path) -> list[tuple[str, str, str]]:
-    """(nct_id, status, verified) of every snapshot in the corpus, from the raw bytes."""
-    out: list[tuple[str, str, str]] = []
-    for path in sorted(root.rglob("*")):
-        if path.name.endswith(".tar.gz"):
-            with tarfile.open(path) as archive:
-                members = [m for m in archive if m.isfile() and m.name.endswith((".json", ".xml"))]
-                items = [(m.name, archive.extractfile(m).read()) for m in members]  # type: ignore[union-attr]
-        elif path.suffix in (".json", ".xml") and path.is_file():
-            items = [(path.name, path.read_bytes())]
-        else:
-            continue
-        for name, data in items:
-            out.extend(_studies(name, data))
-    return out
-
-
-def raw_counts(studies: list[tuple[str, str, str]], years: int) -> tuple[Counter[str], Counter[str]]:
-    """Per NCT ID: how many snapshots are stale-UNKNOWN and stale-active."""
-    limit = AS_OF.replace(year=AS_OF.year - years)
-    unknown: Counter[str] = Counter()
-    active: Counter[str] = Counter()
-    for nct_id, status, verified in studies:
-        last = _last_day(verified)
-        if last is None or not last < limit:
-            continue
-        if _status(status) == "UNKNOWN":
-            unknown[nct_id] += 1
-        elif _status(status) in ACTIVE:
-            active[nct_id] += 1
-    return unknown, active
+    ),
+    "registered-after-start": lambda r: (
+        r.study_type == "INTERVENTIONAL"
+        and r.start_type == "ACTUAL"
+        and first(r.first_submit) is not None
+        and last(r.start) is not None
+        and first(r.first_submit) > plus(last(r.start), days_=21)  # type: ignore[arg-type,operator]
+    ),
+    "active-status-would-be-unknown": lambda r: (
+        r.status in ACTIVE and _before(last(r.cd), AS_OF) and verified_more_than(r, years=2)
+    ),
+    "suspended-unverified": lambda r: r.status == "SUSPENDED" and verified_more_than(r, years=2),
+    "stop-reason-too-long": lambda r: len(r.why_stopped or "") > 250,
+    # Ignite pages only; the corpus is JSON and XML, whose summaries are whole: never a finding.
+    "brief-summary-cut-off": lambda r: False,
+    "unknown-status-stale": lambda r: r.status == "UNKNOWN" and verified_more_than(r, years=2),
+    "active-status-unverified": lambda r: r.status in ACTIVE and verified_more_than(r, years=2),
+}
 
 
 @pytest.fixture(scope="module")
-def corpus_studies(corpus_dir: Path) -> list[tuple[str, str, str]]:
-    return raw_studies(corpus_dir)
-
-
-@pytest.fixture(scope="module")
-def corpus_table(corpus_dir: Path) -> Any:
-    from auditor.run.parse import parse_table
-
-    table, _, _ = parse_table([corpus_dir], jobs=2)
-    return table
+def corpus_findings(full_corpus_table: Any) -> Counter[tuple[str, str]]:
+    findings = check_table(full_corpus_table, RULES, as_of=AS_OF)
+    return Counter((f.rule_id, f.nct_id) for f in findings)
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("years", [2, 5])
 @pytest.mark.slow
-def test_staleness_counts_match_an_independent_count(
-    corpus_studies: list[tuple[str, str, str]], corpus_table: Any, years: int
+@pytest.mark.parametrize("rule_id", sorted(RECORD_ORACLES))
+def test_record_rule_agrees_with_the_raw_files(
+    rule_id: str, corpus_snapshots: list[Raw], corpus_findings: Counter[tuple[str, str]]
 ) -> None:
-    rules = load_rules().select(["unknown-status-stale", "active-status-unverified"])
-    findings = check_table(corpus_table, rules, as_of=AS_OF, params={"years": years})
-    ours_unknown = Counter(f.nct_id for f in findings if f.rule_id == "unknown-status-stale")
-    ours_active = Counter(f.nct_id for f in findings if f.rule_id == "active-status-unverified")
-    raw_unknown, raw_active = raw_counts(corpus_studies, years)
-    assert sum(raw_unknown.values()) > 100  # the corpus has hundreds of UNKNOWN records
-    assert ours_unknown == raw_unknown
-    assert ours_active == raw_active
+    """Per NCT ID, the number of snapshots the rule finds equals the oracle's count."""
+    expected = Counter(r.nct_id for r in corpus_snapshots if RECORD_ORACLES[rule_id](r))
+    ours = Counter({nct: n for (rule, nct), n in corpus_findings.items() if rule == rule_id})
+    assert ours == expected
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_the_corpus_exercises_the_compliance_rules(corpus_findings: Counter[tuple[str, str]]) -> None:
+    """The agreement above is not 0 = 0: the corpus breaks most of the new rules many times."""
+    per_rule = Counter()
+    for (rule, _), n in corpus_findings.items():
+        per_rule[rule] += n
+    assert per_rule["results-overdue"] > 50 and per_rule["active-status-would-be-unknown"] > 100
+    busy = [rule for rule in RECORD_ORACLES if per_rule[rule] > 0]
+    assert len(busy) >= 12, per_rule
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize("years", [2, 5])
+def test_staleness_counts_follow_the_years_parameter(
+    corpus_snapshots: list[Raw], full_corpus_table: Any, years: int
+) -> None:
+    rules = RULES.select(["unknown-status-stale", "active-status-unverified"])
+    findings = check_table(full_corpus_table, rules, as_of=AS_OF, params={"years": years})
+    for rule_id, statuses in (("unknown-status-stale", {"UNKNOWN"}), ("active-status-unverified", ACTIVE)):
+        expected = Counter(
+            r.nct_id for r in corpus_snapshots if r.status in statuses and verified_more_than(r, years=years)
+        )
+        assert Counter(f.nct_id for f in findings if f.rule_id == rule_id) == expected
+        if rule_id == "unknown-status-stale":
+            assert sum(expected.values()) > 100  # the corpus has hundreds of UNKNOWN records
+
+
+# ---------------------------------------------------------------- pair and history rules
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def outcome_switched(old: Raw, new: Raw) -> bool:
+    if new.start_type != "ACTUAL" or first(old.last_update_submit) is None or last(new.start) is None:
+        return False
+    if not first(old.last_update_submit) > last(new.start):  # type: ignore[operator]
+        return False
+    before = {_norm(m): set() for m, _ in old.outcomes if _norm(m)}
+    after = {_norm(m): set() for m, _ in new.outcomes if _norm(m)}
+    for outcomes, into in ((old.outcomes, before), (new.outcomes, after)):
+        for measure, time_frame in outcomes:
+            if _norm(measure):
+                into[_norm(measure)].add(_norm(time_frame))
+    return before.keys() != after.keys() or any(before[k] != after[k] for k in before.keys() & after.keys())
+
+
+def sites(r: Raw) -> set[tuple[str, ...]]:
+    return {site for site in (tuple(_norm(v) for v in s) for s in r.sites) if any(site)}
+
+
+def pushed_later(old_text: str, new_text: str) -> bool:
+    old_end, new_start = last(old_text), first(new_text)
+    return old_end is not None and new_start is not None and old_end < new_start
+
+
+PAIR_ORACLES: dict[str, Callable[[Raw, Raw], bool]] = {
+    "actual-start-moved-earlier": lambda o, n: (
+        o.start_type == n.start_type == "ACTUAL" and pushed_later(n.start, o.start)
+    ),
+    "outcome-switched-after-start": outcome_switched,
+    "completed-status-late": lambda o, n: (
+        n.status == "COMPLETED"
+        and o.status != "COMPLETED"
+        and first(o.last_update_submit) is not None
+        and last(n.cd) is not None
+        and first(o.last_update_submit) > plus(last(n.cd), days_=30)  # type: ignore[arg-type,operator]
+    ),
+    "sites-changed": lambda o, n: sites(o) != sites(n),
+}
+
+#: The corpus sets with real version histories (one folder per study, files in capture order).
+VERSION_SETS = (
+    "partrita__clinicaltrial-watch-tigit/versions",
+    "ctti-clinicaltrials__aact/xml_versions",
+    "ctti-clinicaltrials__aact/json_versions",
+)
+
+
+def _histories_raw(root: Path) -> dict[str, list[Raw]]:
+    out: dict[str, list[Raw]] = {}
+    for name, data in raw_files(root):
+        for raw in parse(name, data):
+            out.setdefault(raw.nct_id, []).append(raw)
+    return out
+
+
+def _histories_ours(root: Path) -> dict[str, list[Record]]:
+    out: dict[str, list[Record]] = {}
+    for item in read_paths([root]):
+        if not isinstance(item, InputError):
+            out.setdefault(item.nct_id, []).append(item)
+    return out
+
+
+@pytest.fixture(scope="module")
+def version_histories(corpus_dir: Path) -> tuple[dict[str, list[Raw]], dict[str, list[Record]]]:
+    raw: dict[str, list[Raw]] = {}
+    ours: dict[str, list[Record]] = {}
+    for name in VERSION_SETS:
+        raw.update(_histories_raw(corpus_dir / name))
+        ours.update(_histories_ours(corpus_dir / name))
+    assert raw.keys() == ours.keys() and sum(len(v) - 1 for v in raw.values()) > 200
+    return raw, ours
+
+
+@pytest.fixture(scope="module")
+def pair_findings(version_histories: Any) -> Counter[tuple[str, str]]:
+    _, ours = version_histories
+    pairs = [pair for records in ours.values() for pair in itertools.pairwise(records)]
+    return Counter((f.rule_id, f.nct_id) for f in check_pairs(pairs, RULES, as_of=AS_OF))
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("rule_id", sorted(PAIR_ORACLES))
+def test_pair_rule_agrees_with_the_raw_files(
+    rule_id: str, version_histories: Any, pair_findings: Counter[tuple[str, str]]
+) -> None:
+    raw, _ = version_histories
+    expected = Counter(
+        nct
+        for nct, versions in raw.items()
+        for o, n in itertools.pairwise(versions)
+        if PAIR_ORACLES[rule_id](o, n)
+    )
+    assert Counter({nct: k for (rule, nct), k in pair_findings.items() if rule == rule_id}) == expected
+
+
+@pytest.mark.corpus
+def test_completion_date_slipping_agrees_with_the_raw_files(
+    version_histories: Any, pair_findings: Counter[tuple[str, str]]
+) -> None:
+    raw, _ = version_histories
+    expected = Counter(
+        nct
+        for nct, versions in raw.items()
+        if sum(
+            pushed_later(o.pcd, n.pcd) or pushed_later(o.cd, n.cd) for o, n in itertools.pairwise(versions)
+        )
+        >= 3
+    )
+    assert (
+        Counter({nct: k for (rule, nct), k in pair_findings.items() if rule == "completion-date-slipping"})
+        == expected
+    )

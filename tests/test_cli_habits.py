@@ -118,7 +118,7 @@ def test_quiet_and_verbose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out, err = capsys.readouterr()
     assert "unknown-status-stale" in out and err == ""
     assert main(["check", path, *AS_OF, "-v"]) == 0
-    assert "rules selected: registry-date-in-future" in capsys.readouterr().err
+    assert "rules selected: results-overdue, applicable-trial-unverified" in capsys.readouterr().err
     assert main(["check", path, str(tmp_path / "missing.json"), *AS_OF, "-q"]) == 2
     assert "missing.json: no such file or directory" in capsys.readouterr().err  # errors stay
 
@@ -170,7 +170,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_rules_list_has_a_header(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "list"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].split() == ["id", "severity", "scope", "title"]
+    assert capsys.readouterr().out.splitlines()[0].split() == ["id", "severity", "scope", "title", "[tags]"]
 
 
 @pytest.mark.parametrize(

@@ -123,9 +123,9 @@ def test_killed_add_leaves_a_store_that_verifies_clean(tmp_path: Path) -> None:
     assert len(ids) >= 2 * BATCH and len(ids) % BATCH == 0
     assert not list(store.rglob("*.tmp"))
     on_disk = sorted(p.relative_to(store).as_posix() for p in store.glob("NCT*/*"))
-    assert on_disk == sorted(e.path for n in ids for e in s.list(n))
+    assert on_disk == sorted(e.path for n in ids for e in s.snapshots_of(n))
     for nct_id in ids[:: max(1, len(ids) // 10)]:
-        (entry,) = s.list(nct_id)
+        (entry,) = s.snapshots_of(nct_id)
         assert s.load(entry).nct_id == nct_id
     # Adding again completes the job.
     result = s.add([inputs])
@@ -154,4 +154,4 @@ def test_two_adds_at_once_store_each_snapshot_once(tmp_path: Path) -> None:
     assert all(c[0] + c[1] == 60 and c[2:] == [0, 0] for c in counts)  # added + unchanged
     s = Store(store)
     assert len(s.nct_ids()) == 60 and s.verify(repair=False).problems == ()
-    assert all(len(s.list(n)) == 1 for n in s.nct_ids())
+    assert all(len(s.snapshots_of(n)) == 1 for n in s.nct_ids())

@@ -38,7 +38,7 @@ def fetch(api_url: str, store: Path, *args: str) -> int:
 
 def stored(store: Path) -> dict[str, list[str]]:
     with Store(store) as s:
-        return {n: [e.path for e in s.list(n)] for n in s.nct_ids()}
+        return {n: [e.path for e in s.snapshots_of(n)] for n in s.nct_ids()}
 
 
 def test_current_records_by_id_in_pages(
@@ -49,7 +49,7 @@ def test_current_records_by_id_in_pages(
     assert sorted(stored(tmp_path / "s")) == ids
     with Store(tmp_path / "s") as store:
         for nct in ids:
-            [entry] = store.list(nct)
+            [entry] = store.snapshots_of(nct)
             kept = json.loads((tmp_path / "s" / entry.path).read_text(encoding="utf-8"))
             assert kept == registry.studies[nct]  # the v2 record as served, nothing changed
     pages = [q for p, q, _ in registry.log if p == "/api/v2/studies"]
@@ -99,7 +99,7 @@ def test_history_is_stored_in_the_versions_own_order_and_reads_like_any_store(
     capsys.readouterr()
     with Store(store) as s:
         for nct, history in registry.histories.items():
-            entries = s.list(nct)
+            entries = s.snapshots_of(nct)
             raw_changes = history.change_list.get("history", history.change_list)["changes"]
             assert [e.tiebreak for e in entries] == [c["date"] for c in raw_changes]
             statuses = [s.load(e).value("overall_status") for e in entries]

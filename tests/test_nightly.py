@@ -336,3 +336,20 @@ def test_golden_night_from_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyP
             golden.write_text(text, encoding="utf-8")
         assert golden.is_file(), f"missing golden file {golden}; run with AUDITOR_UPDATE_GOLDEN=1"
         assert text == golden.read_text(encoding="utf-8"), f"{name} differs from {golden}"
+
+
+def test_pair_rules_take_qualified_parameters_and_obey_ignore(
+    in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, out = tmp_path / "snapshots", tmp_path / "reports"
+    _add(store, NIGHT1)
+    assert _report(store, out, NIGHT1) == 0
+    _add(store, NIGHT2)
+    # a bare name is the staleness rules' (years=2 for both): the pair rules' defaults stay
+    assert _report(store, out, NIGHT2, "--param", "years=3", "--param", "date-pushed-later.years=5") == 0
+    assert _report(store, out, NIGHT2, "--param", "date-pushed-later.nonsense=5") == 2
+    assert "nonsense" in capsys.readouterr().err
+    assert _report(store, out, NIGHT2, "--ignore", "status-changed-to-unknown") == 0
+    changes = json.loads((out / NIGHT2 / "changes.json").read_text())
+    assert changes["pair_findings"] == []
+    assert "status-changed-to-unknown" not in (out / NIGHT2 / "rules.txt").read_text()

@@ -15,7 +15,8 @@ from auditor.check import with_lines
 from auditor.inputs import InputUnit, list_inputs
 from auditor.readers import read_paths
 from auditor.records import Record
-from auditor.rules import load_rules
+from auditor.rules import RuleSet, load_rules
+from auditor.rules.compile import lists_read
 from auditor.run.cache import RecordCache
 from auditor.run.check import TableCheck, run_check, run_pandas
 from auditor.run.parse import ParseJob, job_for_columns, parse_table, parse_units
@@ -38,7 +39,17 @@ SETS = {
 
 @pytest.fixture(scope="module")
 def record_check() -> TableCheck:
-    return TableCheck(load_rules().scope("record"), AS_OF)
+    """The record rules the projection can serve: those that read no list field (a list is
+    many leaves under indexed keys, which only the full reader gathers)."""
+    rules = load_rules().scope("record")
+    return TableCheck(RuleSet(tuple(r for r in rules if not lists_read([r]))), AS_OF)
+
+
+def test_a_rule_reading_a_list_turns_the_projection_off() -> None:
+    rules = load_rules().select(["primary-outcome-missing"])
+    columns = TableCheck(rules, AS_OF).columns(records_table([]).columns)
+    assert lists_read(rules) == {"primary_outcomes"}
+    assert "primary_outcomes__count" in columns and not job_for_columns(columns, project=True).project
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ the corpus has them, skipped with a reason when ../shared is missing)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,10 @@ def test_rule_case(document: dict[str, Any], case: dict[str, Any]) -> None:
     rules = RULES.select([document["rule"]])
     as_of = date.fromisoformat(str(case.get("as_of", document.get("as_of", "2026-01-05"))))
     params = case.get("params")
-    if "old" in case:
+    if "history" in case:
+        snapshots = [_record(spec) for spec in case["history"]]
+        findings = check_pairs(list(itertools.pairwise(snapshots)), rules, params=params, as_of=as_of)
+    elif "old" in case:
         findings = check_pairs(
             [(_record(case["old"]), _record(case["new"]))], rules, params=params, as_of=as_of
         )

@@ -43,7 +43,7 @@ def test_layout_and_order_by_ignite_modification_date(tmp_path: Path) -> None:
     result = store.add([NIGHT2, NIGHT1])  # newest night first
     assert not result.errors and not result.conflicts
     assert len(result.added) == 11
-    entries = store.list("NCT09900001")
+    entries = store.snapshots_of("NCT09900001")
     assert [e.modified for e in entries] == ["2026-11-24T02:10", "2026-11-25T02:12"]
     first = entries[0]
     assert first.path == f"NCT09900001/20261124T0210_20251224T1859_{first.sha256[:12]}.txt"
@@ -51,7 +51,7 @@ def test_layout_and_order_by_ignite_modification_date(tmp_path: Path) -> None:
     assert stored == (NIGHT1 / "NCT09900001.txt").read_bytes()  # original bytes
     assert hashlib.sha256(stored).hexdigest() == first.sha256
     assert (tmp_path / "s" / INDEX_NAME).is_file()
-    assert store.list("NCT09900006")[0].modified.startswith("2026-11-25")
+    assert store.snapshots_of("NCT09900006")[0].modified.startswith("2026-11-25")
 
 
 def test_adding_the_same_content_twice_is_a_no_op(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_same_dates_other_content_is_kept_beside_and_reported(tmp_path: Path) ->
     assert len(result.conflicts) == 1 and len(result.added) == 1
     conflict = result.conflicts[0]
     assert conflict.entry.order_key[:2] == conflict.existing.order_key[:2]
-    entries = store.list("NCT09900002")
+    entries = store.snapshots_of("NCT09900002")
     assert len(entries) == 2  # both kept, nothing overwritten
     assert {e.sha256 for e in entries} == {
         hashlib.sha256((NIGHT1 / "NCT09900002.txt").read_bytes()).hexdigest(),
@@ -86,7 +86,7 @@ def test_same_dates_other_content_is_kept_beside_and_reported(tmp_path: Path) ->
 def test_load_latest_and_pairs(tmp_path: Path) -> None:
     store = Store(tmp_path / "s")
     store.add([NIGHT1, NIGHT2])
-    record = store.load(store.list("NCT09900003")[0])
+    record = store.load(store.snapshots_of("NCT09900003")[0])
     assert isinstance(record, Record) and record.nct_id == "NCT09900003"
     latest = list(store.latest())
     assert [r.nct_id for r in latest] == [f"NCT0990000{i}" for i in range(1, 7)]
@@ -125,12 +125,12 @@ def test_invalid_nct_ids_never_become_paths(tmp_path: Path) -> None:
     store = Store(tmp_path / "s")
     store.add([NIGHT1 / "NCT09900001.txt"])
     with pytest.raises(InputError):
-        store.list("../../etc")
+        store.snapshots_of("../../etc")
     conn = sqlite3.connect(tmp_path / "s" / INDEX_NAME)
     conn.execute("UPDATE snapshots SET path = '../../outside.txt'")
     conn.commit()
     conn.close()
-    entry = Store(tmp_path / "s").list("NCT09900001")[0]
+    entry = Store(tmp_path / "s").snapshots_of("NCT09900001")[0]
     with pytest.raises(StoreError, match="unexpected path"):
         Store(tmp_path / "s").load(entry)
 
@@ -144,12 +144,12 @@ def test_record_folder_symlink_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="symlink"):
         Store(store_dir).add([NIGHT1 / "NCT09900001.txt"])
     assert list(outside.iterdir()) == []
-    assert Store(store_dir).list("NCT09900001") == []  # the failed batch was rolled back
+    assert Store(store_dir).snapshots_of("NCT09900001") == []  # the failed batch was rolled back
 
 
 def test_missing_store_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no snapshot store"):
-        Store(tmp_path / "nothing").list("NCT09900001")
+        Store(tmp_path / "nothing").snapshots_of("NCT09900001")
 
 
 def test_multi_study_json_stores_each_study_on_its_own(tmp_path: Path, corpus_dir: Path) -> None:
@@ -161,7 +161,7 @@ def test_multi_study_json_stores_each_study_on_its_own(tmp_path: Path, corpus_di
     result = store.add([source])
     assert not result.errors and len(result.added) == len(originals)
     for nct_id, original in list(originals.items())[:5]:
-        (entry,) = store.list(nct_id)
+        (entry,) = store.snapshots_of(nct_id)
         data = (tmp_path / "s" / entry.path).read_bytes()
         element = json.loads(data)
         assert element["protocolSection"]["identificationModule"]["nctId"] == nct_id
@@ -205,7 +205,7 @@ def test_corpus_versions_added_shuffled_come_out_in_date_order(tmp_path: Path, c
     assert stored == len(versions)
     records = {p.parent.name for p, _ in versions}
     for nct_id in records:
-        entries = store.list(nct_id)
+        entries = store.snapshots_of(nct_id)
         expected = [dates[e.sha256] for e in entries if e.sha256 in dates]
         assert len(expected) == len(entries)
         assert expected == sorted(expected), nct_id
@@ -220,7 +220,7 @@ def test_several_study_pages_in_one_file_are_stored_one_per_file(tmp_path: Path)
     result = store.add([combined])
     assert not result.errors and len(result.added) == 2
     for i, text in zip((2, 3), pages, strict=True):
-        (entry,) = store.list(f"NCT0990000{i}")
+        (entry,) = store.snapshots_of(f"NCT0990000{i}")
         assert (tmp_path / "s" / entry.path).read_text(encoding="utf-8") == text
     # The same pages added from their own files are recognised as already there.
     assert len(store.add([NIGHT1 / "NCT09900002.txt", NIGHT1 / "NCT09900003.txt"]).unchanged) == 2
@@ -267,7 +267,7 @@ def test_json_capture_date_going_backwards_is_a_finding(tmp_path: Path, corpus_d
 def test_snapshot_file_symlink_is_not_followed(tmp_path: Path) -> None:
     store = Store(tmp_path / "s")
     store.add([NIGHT1 / "NCT09900001.txt"])
-    (entry,) = store.list("NCT09900001")
+    (entry,) = store.snapshots_of("NCT09900001")
     path = tmp_path / "s" / entry.path
     outside = tmp_path / "secret.txt"
     outside.write_bytes(path.read_bytes())
@@ -287,9 +287,9 @@ def test_any_adding_order_gives_the_same_store(tmp_path: Path, order: list[Path]
     store = Store(root)
     for path in order:  # one add per file: the worst case for ordering
         store.add([path])
-    listing = [(e.path, e.order_key) for n in store.nct_ids() for e in store.list(n)]
+    listing = [(e.path, e.order_key) for n in store.nct_ids() for e in store.snapshots_of(n)]
     reference = Store(tmp_path / "reference")
     if not reference.root.exists():
         reference.add([NIGHT1, NIGHT2])
-    assert listing == [(e.path, e.order_key) for n in reference.nct_ids() for e in reference.list(n)]
+    assert listing == [(e.path, e.order_key) for n in reference.nct_ids() for e in reference.snapshots_of(n)]
     shutil.rmtree(root)

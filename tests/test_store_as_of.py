@@ -54,7 +54,7 @@ def test_python_and_sql_agree_with_the_raw_capture_dates(store: Path) -> None:
             opened.index.connect(create=False).execute(f"SELECT path, {CAPTURED} FROM snapshots").fetchall()
         )
         sql = {str(path): str(day) for path, day in rows}
-        entries = [entry for nct in opened.nct_ids() for entry in opened.list(nct)]
+        entries = [entry for nct in opened.nct_ids() for entry in opened.snapshots_of(nct)]
     assert len(entries) > 300
     checked = 0
     for entry in entries:
@@ -70,12 +70,12 @@ def test_python_and_sql_agree_with_the_raw_capture_dates(store: Path) -> None:
 
 def test_summary_and_list_as_of_take_only_what_was_captured_by_then(store: Path) -> None:
     with Store(store) as opened:
-        everything = {nct: opened.list(nct) for nct in opened.nct_ids()}
+        everything = {nct: opened.snapshots_of(nct) for nct in opened.nct_ids()}
         for day in (date(2016, 6, 30), date(2018, 1, 1), date(2026, 2, 15), date(2026, 11, 24)):
             summary = {nct: (count, entry) for nct, count, entry in opened.summary(day)}
             for nct, entries in everything.items():
                 by_then = [e for e in entries if e.captured <= day.isoformat()]
-                assert opened.list(nct, day) == by_then
+                assert opened.snapshots_of(nct, day) == by_then
                 if not by_then:
                     assert nct not in summary
                     continue

@@ -43,7 +43,7 @@ def test_a_bulk_download_zip_is_added_in_place(
     s = Store(store)
     assert s.nct_ids() == sorted(expected)
     for nct_id in list(expected)[:10]:
-        (entry,) = s.list(nct_id)
+        (entry,) = s.snapshots_of(nct_id)
         assert entry.modified == expected[nct_id]
         with zipfile.ZipFile(archive) as z:  # the member's own bytes, not a re-serialisation
             assert (store / entry.path).read_bytes() == z.read(f"{nct_id}.json")

@@ -20,7 +20,7 @@ def test_in_memory_snapshot_is_stored_once_and_reads_back(tmp_path: Path) -> Non
     with Store(tmp_path / "s") as store:
         first = store.add([SnapshotBytes("https://example.org/api/v2/studies/NCT01234567", data)])
         again = store.add([SnapshotBytes("elsewhere", data)])
-        [entry] = store.list("NCT01234567")
+        [entry] = store.snapshots_of("NCT01234567")
         record = store.load(entry)
     assert len(first.added) == 1 and not first.errors
     assert len(again.unchanged) == 1 and not again.added

@@ -83,7 +83,7 @@ def replace_with(path: Path, kind: str) -> None:
 def test_a_stored_file_that_is_not_a_regular_file_is_never_read(
     store: Path, tmp_path: Path, kind: str
 ) -> None:
-    (entry,) = Store(store).list("NCT09900002")
+    (entry,) = Store(store).snapshots_of("NCT09900002")
     target = store / entry.path
     replace_with(target, kind)
     name = {"fifo": "a FIFO", "socket": "a socket", "device": "device"}[kind]
@@ -108,7 +108,7 @@ def test_a_stored_file_that_is_not_a_regular_file_is_never_read(
     done = audit("snapshot", "verify", "--repair", "--store", str(store))
     assert done.returncode == 1 and "unexpected-entry" in done.stdout and "Traceback" not in done.stderr
     assert stat.S_IFMT(target.lstat().st_mode) != stat.S_IFREG
-    assert Store(store).list("NCT09900002") == []
+    assert Store(store).snapshots_of("NCT09900002") == []
 
 
 # --- an add blocked on its input holds no lock ---------------------------------------------------
@@ -147,8 +147,8 @@ def test_an_add_blocked_reading_its_input_does_not_block_another(store: Path, tm
             blocked.kill()
     assert blocked.returncode == 130 and "Traceback" not in err
     s = Store(store)
-    assert [e.modified for e in s.list("NCT09900006")] == ["2026-11-25T02:12"]
-    assert len(s.list("NCT09900001")) == 1  # the blocked add stored nothing
+    assert [e.modified for e in s.snapshots_of("NCT09900006")] == ["2026-11-25T02:12"]
+    assert len(s.snapshots_of("NCT09900001")) == 1  # the blocked add stored nothing
     assert s.verify().problems == ()
 
 

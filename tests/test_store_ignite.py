@@ -69,7 +69,7 @@ def test_study_page_and_its_module_pages_are_one_snapshot(tmp_path: Path, pages:
     store = Store(tmp_path / "s")
     result = store.add([pages["study"].parent])
     assert not result.errors and len(result.added) == 1
-    (entry,) = store.list("NCT09900002")
+    (entry,) = store.snapshots_of("NCT09900002")
     assert entry.path.endswith(".pages.txt") and entry.format is SourceFormat.IGNITE_TEXT
     assert entry.modified == "2026-11-24T02:10" and entry.tiebreak == "2025-12-24T18:59"
     # The file holds the original pages, study page first, split by a U+001E line.
@@ -95,7 +95,7 @@ def test_module_pages_without_their_study_page_stand_alone(tmp_path: Path, pages
     store = Store(tmp_path / "s")
     result = store.add([pages["design"], pages["contacts"], pages["later"]])
     assert not result.errors and len(result.added) == 2
-    first, second = store.list("NCT09900002")  # by Ignite modification date
+    first, second = store.snapshots_of("NCT09900002")  # by Ignite modification date
     assert first.path.endswith(".pages.txt") and first.format is SourceFormat.IGNITE_MODULE
     (together,) = [r for r in read_paths([pages["design"], pages["contacts"]]) if isinstance(r, Record)]
     same_record(store.load(first), together)
@@ -111,25 +111,24 @@ def test_only_pages_of_the_same_add_and_the_same_dates_are_joined(
     store = tmp_path / "s"
     assert main(["snapshot", "add", "--store", str(store), str(pages["study"]), str(pages["later"])]) == 0
     # The module page has other dates: its own snapshot, beside the study page.
-    assert [e.path.endswith(".pages.txt") for e in Store(store).list("NCT09900002")] == [False, False]
+    assert [e.path.endswith(".pages.txt") for e in Store(store).snapshots_of("NCT09900002")] == [False, False]
     # A module page with the study page's dates, added later, is a snapshot with the same dates
     # and other content: a conflict, kept beside the study page and reported.
     code = main(["snapshot", "add", "--store", str(store), str(pages["design"])])
     err = capsys.readouterr().err
     assert code == 1 and "conflict" in err and "both kept" in err
-    assert len(Store(store).list("NCT09900002")) == 3
+    assert len(Store(store).snapshots_of("NCT09900002")) == 3
 
 
 def test_a_lost_index_is_rebuilt_with_the_joined_snapshots(tmp_path: Path, pages: dict[str, Path]) -> None:
     store = Store(tmp_path / "s")
     store.add([pages["study"].parent, pages["later"]])
-    before = [(e.path, e.order_key, e.content_sha, e.format) for e in store.list("NCT09900002")]
+    before = [(e.path, e.order_key, e.content_sha, e.format) for e in store.snapshots_of("NCT09900002")]
     store.close()
     (tmp_path / "s" / INDEX_NAME).unlink()
     assert Store(tmp_path / "s").verify(repair=True).clean
-    after = [
-        (e.path, e.order_key, e.content_sha, e.format) for e in Store(tmp_path / "s").list("NCT09900002")
-    ]
+    entries = Store(tmp_path / "s").snapshots_of("NCT09900002")
+    after = [(e.path, e.order_key, e.content_sha, e.format) for e in entries]
     assert after == before
 
 

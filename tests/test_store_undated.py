@@ -67,7 +67,7 @@ def test_undated_snapshot_goes_last_and_history_says_so(
     assert len(first.added) == 1 and not first.conflicts
     store.add(list(reversed(versions)), now=datetime(2026, 3, 2, tzinfo=UTC))
 
-    entries = store.list(NCT)
+    entries = store.snapshots_of(NCT)
     dated_order = sorted(raw_dates(p) for p in versions)
     assert [e.order_key[:2] for e in entries[:-1]] == dated_order
     last = entries[-1]
@@ -101,7 +101,7 @@ def test_several_undated_snapshots_are_ordered_by_when_they_were_added(
     # Undated snapshots have no dates to share: other content is not a conflict.
     assert len(second.added) == 1 and second.conflicts == ()
     store.add([versions[0]], now=datetime(2026, 3, 9, tzinfo=UTC))
-    entries = store.list(NCT)
+    entries = store.snapshots_of(NCT)
     assert [e.dated for e in entries] == [True, False, False]
     assert [e.added for e in entries[1:]] == ["2026-03-01T00:00:00+00:00", "2026-03-05T00:00:00+00:00"]
     assert store.load(entries[2]).value("brief_title") == "Edited later"

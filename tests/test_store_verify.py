@@ -27,7 +27,7 @@ def kinds(result: object) -> list[str]:
 
 
 def snapshot_paths(store: Store) -> list[str]:
-    return sorted(e.path for n in store.nct_ids() for e in store.list(n))
+    return sorted(e.path for n in store.nct_ids() for e in store.snapshots_of(n))
 
 
 def test_a_fresh_store_verifies_clean(store: Store) -> None:
@@ -36,17 +36,18 @@ def test_a_fresh_store_verifies_clean(store: Store) -> None:
 
 
 def test_missing_file_drops_its_row(store: Store) -> None:
-    victim = store.list("NCT09900003")[0]
+    victim = store.snapshots_of("NCT09900003")[0]
     (store.root / victim.path).unlink()
     assert kinds(store.verify(repair=False)) == ["missing-file"]
     result = store.verify(repair=True)
     assert result.clean and kinds(result) == ["missing-file"]
-    assert [e.path for e in store.list("NCT09900003")] != [] and victim not in store.list("NCT09900003")
+    paths = [e.path for e in store.snapshots_of("NCT09900003")]
+    assert paths != [] and victim.path not in paths
     assert store.verify(repair=False).problems == ()
 
 
 def test_corrupt_file_is_quarantined_not_deleted(store: Store) -> None:
-    victim = store.list("NCT09900004")[1]
+    victim = store.snapshots_of("NCT09900004")[1]
     path = store.root / victim.path
     path.write_bytes(path.read_bytes().replace(b"Status", b"Statvs", 1))
     with pytest.raises(StoreError, match="does not match its hash"):
@@ -71,7 +72,7 @@ def test_files_missing_from_the_index_are_indexed_again(store: Store) -> None:
 
 @pytest.mark.parametrize("damage", ["delete", "garbage"])
 def test_lost_or_broken_index_is_rebuilt_from_the_files(store: Store, damage: str) -> None:
-    before = [(e.path, e.order_key, e.content_sha) for n in store.nct_ids() for e in store.list(n)]
+    before = [(e.path, e.order_key, e.content_sha) for n in store.nct_ids() for e in store.snapshots_of(n)]
     store.close()
     for suffix in ("", "-wal", "-shm"):
         (store.root / (INDEX_NAME + suffix)).unlink(missing_ok=True)
@@ -80,11 +81,11 @@ def test_lost_or_broken_index_is_rebuilt_from_the_files(store: Store, damage: st
     fresh = Store(store.root)
     if damage == "delete":
         with pytest.raises(StoreError, match="no index"):
-            fresh.list("NCT09900001")
+            fresh.snapshots_of("NCT09900001")
     assert not fresh.verify(repair=False).clean
     result = fresh.verify(repair=True)
     assert result.clean
-    after = [(e.path, e.order_key, e.content_sha) for n in fresh.nct_ids() for e in fresh.list(n)]
+    after = [(e.path, e.order_key, e.content_sha) for n in fresh.nct_ids() for e in fresh.snapshots_of(n)]
     assert after == before
     if damage == "garbage":
         assert list(store.root.glob(f"{INDEX_NAME}.bad-*"))
@@ -149,7 +150,7 @@ def damage(store: Store, how: str) -> str:
     """Break the store in one way; the path the problem line must name."""
     store.close()
     if how == "corrupt":
-        victim = store.list("NCT09900004")[1].path
+        victim = store.snapshots_of("NCT09900004")[1].path
         path = store.root / victim
         path.write_bytes(path.read_bytes().replace(b"Status", b"Statvs", 1))
         store.close()

@@ -32,10 +32,10 @@ from auditor.cli.options import (
     allow_empty_option,
     any_failing,
     as_of_option,
-    catalogue_entries,
     check_rule_names,
     engine_options,
     fail_on_option,
+    ignore_rules_option,
     jobs_option,
     load_rule_set,
     naming_unread,
@@ -48,7 +48,7 @@ from auditor.cli.options import (
     threshold,
     with_config_params,
 )
-from auditor.cli.output import STDOUT, check_output, emit
+from auditor.cli.output import STDOUT, check_output, emit, format_option, output_option
 from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Finding, Severity
@@ -81,21 +81,11 @@ FORMATS = tuple(REPORTERS)
 @param_option
 @as_of_option
 @fail_on_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers.",
+@ignore_rules_option
+@format_option(
+    FORMATS, "github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers."
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write the report here (atomically).",
-)
+@output_option
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False),
@@ -143,6 +133,7 @@ def command(
     paths: tuple[str, ...],
     rule_paths: tuple[str, ...],
     select: tuple[str, ...],
+    ignored: tuple[str, ...],
     param_items: tuple[str, ...],
     as_of_text: str | None,
     fail_on: str,
@@ -185,7 +176,11 @@ def command(
     if select:
         check_rule_names(catalogue, select, "--select")
         ruleset = ruleset.select(select)
-    params = parse_params(with_config_params(param_items, ruleset), ruleset.param_names())
+    if ignored:
+        check_rule_names(catalogue, ignored, "--ignore")
+        ruleset = ruleset.ignore(ignored)
+    ruleset, skipped = ruleset.runnable(history=history)
+    params = parse_params(with_config_params(param_items, ruleset), ruleset, not_run=skipped)
     compile_rules(list(ruleset), as_of=day, params=params)  # parameter errors before reading
     known = load_baseline(baseline) if baseline is not None else None
     waiver_list = _load_waivers(waivers, catalogue)
@@ -232,6 +227,11 @@ def command(
         )
         emit(REPORTERS[output_format](findings, run), output, machine=output_format != "text")
     note(_summary(outcome, ruleset, day, findings, run))
+    if skipped:  # after the summary: a refused or failed run says only what went wrong
+        note(
+            f"audit: note: {plural(len(skipped), 'rule')} not run, they need --store DIR --history: "
+            + ", ".join(skipped)
+        )
     if outcome.errors:
         note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")
         return EXIT_INPUT
@@ -241,18 +241,8 @@ def command(
 def _load_waivers(path: str | None, catalogue: RuleSet) -> list[Waiver] | None:
     if path is None:
         return None
-    known = [e.id for e in catalogue_entries(catalogue)] + [EXPIRED_RULE]
-    if not hasattr(catalogue, "entries"):  # the store's history checks are findings too
-        known.extend(HISTORY_RULE_IDS)
+    known = [e.id for e in catalogue.entries] + [EXPIRED_RULE]  # the store's history checks too
     return load_waivers(path, known)
-
-
-#: The store's history checks (``audit check --store S --history``), which a waiver may name.
-HISTORY_RULE_IDS = (
-    "history-duplicate-content",
-    "history-creation-date-changed",
-    "history-modification-date-backwards",
-)
 
 
 def _report_rules(ruleset: RuleSet, waivers: list[Waiver] | None) -> tuple[RuleInfo, ...]:

@@ -27,7 +27,7 @@ from pathlib import Path
 import click
 import yaml
 
-from auditor.cli.output import STDOUT, check_output, emit
+from auditor.cli.output import PAGE_FORMATS, STDOUT, check_output, emit, format_option, output_option
 from auditor.cli.settings import invocation
 from auditor.diff import BatchResult, Grade, batch, batch_records, compare
 from auditor.diff.lines import without_reorders
@@ -86,7 +86,7 @@ def store_pairs(
     only_old: list[Record] = []
     only_new: list[Record] = []
     for nct_id in store.nct_ids():
-        entries = store.list(nct_id)
+        entries = store.snapshots_of(nct_id)
         a = [e for e in entries if e.modified[:10] <= start]
         b = [e for e in entries if e.modified[:10] <= end]
         if a and b and a[-1] != b[-1]:
@@ -108,13 +108,8 @@ def _iso_date(value: str | None, name: str) -> str:
 @click.command("diff")
 @click.argument("old", required=False, type=click.Path())
 @click.argument("new", required=False, type=click.Path())
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown", "html"]),
-    default="text",
-    show_default=True,
-    help="text for terminals; json (schema 2, documented); markdown; html (one self-contained page).",
+@format_option(
+    PAGE_FORMATS, "text for terminals; json (schema 2, documented); markdown; html (one self-contained page)."
 )
 @click.option(
     "--ignore",
@@ -149,9 +144,7 @@ def _iso_date(value: str | None, name: str) -> str:
 @click.option("--to", "date_to", metavar="DATE", help="With --store: the newer date (YYYY-MM-DD).")
 @click.option("--force", is_flag=True, help="Diff even when the NCT IDs differ.")
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when the study (any study) changed.")
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
-)
+@output_option
 def command(
     old: str | None,
     new: str | None,

@@ -28,8 +28,11 @@ from auditor.errors import (
     UsageError,
 )
 from auditor.fetch import DEFAULT_API_URL
+from auditor.fetch.state import load_state
 from auditor.inputs import read_file
+from auditor.progress import Progress
 from auditor.records import is_valid_nct_id
+from auditor.store import Store
 from auditor.text import plural
 
 #: Parameter families of ``/api/v2/studies`` a user may pass through with ``--param``.
@@ -146,14 +149,10 @@ def command(
     try:  # the optional 'fetch' extra (httpx) is imported only by this command
         from auditor.fetch.client import ApiClient, ClientSettings
         from auditor.fetch.run import FetchRequest, FetchRun, plan
-        from auditor.fetch.state import load_state
     except ModuleNotFoundError as exc:
         if exc.name != "httpx":
             raise
         raise UsageError("audit fetch needs the 'fetch' extra: pip install 'auditor[fetch]'") from None
-    from auditor.progress import Progress
-    from auditor.store import Store
-
     request = FetchRequest(tuple(ids), tuple(search), since, history, page_size)
     settings = ClientSettings(api_url=api_url, rate=rate, timeout=timeout, retries=retries, backoff=backoff)
     with ApiClient(settings) as client:

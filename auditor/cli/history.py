@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import click
 
+from auditor.cli.output import PAGE_FORMATS, check_output, emit, format_option, output_option
 from auditor.cli.snapshot import store_option
-from auditor.errors import EXIT_OK
+from auditor.errors import EXIT_OK, InputError
+from auditor.history import histories
+from auditor.records import is_valid_nct_id
+from auditor.reports.history_render import RENDERERS
+from auditor.store import Store
 
 
 @click.command("history")
 @click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_ID...")
 @store_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown", "html"]),
-    default="text",
-    show_default=True,
-)
+@format_option(PAGE_FORMATS)
 @click.option(
     "--ignore",
     multiple=True,
@@ -31,20 +30,11 @@ from auditor.errors import EXIT_OK
     help="Also leave this field (key, label or glob of keys) out of the changes; repeatable. "
     "The capture dates (version_holder, download_date) are always left out.",
 )
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
-)
+@output_option
 def command(
     nct_ids: tuple[str, ...], store_dir: str, output_format: str, ignore: tuple[str, ...], output: str | None
 ) -> int:
     """The timeline of each record: its snapshots in order and what changed at each step."""
-    from auditor.cli.output import check_output, emit
-    from auditor.errors import InputError
-    from auditor.history import histories
-    from auditor.records import is_valid_nct_id
-    from auditor.reports.history_render import RENDERERS
-    from auditor.store import Store
-
     check_output(output)
     for nct_id in nct_ids:
         if not is_valid_nct_id(nct_id):

@@ -21,6 +21,7 @@ from auditor.errors import MissingExtraError, UsageError
 from auditor.findings import Finding, Severity
 from auditor.reports.run_info import RuleInfo
 from auditor.rules import RuleSet, load_rules
+from auditor.rules.params import parse_param_items, split_name
 from auditor.rules.spec import RuleErrors
 from auditor.run.empty import NoRecordsError
 from auditor.run.executor import ENGINES
@@ -41,19 +42,18 @@ def parse_as_of(text: str | None) -> date:
         raise UsageError(f"--as-of {text!r}: expected a date like 2026-11-25") from None
 
 
-def parse_params(items: Sequence[str], known: Iterable[str] | None = None) -> dict[str, str]:
-    """``--param years=3`` options into a dict; with ``known``, a name no selected rule takes
-    is a usage error rather than silently ignored."""
-    params: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE, e.g. years=3")
-        params[name.strip()] = value.strip()
-    if known is not None:
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise UsageError(f"--param {', '.join(unknown)}: no selected rule has such a parameter")
+def parse_params(
+    items: Sequence[str], rules: RuleSet | None = None, not_run: Iterable[str] = ()
+) -> dict[str, str]:
+    """``--param NAME=VALUE`` / ``--param RULE.NAME=VALUE`` options into a dict; with the
+    ``rules`` that will run, a name none of them takes, or a bare name they give different
+    defaults, is a usage error (:mod:`auditor.rules.params`) rather than silently applied or
+    ignored. A qualified name of a selected rule that cannot run here (``not_run``: a pair rule
+    without ``--history``) is accepted: the same command line serves with and without it."""
+    params = parse_param_items(items)
+    if rules is not None:
+        skipped = set(not_run)
+        rules.check_params({k: v for k, v in params.items() if split_name(k)[0] not in skipped})
     return params
 
 
@@ -91,8 +91,16 @@ param_option = click.option(
     "--param",
     "param_items",
     multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a rule parameter, e.g. years=3 (repeatable).",
+    metavar="[RULE.]NAME=VALUE",
+    help="Override a rule parameter, e.g. unknown-status-stale.years=3 (repeatable; a bare NAME sets "
+    "it in every selected rule that has it, if they agree on its default).",
+)
+ignore_rules_option = click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="ID|TAG",
+    help="Leave out these rule ids or tags (repeatable).",
 )
 fail_on_option = stack(
     click.option(
@@ -145,16 +153,9 @@ def require_engine(engine: str) -> None:
         raise MissingExtraError("--engine dask", "dask")
 
 
-def catalogue_entries(ruleset: RuleSet) -> tuple[Any, ...]:
-    """What a rule selection can name: the rules and, where the rule set has them, the store's
-    catalogued history checks (``entries``)."""
-    return tuple(getattr(ruleset, "entries", ruleset.rules))
-
-
 def check_rule_names(ruleset: RuleSet, names: Iterable[str], option: str) -> None:
     """Every id or tag of ``names`` exists, else a usage error with the closest known name."""
-    entries = catalogue_entries(ruleset)
-    known = {e.id for e in entries} | {tag for e in entries for tag in getattr(e, "tags", ())}
+    known = {e.id for e in ruleset.entries} | {tag for e in ruleset.entries for tag in e.tags}
     for name in names:
         if name not in known:
             raise UsageError(f"{option}: no rule or tag named {name!r}{did_you_mean(name, known)}")
@@ -180,15 +181,15 @@ def rule_infos(ruleset: RuleSet) -> tuple[RuleInfo, ...]:
     return tuple(
         RuleInfo(
             id=e.id,
-            title=getattr(e, "title", ""),
+            title=e.title,
             severity=Severity(str(e.severity)),
-            scope=getattr(e, "scope", "record"),
-            rationale=getattr(e, "rationale", ""),
-            source=getattr(e, "source", ""),
-            defined_at=getattr(e, "location", ""),
-            tags=tuple(getattr(e, "tags", ())),
+            scope=e.scope,
+            rationale=e.rationale,
+            source=e.source,
+            defined_at=e.location,
+            tags=tuple(e.tags),
         )
-        for e in catalogue_entries(ruleset)
+        for e in ruleset.entries
     )
 
 

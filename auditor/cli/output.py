@@ -22,8 +22,10 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
+
+import click
 
 from auditor.atomic import atomic_write, check_target
 from auditor.errors import EXIT_OUTPUT, OutputError
@@ -31,6 +33,30 @@ from auditor.errors import EXIT_OUTPUT, OutputError
 #: ``-o -``: standard output.
 STDOUT = "-"
 _SLICE = 1 << 20
+#: What ``audit diff`` and ``audit history`` write.
+PAGE_FORMATS = ("text", "json", "markdown", "html")
+
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write here (atomically) instead of standard output.",
+)
+
+
+def format_option(
+    choices: Sequence[str], help_text: str | None = None, default: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format``: one of ``choices`` (the first is the default unless ``default`` says)."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0] if default is None else default,
+        show_default=True,
+        help=help_text,
+    )
 
 
 class StdoutGone(OutputError):

@@ -24,29 +24,22 @@ from collections.abc import Iterator
 
 import click
 
-from auditor.cli.output import check_output, emit
+from auditor.cli.output import check_output, emit, format_option, output_option
 from auditor.errors import EXIT_INPUT, EXIT_OK, InputError
+from auditor.readers import read_paths
 from auditor.records import Record
+from auditor.reports.findings_text import printable
 
 
 @click.command("parse")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["json", "jsonl", "table"]),
-    default="json",
-    show_default=True,
-    help="json: one document; jsonl: one record per line; table: one row per field.",
+@format_option(
+    ("json", "jsonl", "table"), "json: one document; jsonl: one record per line; table: one row per field."
 )
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout."
-)
+@output_option
 def command(paths: tuple[str, ...], output_format: str, output: str | None) -> int:
     """Read Ignite text, ClinicalTrials.gov JSON or legacy XML snapshots (files, folders,
     .tar.gz/.zip archives) and print them as records."""
-    from auditor.readers import read_paths
-
     check_output(output)
     errors: list[InputError] = []
 
@@ -78,8 +71,6 @@ def _render(records: Iterator[Record], output_format: str, errors: list[InputErr
 
 def render_table(records: Iterator[Record], width: int = 60) -> str:
     """One row per field: study, section, key, type and the value shortened to ``width``."""
-    from auditor.reports.findings_text import printable
-
     lines: list[str] = []
     for record in records:
         flags = " (truncated)" if record.truncated else ""

@@ -28,6 +28,7 @@ from auditor.cli.options import (
     check_rule_names,
     engine_options,
     fail_on_option,
+    ignore_rules_option,
     load_rule_set,
     naming_unread,
     param_option,
@@ -41,7 +42,9 @@ from auditor.cli.options import (
 from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.progress import Progress
+from auditor.rules import RuleSet
 from auditor.rules.compile import compile_rules
+from auditor.rules.params import split_name
 from auditor.run.executor import validate_engine
 from auditor.run.staleness import run_staleness
 from auditor.staleness import STALENESS_RULES
@@ -83,6 +86,7 @@ def command() -> None:
     help="Rules that make a record stale [default: unknown-status-stale, active-status-unverified].",
 )
 @fail_on_option
+@ignore_rules_option
 @click.option(
     "--table-limit",
     type=click.IntRange(min=0),
@@ -126,6 +130,7 @@ def staleness(
     out_path: str,
     rule_paths: tuple[str, ...],
     rule_names: tuple[str, ...],
+    ignored: tuple[str, ...],
     fail_on: str,
     exit_zero: bool,
     table_limit: int,
@@ -151,10 +156,22 @@ def staleness(
     if catalogue is None:
         return EXIT_INPUT
     check_rule_names(catalogue, rule_names, "--select")
-    rules = catalogue.select(rule_names or STALENESS_RULES).scope("record")
+    check_rule_names(catalogue, ignored, "--ignore")
+    # --ignore names rules of the catalogue: the staleness rules drop those they hold, the night's
+    # pair rules the others (checked against the whole catalogue above)
+    rules = catalogue.select(rule_names or STALENESS_RULES)
+    rules = rules.ignore([name for name in ignored if name in _names(rules)]).scope("record")
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
-    params = parse_params(with_config_params(param_items, rules), rules.param_names())
+    # the night's pair rules (what changed tonight) take qualified parameters only
+    # (--param date-pushed-later.years=2): a bare name is the staleness rules'
+    pair_rules = catalogue.scope("pair")
+    pair_rules = pair_rules.ignore([name for name in ignored if name in _names(pair_rules)])
+    pair_ids = set(pair_rules.ids)
+    given = parse_params(with_config_params(param_items, rules), rules, not_run=pair_ids)
+    params = {k: v for k, v in given.items() if split_name(k)[0] not in pair_ids}
+    pair_params = {k: v for k, v in given.items() if split_name(k)[0] in pair_ids}
+    pair_rules.check_params(pair_params)
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
@@ -174,7 +191,8 @@ def staleness(
             engine=engine,
             scheduler=scheduler,
             allow_empty=allow_empty,
-            pair_rules=catalogue.scope("pair"),
+            pair_rules=pair_rules,
+            pair_params=pair_params,
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)
@@ -185,3 +203,8 @@ def staleness(
     if any_failing(outcome.report.findings, threshold(fail_on, exit_zero)):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _names(rules: RuleSet) -> set[str]:
+    """The ids and tags of ``rules`` (what ``--select`` and ``--ignore`` may name)."""
+    return {r.id for r in rules} | {tag for r in rules for tag in r.tags}

@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from auditor.cli.options import catalogue_entries, rules_option
+from auditor.cli.options import rules_option
+from auditor.cli.output import format_option
 from auditor.config import did_you_mean
 from auditor.errors import EXIT_INPUT, EXIT_OK, UsageError
 from auditor.rules import load_rules
-from auditor.rules.explain import explain_text
-from auditor.rules.spec import RuleErrors, RuleSpec
+from auditor.rules.explain import entry_dict, explain_text, list_row
+from auditor.rules.spec import RuleErrors
 
 
 def _load(rule_paths: tuple[str, ...]) -> Any:
@@ -36,22 +37,20 @@ def _guard(run: Any) -> int:
 
 @command.command("list")
 @rules_option
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(("text", "json"))
 def list_rules(rule_paths: tuple[str, ...], output_format: str) -> int:
-    """One line per rule: id, severity, scope, title."""
+    """One line per rule: id, severity, scope, title, tags (the store's history checks too)."""
 
     def run() -> int:
-        ruleset = _load(rule_paths)
+        entries = _load(rule_paths).entries
         if output_format == "json":
-            rows = [_rule_dict(rule) for rule in ruleset]
+            rows = [entry_dict(entry) for entry in entries]
             click.echo(json.dumps({"schema": 1, "rules": rows}, ensure_ascii=False, indent=1))
             return EXIT_OK
-        width = max(len(rule.id) for rule in ruleset)
-        click.echo(f"{'id':<{width}}  {'severity':<8} {'scope':<6}  title")
-        for rule in ruleset:
-            click.echo(f"{rule.id:<{width}}  {rule.severity:<8} {rule.scope:<6}  {rule.title}")
+        width = max(len(entry.id) for entry in entries)
+        click.echo(f"{'id':<{width}}  {'severity':<7}  {'scope':<7}  title  [tags]")
+        for entry in entries:
+            click.echo(list_row(entry, width))
         return EXIT_OK
 
     return _guard(run)
@@ -65,7 +64,7 @@ def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
 
     def run() -> int:
         ruleset = _load(rule_paths)
-        ids = [entry.id for entry in catalogue_entries(ruleset)]
+        ids = [entry.id for entry in ruleset.entries]
         if rule_id not in ids:
             hint = did_you_mean(rule_id, ids)
             raise UsageError(f"no rule with id {rule_id!r}{hint} (audit rules list shows them)")
@@ -74,17 +73,3 @@ def explain(rule_id: str, rule_paths: tuple[str, ...]) -> int:
         return EXIT_OK
 
     return _guard(run)
-
-
-def _rule_dict(rule: RuleSpec) -> dict[str, Any]:
-    return {
-        "id": rule.id,
-        "title": rule.title,
-        "severity": str(rule.severity),
-        "scope": rule.scope,
-        "tags": list(rule.tags),
-        "params": rule.params,
-        "rationale": rule.rationale,
-        "source": rule.source,
-        "defined_at": rule.location,
-    }

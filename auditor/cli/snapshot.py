@@ -11,17 +11,16 @@ returns 0 when the store is clean after the repair.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
 from auditor.cli.options import allow_empty_option
+from auditor.cli.output import format_option
 from auditor.cli.settings import plural
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
+from auditor.records import is_valid_nct_id
 from auditor.run.empty import refuse_empty
-
-if TYPE_CHECKING:
-    from auditor.store import Store
+from auditor.store import Added, Store
 
 DEFAULT_STORE = "snapshots"
 
@@ -34,13 +33,7 @@ store_option = click.option(
     show_default=True,
     help="The snapshot store folder.",
 )
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+text_or_json = format_option(("text", "json"))
 
 
 @click.group("snapshot")
@@ -51,7 +44,7 @@ def command() -> None:
 @command.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
 @store_option
-@format_option
+@text_or_json
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -70,8 +63,6 @@ def add(
     dates as a stored one but other content (both kept), 2 when an input could not be read
     (the others are still added) or when no study record was read at all (unless
     --allow-empty)."""
-    from auditor.store import Store
-
     if output_format == "json":
         with Store(store_dir, batch_size=batch_size) as store:
             result = store.add(paths)
@@ -104,9 +95,6 @@ def add(
 def _add_counting(store: Store, paths: tuple[str, ...]) -> tuple[dict[str, int], list[str]]:
     """Add, printing each error and conflict as it comes and keeping only counts (and the error
     lines): a registry bulk download is 600,000 snapshots, whose entries need not stay in memory."""
-    from auditor.errors import InputError
-    from auditor.store import Added
-
     counts = dict.fromkeys(("added", "unchanged", "conflicts", "errors"), 0)
     unread: list[str] = []
     with store:
@@ -128,19 +116,15 @@ def _add_counting(store: Store, paths: tuple[str, ...]) -> tuple[dict[str, int],
 @command.command("list")
 @click.argument("nct_ids", nargs=-1, metavar="[NCT_ID]...")
 @store_option
-@format_option
+@text_or_json
 def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
     """The snapshots of the given records, oldest first; without NCT IDs, one line per record."""
-    from auditor.errors import InputError
-    from auditor.records import is_valid_nct_id
-    from auditor.store import Store
-
     for nct_id in nct_ids:
         if not is_valid_nct_id(nct_id):
             raise InputError(f"invalid NCT ID {nct_id!r} (expected NCT and eight digits)")
     with Store(store_dir) as store:
         if nct_ids:
-            entries = [e for n in nct_ids for e in store.list(n)]
+            entries = [e for n in nct_ids for e in store.snapshots_of(n)]
             if output_format == "json":
                 click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
             elif entries:
@@ -164,7 +148,7 @@ def list_(nct_ids: tuple[str, ...], store_dir: str, output_format: str) -> int:
 
 @command.command("verify")
 @store_option
-@format_option
+@text_or_json
 @click.option(
     "--repair/--no-repair",
     default=False,
@@ -178,8 +162,6 @@ def verify(store_dir: str, output_format: str, repair: bool) -> int:
 
     Exit 0 when the store is clean (or, with --repair, clean after the repair), 1 when a
     problem is found (or remains)."""
-    from auditor.store import Store
-
     with Store(store_dir) as store:
         result = store.verify(repair=repair)
     if output_format == "json":

@@ -304,7 +304,7 @@ class FetchRun:
         list and present in the store under that version's date."""
         try:
             previous = read_change_list(self.store.root, nct_id)
-            stored_dates = {entry.tiebreak for entry in self.store.list(nct_id)}
+            stored_dates = {entry.tiebreak for entry in self.store.snapshots_of(nct_id)}
         except StoreError:
             return list(changes)
         if previous is None:

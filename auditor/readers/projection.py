@@ -28,7 +28,8 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.fields import FieldSpec, registry
-from auditor.readers.typing import scalar_raw
+from auditor.readers.ctgov_xml import REPEATABLE
+from auditor.readers.typing import ColumnBuilder, registered_field, scalar_raw
 from auditor.records import Record, Source, SourceFormat, is_valid_nct_id
 
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -46,8 +47,6 @@ def plan(keys: frozenset[str]) -> tuple[FieldSpec, ...] | None:
     A key can when its JSON path and each of its XML paths go through no list and no element
     the XML schema lets repeat (the full readers do not register fields below those).
     """
-    from auditor.readers.ctgov_xml import REPEATABLE
-
     reg = registry()
     specs: list[FieldSpec] = []
     for key in sorted(keys):
@@ -87,7 +86,6 @@ def project(
 
 
 def _xml(data: bytes, name: str, specs: Iterable[FieldSpec], sha256: str | None = None) -> Record | None:
-    from auditor.readers.typing import ColumnBuilder, registered_field
 
     root_start = _ROOT_ELEMENT.search(data)
     if root_start is None or _DECLARATION.search(data, 0, root_start.start()):
@@ -182,7 +180,6 @@ def _json_paths(specs: tuple[FieldSpec, ...]) -> tuple[tuple[FieldSpec, tuple[st
 
 
 def _study(study: dict[str, Any], name: str, digest: str, specs: tuple[FieldSpec, ...]) -> Record | None:
-    from auditor.readers.typing import ColumnBuilder, registered_field
 
     protocol = study.get("protocolSection")
     if not isinstance(protocol, dict):

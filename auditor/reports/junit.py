@@ -8,10 +8,11 @@ with the exit code:
   whose ``<system-out>`` holds the finding (seen in the report, not a failure: a run that exits
   0 has ``failures="0"``, so Jenkins does not mark the build unstable);
 * a waived finding is ``<skipped>`` with the waiver's reason;
-* ``tests`` counts the checks made: snapshots × rules (pairs × rules for pair rules, where the
-  number of pairs is known, else that rule's findings). The snapshots without a finding are not
-  listed one by one — a nightly run checks hundreds of thousands — but as one passing test case
-  per rule ("N snapshots without a finding"), so every suite has at least one test case.
+* ``tests`` counts the checks made: snapshots × rules (pairs × rules for pair and history rules
+  and the store's checks, where the number of pairs is known, else that rule's findings). The
+  snapshots without a finding are not listed one by one — a nightly run checks hundreds of
+  thousands — but as one passing test case per rule ("N snapshots without a finding"), so every
+  suite has at least one test case.
 
 Text goes through ElementTree (escaped) after characters that XML 1.0 cannot carry are replaced.
 """
@@ -71,7 +72,8 @@ def _suite(
     run: RunInfo,
 ) -> dict[str, int]:
     listed = len(found) + len(waived)
-    checked = run.pairs if rule is not None and rule.scope == "pair" else run.checked
+    over_time = rule is not None and rule.scope != "record"  # pair, history and store checks
+    checked = run.pairs if over_time else run.checked
     if rule is None or checked is None:
         checked = listed
     tests = max(checked, listed)
@@ -93,7 +95,7 @@ def _suite(
         skipped.text = _details(w.finding) + xml_text(f"waiver: {w.waiver_at}\n")
     if tests > listed:
         clean = tests - listed
-        noun = "pair" if rule is not None and rule.scope == "pair" else "snapshot"
+        noun = "pair" if over_time else "snapshot"
         ET.SubElement(
             suite,
             "testcase",

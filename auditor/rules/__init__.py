@@ -5,18 +5,28 @@ found with :mod:`importlib.resources` so that a wheel installed anywhere has it;
 or ``load_rules([paths])`` names other files and folders. The rule language itself is
 documented in the repository's ``rules/README.md``.
 
-Modules: :mod:`.spec` (YAML → validated specs), :mod:`.operators` (the vocabulary),
+Modules: :mod:`.schema` (the rule-file schema, as data), :mod:`.spec` (YAML → validated
+specs), :mod:`.conditions` (a ``when`` checked against the vocabulary), :mod:`.operators` (the
+vocabulary; :mod:`.list_ops` and :mod:`.pair_ops` beside it), :mod:`.params` (``--param``),
 :mod:`.compile` (specs → masks → pandera schema).
+
+A :class:`RuleSet` also holds the catalogue entries of findings no rule file defines (the
+store's ``history-*`` checks, :data:`auditor.findings.HISTORY_FINDING_TYPES`), so that listing,
+explaining, ``--select`` and ``--ignore`` treat them like rules. They belong to the shipped
+catalogue: a run with only other ``--rules`` files does not include them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from auditor.errors import RuleError, UsageError
+from auditor.findings import HISTORY_FINDING_TYPES, FindingType
+from auditor.rules.params import check_overrides
 from auditor.rules.spec import RuleErrors, RuleSpec, load_rule_file
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -39,11 +49,19 @@ def display_name(file: Path) -> str:
         return str(file)
 
 
+#: What a rule needs to run: ``record`` rules run on any snapshot; ``pair`` and ``history``
+#: rules and the store's checks need a store's timelines (``--store DIR --history``).
+NEEDS_HISTORY = frozenset({"pair", "history", "store"})
+
+
 @dataclass(frozen=True)
 class RuleSet:
-    """An ordered, id-unique collection of validated rules."""
+    """An ordered, id-unique collection of validated rules, and the catalogued finding types
+    that are not rule files' rules (``builtins``: the store's history checks). Iterating gives
+    the rules."""
 
     rules: tuple[RuleSpec, ...]
+    builtins: tuple[FindingType, ...] = ()
 
     def __iter__(self) -> Iterator[RuleSpec]:
         return iter(self.rules)
@@ -53,29 +71,69 @@ class RuleSet:
 
     @property
     def ids(self) -> tuple[str, ...]:
+        """The rules' ids, in order."""
         return tuple(rule.id for rule in self.rules)
 
-    def get(self, rule_id: str) -> RuleSpec:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
+    @property
+    def entries(self) -> tuple[RuleSpec | FindingType, ...]:
+        """Rules and catalogued finding types: what ``audit rules list`` shows."""
+        return (*self.rules, *self.builtins)
+
+    def get(self, rule_id: str) -> RuleSpec | FindingType:
+        for entry in self.entries:
+            if entry.id == rule_id:
+                return entry
         raise UsageError(f"no rule with id {rule_id!r} (audit rules list shows them)")
+
+    def _matching(self, ids_or_tags: Iterable[str], option: str) -> set[str]:
+        wanted = list(ids_or_tags)
+        known = {entry.id for entry in self.entries} | {tag for entry in self.entries for tag in entry.tags}
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise UsageError(f"{option}: no rule or tag named {', '.join(map(repr, unknown))}")
+        names = set(wanted)
+        return {entry.id for entry in self.entries if entry.id in names or names.intersection(entry.tags)}
 
     def select(self, ids_or_tags: Iterable[str]) -> RuleSet:
         """The rules whose id or one of whose tags is named; an unknown name is a usage error."""
-        wanted = list(ids_or_tags)
-        known = set(self.ids) | {tag for rule in self.rules for tag in rule.tags}
-        unknown = [name for name in wanted if name not in known]
-        if unknown:
-            raise UsageError(f"no rule or tag named {', '.join(map(repr, unknown))}")
-        names = set(wanted)
-        return RuleSet(tuple(r for r in self.rules if r.id in names or names.intersection(r.tags)))
+        keep = self._matching(ids_or_tags, "--select")
+        return RuleSet(
+            tuple(r for r in self.rules if r.id in keep), tuple(b for b in self.builtins if b.id in keep)
+        )
 
-    def scope(self, scope: str) -> RuleSet:
-        return RuleSet(tuple(r for r in self.rules if r.scope == scope))
+    def ignore(self, ids_or_tags: Iterable[str]) -> RuleSet:
+        """All but the rules whose id or one of whose tags is named (``--ignore``)."""
+        drop = self._matching(ids_or_tags, "--ignore")
+        return RuleSet(
+            tuple(r for r in self.rules if r.id not in drop),
+            tuple(b for b in self.builtins if b.id not in drop),
+        )
+
+    def scope(self, *scopes: str) -> RuleSet:
+        """The rules of these scopes (``record``, ``pair``, ``history``), without the builtins."""
+        return RuleSet(tuple(r for r in self.rules if r.scope in scopes))
 
     def param_names(self) -> set[str]:
         return {name for rule in self.rules for name in rule.params}
+
+    def check_params(self, overrides: Mapping[str, Any]) -> None:
+        """Refuse ``--param`` names the selected rules do not take, or share with different
+        defaults (:func:`auditor.rules.params.check_overrides`)."""
+        check_overrides(self.rules, overrides)
+
+    def runnable(self, *, history: bool) -> tuple[RuleSet, tuple[str, ...]]:
+        """The rules that can run, and the ids of those that cannot: without a store's timelines
+        (``history`` false) pair and history rules and the store's checks have nothing to read.
+        Selecting only rules that cannot run is a usage error, not a clean run."""
+        if history:
+            return self, ()
+        skipped = tuple(e.id for e in self.entries if e.scope in NEEDS_HISTORY)
+        if skipped and len(skipped) == len(self.entries):
+            raise UsageError(
+                f"the selected rules ({', '.join(skipped)}) compare snapshots over time and need "
+                "--store DIR --history; nothing would be checked"
+            )
+        return RuleSet(tuple(r for r in self.rules if r.scope not in NEEDS_HISTORY)), skipped
 
 
 def rule_files(paths: Sequence[Path | str]) -> list[Path]:
@@ -124,7 +182,10 @@ def load_rules(paths: Sequence[Path | str] | None = None) -> RuleSet:
         raise RuleErrors(
             [RuleError("no rules found", path=", ".join(map(str, paths or [default_rules_dir()])))]
         )
-    return RuleSet(tuple(specs))
+    shipped = default_rules_dir().resolve()
+    with_store_checks = any(file.resolve().parent == shipped for file in files)
+    builtins = tuple(b for b in HISTORY_FINDING_TYPES if b.id not in seen) if with_store_checks else ()
+    return RuleSet(tuple(specs), builtins)
 
 
 __all__ = ["RuleErrors", "RuleSet", "RuleSpec", "default_rules_dir", "load_rules", "rule_files"]

@@ -10,15 +10,19 @@ per partition is how a Dask engine reuses it (rows are independent).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
+from auditor.list_fields import list_registry
+from auditor.rules.cells import Period
+from auditor.rules.conditions import item_fields, item_scope
 from auditor.rules.operators import OPERATORS
+from auditor.rules.params import Overrides, effective_params
 from auditor.rules.spec import PLACEHOLDER, ArgumentError, ConditionSpec, RuleSpec, resolve_args
-from auditor.table import OLD_PREFIX, with_derived
+from auditor.table import OLD_PREFIX, base_column, with_derived
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,45 +41,25 @@ class CompiledRule:
     mask: Mask = field(repr=False, compare=False)
 
 
-_KINDS: dict[type, str] = {int: "a whole number", float: "a number"}
-
-
-def effective_params(spec: RuleSpec, overrides: Mapping[str, str | int | float] | None) -> dict[str, Any]:
-    """The rule's defaults with the overrides that name one of its parameters, typed like the
-    default (``--param years=3`` gives the int 3 to a rule whose default is ``2``)."""
-    out = dict(spec.params)
-    for name, value in (overrides or {}).items():
-        if name not in out:
-            continue
-        default = out[name]
-        try:
-            if isinstance(default, int) and not isinstance(default, bool):
-                out[name] = int(value)
-            elif isinstance(default, float):
-                out[name] = float(value)
-            else:
-                out[name] = str(value)
-        except ValueError:
-            raise UsageError(
-                f"--param {name}={value}: rule {spec.id} expects {_KINDS.get(type(default), 'text')}"
-                f" (default {default!r})"
-            ) from None
-    return out
-
-
 def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -> Mask:
     """Turn a condition spec into a mask function, children first."""
     try:
         args = resolve_args(cond, scope, params, as_of)
     except ArgumentError as exc:
-        raise UsageError(f"{cond.path}: {exc.message}") from None
+        where = f"{cond.path}.{exc.argument}" if exc.argument else cond.path
+        raise UsageError(f"{where}: {exc.message}") from None
     if any(unit in args for unit in ("years", "months", "days")):
-        _check_period(cond, args)
+        _check_period(cond, Period(args.get("years", 0), args.get("months", 0), args.get("days", 0)), as_of)
+    if isinstance(args.get("by"), Period):
+        _check_period(cond, args["by"], as_of)
     if "conditions" in args:
         args["conditions"] = tuple(bind(child, scope, params, as_of) for child in args["conditions"])
     if "condition" in args:
         args["condition"] = bind(args["condition"], scope, params, as_of)
-    function = OPERATORS[cond.op][0]
+    if "where" in args:
+        args["item_fields"] = item_fields(args["where"])
+        args["where"] = bind(args["where"], item_scope(args["list"]), params, as_of)
+    function = OPERATORS[cond.op].fn
 
     def mask(frame: pd.DataFrame) -> pd.Series:
         return function(frame, args)
@@ -83,31 +67,33 @@ def bind(cond: ConditionSpec, scope: str, params: dict[str, Any], as_of: date) -
     return mask
 
 
-def _check_period(cond: ConditionSpec, args: dict[str, Any]) -> None:
-    """A period reaching before the dates pandas can hold (``years: 99999``) is a usage error
+def _check_period(cond: ConditionSpec, period: Period, as_of: date) -> None:
+    """A period reaching beyond the dates pandas can hold (``years: 99999``) is a usage error
     here, before any input is read, instead of a failure of the rule on the first record."""
     import pandas as pd
 
-    from auditor.rules.operators import offset
-
     try:
-        pd.Timestamp(args["as_of"]) - offset(args)
+        pd.Timestamp(as_of) - period.offset()
+        pd.Timestamp(as_of) + period.offset()
     except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
         raise UsageError(
-            f"{cond.path}: the period reaches before the year 1678; give a shorter one"
+            f"{cond.path}: the period reaches before the year 1678 (or after 2261); give a shorter one"
         ) from None
 
 
-def compile_rule(
-    spec: RuleSpec, *, as_of: date, params: Mapping[str, str | int | float] | None = None
-) -> CompiledRule:
+def compile_rule(spec: RuleSpec, *, as_of: date, params: Overrides = None) -> CompiledRule:
+    """``spec`` bound to ``as_of`` and its parameters (``params``: overrides by bare or
+    ``rule-id.name`` name, see :mod:`.params`); a value that does not fit is a usage error."""
     effective = effective_params(spec, params)
-    return CompiledRule(spec, effective, as_of, bind(spec.when, spec.scope, effective, as_of))
+    try:
+        return CompiledRule(spec, effective, as_of, bind(spec.when, spec.scope, effective, as_of))
+    except UsageError as exc:
+        if params:
+            raise UsageError(f"rule {spec.id}: {exc.message}") from None
+        raise
 
 
-def compile_rules(
-    specs: Sequence[RuleSpec], *, as_of: date, params: Mapping[str, str | int | float] | None = None
-) -> list[CompiledRule]:
+def compile_rules(specs: Sequence[RuleSpec], *, as_of: date, params: Overrides = None) -> list[CompiledRule]:
     return [compile_rule(spec, as_of=as_of, params=params) for spec in specs]
 
 
@@ -121,7 +107,18 @@ def columns_read(spec: RuleSpec) -> frozenset[str]:
     rules kept. The one answer to "which columns does a rule need": the check, the finding
     messages, the projection and the cache all ask here."""
     names = {*spec.referenced_fields(), *spec.fields}
-    names.update(PLACEHOLDER.findall(spec.message or ""))
+    for name in PLACEHOLDER.findall(spec.message or ""):
+        if "(" in name:  # added(locations): both snapshots' counts and item identities
+            list_key = name.rstrip(")").partition("(")[2]
+            found = list_registry()[list_key]
+            identity = found.identity or found.item_names
+            names.update(
+                OLD_PREFIX * old + column
+                for column in (found.count_column, *map(found.item_column, identity))
+                for old in (0, 1)
+            )
+        else:
+            names.add(name)
     names.discard("as_of")
     names.difference_update(spec.params)
     return frozenset(names)
@@ -130,7 +127,16 @@ def columns_read(spec: RuleSpec) -> frozenset[str]:
 def keys_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
     """The record columns (registry keys and meta columns) a set of rules reads, ``old.`` prefix
     dropped: what a records table (or a projection of the inputs) must hold for them."""
-    return frozenset(name.removeprefix(OLD_PREFIX) for spec in specs for name in columns_read(spec))
+    return frozenset(
+        base_column(name.removeprefix(OLD_PREFIX)) for spec in specs for name in columns_read(spec)
+    )
+
+
+def lists_read(specs: Iterable[RuleSpec]) -> frozenset[str]:
+    """The list fields (``auditor/data/list_fields.yaml``) a set of rules reads. The projection
+    of the inputs builds registered scalar fields only, so a run that reads a list takes the
+    full reader (``auditor.parallel.projection_for`` says so by returning ``None``)."""
+    return keys_read(specs) & frozenset(list_registry())
 
 
 def table_columns(specs: Iterable[RuleSpec], available: Sequence[str]) -> list[str]:
@@ -138,8 +144,12 @@ def table_columns(specs: Iterable[RuleSpec], available: Sequence[str]) -> list[s
     ``source_format``, every column the rules read and the columns derived from them, for the
     new snapshot and (pair tables) the old one. ``problems`` only when a rule names it: only the
     full reader can give it, so naming it turns the projection off."""
-    keys = keys_read(specs) | {*IDENTITY_COLUMNS, "source_format"}
-    return with_derived(keys | {OLD_PREFIX + key for key in keys}, available)
+    specs = list(specs)
+    names = {name.removeprefix(OLD_PREFIX) for spec in specs for name in columns_read(spec)}
+    names |= {*IDENTITY_COLUMNS, "source_format"}
+    # A list's columns exactly as the rules read them (not its long descriptions); a scalar key
+    # with its derived columns.
+    return with_derived(names | {OLD_PREFIX + name for name in names}, available)
 
 
 def condition_columns(spec: RuleSpec, available: Sequence[str]) -> list[str]:

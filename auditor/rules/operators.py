@@ -2,15 +2,20 @@
 
 A condition says when a record (or a pair of snapshots) *has the problem*; ``True`` rows become
 findings. Every operator is ``False`` where it cannot be sure — a missing value, a date too
-imprecise to decide — so a finding is never made from a guess:
+imprecise to decide, a list the snapshot does not show — so a finding is never made from a
+guess:
 
 * dates keep their precision: ``older_than`` compares the *latest* day a partial date can mean,
   ``newer_than`` / ``after`` the *earliest*, so ``2020-09`` is at most as old as 2020-09-30;
 * comparisons with an absent or explicitly empty value are ``False`` (use ``missing``).
 
-``OPERATORS`` lists them all, with the arguments each takes (:class:`Signature`); the rule-file
-validator (:mod:`auditor.rules.spec`) checks arguments against it, the compiler binds
-parameters and ``as_of``. Adding an operator is one function and one entry.
+:data:`OPERATORS` lists them all as :class:`Operator` entries — the function and its
+:class:`Signature` side by side, as pandera's ``builtin_checks`` keeps a check's metadata beside
+it. The rule-file validator (:mod:`auditor.rules.conditions`) checks arguments against the
+signature, the compiler binds parameters and ``as_of``. Adding an operator is one function and
+one entry. Operators over lists are in :mod:`.list_ops`, over two snapshots and whole
+histories in :mod:`.pair_ops`; how a cell is read (presence, a date's days, periods) in
+:mod:`.cells`.
 
 Field names are table columns (:mod:`auditor.table`); in pair rules ``old.<key>`` names the
 older snapshot's value and a bare key the newer one.
@@ -19,141 +24,87 @@ older snapshot's value and a bare key the newer one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from auditor.rules import list_ops, pair_ops
+from auditor.rules.cells import (
+    Period,
+    as_of_timestamp,
+    clean,
+    compared,
+    earliest,
+    latest,
+    period_of,
+    present,
+    text_as_written,
+)
+from auditor.rules.kinds import (
+    BOOL,
+    COMPARISONS,
+    CONDITION,
+    CONDITIONS,
+    DIRECTION,
+    FIELD,
+    INT,
+    ITEM_CONDITION,
+    LIST,
+    ORDER,
+    OTHER,
+    PATTERN,
+    PERIOD,
+    SUBFIELD,
+    SUBFIELDS,
+    THAN,
+    VALUE,
+    VALUES,
+)
 from auditor.rules.patterns import full_match
-from auditor.values import normalise_enum, parse_date, parse_timestamp
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Mask = "pd.Series[bool]"
-Operator = Callable[["pd.DataFrame", dict[str, Any]], "pd.Series"]
+OperatorFn = Callable[["pd.DataFrame", dict[str, Any]], "pd.Series"]
 
-#: argument kinds a signature can ask for
-FIELD, OTHER, VALUE, VALUES, PATTERN, INT, BOOL, DIRECTION, ORDER, CONDITION, CONDITIONS = (
-    "field",
-    "other field",
-    "value",
-    "list of values",
-    "regular expression",
-    "whole number",
-    "true or false",
-    "later, earlier or either",
-    "list of values or lists of values",
-    "condition",
-    "list of conditions",
-)
+#: Where a condition can stand: a record rule, a pair rule, a history rule (pair rules over a
+#: record's whole history), or inside ``where:`` (one item of a list).
+RECORD, PAIR, HISTORY, ITEM = "record", "pair", "history", "item"
+EVERYWHERE = frozenset({RECORD, PAIR, HISTORY, ITEM})
+ROWS = frozenset({RECORD, PAIR, HISTORY})
+TWO_SNAPSHOTS = frozenset({PAIR, HISTORY})
 
 
 @dataclass(frozen=True, slots=True)
 class Signature:
     """What an operator takes. ``shorthand`` is the argument a bare scalar fills
-    (``missing: why_stopped``); ``one_of`` lists argument groups of which exactly one is given."""
+    (``missing: why_stopped``); ``one_of`` lists argument groups of which exactly one is given;
+    ``needs`` the arguments another one needs (``list`` needs ``where``); ``scopes`` where the
+    operator may stand; ``kinds`` the field kinds ``field`` may have."""
 
     summary: str
     required: dict[str, str]
     optional: dict[str, str]
     shorthand: str | None = None
-    pair_only: bool = False
+    scopes: frozenset[str] = ROWS
     one_of: tuple[tuple[str, ...], ...] = ()
-    kinds: frozenset[str] | None = None  # field kinds allowed for ``field``
+    needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    kinds: frozenset[str] | None = None
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        return {**self.required, **self.optional}
+
+    @property
+    def compares_snapshots(self) -> bool:
+        """Reads the older snapshot's value of ``field`` / ``list`` too."""
+        return RECORD not in self.scopes and ITEM not in self.scopes
 
 
-# ---------------------------------------------------------------- column helpers
+class Operator(NamedTuple):
+    """One entry of the vocabulary: the mask function and what it takes."""
 
-
-def _old(name: str) -> str:
-    return name if name.startswith("old.") else f"old.{name}"
-
-
-def _aux(frame: pd.DataFrame, name: str, suffix: str) -> pd.Series | None:
-    column = f"{name}{suffix}"
-    return frame[column] if column in frame.columns else None
-
-
-def present(frame: pd.DataFrame, name: str) -> pd.Series:
-    """The field has a value (a valid one or one that did not fit its type)."""
-    has = frame[name].notna()
-    raw = _aux(frame, name, "__raw")
-    if raw is not None:
-        has = has | raw.notna()
-    missing = _aux(frame, name, "__missing")
-    if missing is not None:
-        has = has & missing.isna()
-    return has.fillna(False).astype(bool)
-
-
-def earliest(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name]
-
-
-def latest(frame: pd.DataFrame, name: str) -> pd.Series:
-    aux = _aux(frame, name, "__latest")
-    return frame[name] if aux is None else aux
-
-
-def _clean(mask: pd.Series) -> pd.Series:
-    return mask.fillna(False).astype(bool)
-
-
-def offset(args: dict[str, Any]) -> Any:
-    import pandas as pd
-
-    return pd.DateOffset(years=args.get("years", 0), months=args.get("months", 0), days=args.get("days", 0))
-
-
-def _as_of(args: dict[str, Any]) -> Any:
-    import pandas as pd
-
-    return pd.Timestamp(args["as_of"])
-
-
-def coerce(kind: str, value: Any) -> Any:
-    """A rule file's value as the column holds it; ``ValueError`` says what was expected.
-
-    Dates and timestamps become naive :class:`datetime.datetime` values, which pandas compares
-    with its datetime columns as it would a ``Timestamp``: loading and listing the rules then
-    needs no pandas (``audit rules list`` starts without it)."""
-    if kind == "date":
-        if isinstance(value, date):
-            return _midnight(value)
-        parsed = parse_date(str(value))
-        if parsed is None:
-            raise ValueError(f"expected a date like 2020-09-30, got {value!r}")
-        return _midnight(parsed.earliest())
-    if kind == "timestamp":
-        if isinstance(value, date):
-            return _midnight(value)
-        stamp = parse_timestamp(str(value))
-        if stamp is None:
-            try:
-                return datetime.fromisoformat(str(value)).replace(tzinfo=None)
-            except ValueError:
-                raise ValueError(f"expected a timestamp like 2025-12-24T18:59, got {value!r}") from None
-        return _midnight(stamp)
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        raise ValueError(f"expected true or false, got {value!r}")
-    if kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ValueError(f"expected a whole number, got {value!r}")
-    if kind == "enum":
-        return normalise_enum(str(value))
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise ValueError(f"expected text, got {value!r}")
-    return str(value)
-
-
-def _midnight(value: date) -> datetime:
-    """A date (or a datetime, kept) as a naive datetime."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    return datetime.combine(value, time())
+    fn: OperatorFn
+    signature: Signature
 
 
 # ---------------------------------------------------------------- single-record operators
@@ -169,16 +120,17 @@ def op_present(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
 
 def op_invalid(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     name = args["field"]
-    raw = _aux(frame, name, "__raw")
+    raw = frame.get(f"{name}__raw")
     if raw is None:
-        return _clean(frame[name].isna() & False)
-    return _clean(raw.notna() & frame[name].isna() & frame[f"{name}__missing"].isna())
+        return clean(frame[name].isna() & False)
+    return clean(raw.notna() & frame[name].isna() & frame[f"{name}__missing"].isna())
 
 
 def _compare(frame: pd.DataFrame, args: dict[str, Any], how: str) -> pd.Series:
+    """``field`` against a value or another field. Dates are compared by the days they can
+    mean: ``lt`` is certain when the field's last day precedes the other's first."""
     name = args["field"]
-    kind = args["kind"]
-    is_date = kind == "date"
+    is_date = args["kind"] == "date"
     if "other" in args:
         other = args["other"]
         lo, hi = earliest(frame, other), latest(frame, other)
@@ -202,7 +154,7 @@ def _compare(frame: pd.DataFrame, args: dict[str, Any], how: str) -> pd.Series:
         result = mine_lo > hi
     else:
         result = mine_lo >= lo
-    return _clean(result)
+    return clean(result)
 
 
 def op_eq(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
@@ -230,39 +182,72 @@ def op_ge(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
 
 
 def op_isin(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _clean(frame[args["field"]].isin(args["values"]))
+    return clean(frame[args["field"]].isin(args["values"]))
 
 
 def op_matches(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     """Full match of a regular expression against the text as written (``__raw`` for typed fields)."""
-    name = args["field"]
-    text = _aux(frame, name, "__raw")
-    text = frame[name] if text is None else text.where(frame[f"{name}__missing"].isna())
-    return full_match(text, args["pattern"], ignore_case=bool(args.get("ignore_case")))
+    return full_match(
+        text_as_written(frame, args["field"]), args["pattern"], ignore_case=bool(args.get("ignore_case"))
+    )
+
+
+def op_length(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
+    """The number of characters of the text as written, compared (``gt: 250``)."""
+    return compared(text_as_written(frame, args["field"]).str.len(), args)
 
 
 def op_older_than(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     """The *latest* day the date can mean is more than the period before ``as_of``."""
-    return _clean(latest(frame, args["field"]) < _as_of(args) - offset(args))
+    return clean(latest(frame, args["field"]) < as_of_timestamp(args) - period_of(args).offset())
 
 
 def op_newer_than(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     """The *earliest* day the date can mean is less than the period before ``as_of``
     (``days: 0``: after ``as_of``, i.e. in the future)."""
-    return _clean(earliest(frame, args["field"]) > _as_of(args) - offset(args))
+    return clean(earliest(frame, args["field"]) > as_of_timestamp(args) - period_of(args).offset())
 
 
 def op_before(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     """``field`` is certainly before ``other``: its latest day precedes other's earliest."""
-    return _clean(latest(frame, args["field"]) < earliest(frame, args["other"]))
+    return clean(latest(frame, args["field"]) < earliest(frame, args["other"]))
 
 
 def op_after(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     """``field`` is certainly after ``other``: its earliest day follows other's latest."""
-    return _clean(earliest(frame, args["field"]) > latest(frame, args["other"]))
+    return clean(earliest(frame, args["field"]) > latest(frame, args["other"]))
+
+
+def _than(frame: pd.DataFrame, args: dict[str, Any], which: str) -> Any:
+    """The earliest or latest day of ``than``: a field, ``as_of`` or a date written in the rule."""
+    kind, *rest = args["than"]
+    if kind == "as_of":
+        return as_of_timestamp(args)
+    if kind == "field":
+        return earliest(frame, rest[0]) if which == "earliest" else latest(frame, rest[0])
+    return rest[0] if which == "earliest" else rest[1]
+
+
+def _by(args: dict[str, Any]) -> Any:
+    by: Period = args.get("by", Period())
+    return by.offset()
+
+
+def op_later_than(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
+    """``field`` is certainly later than ``than`` plus ``by``: its earliest day follows the
+    other's latest day plus the period."""
+    return clean(earliest(frame, args["field"]) > _than(frame, args, "latest") + _by(args))
+
+
+def op_earlier_than(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
+    """``field`` plus ``by`` is certainly earlier than ``than``: its latest day plus the period
+    precedes the other's earliest day (``than: as_of, by: 1y``: more than a year ago)."""
+    return clean(latest(frame, args["field"]) + _by(args) < _than(frame, args, "earliest"))
 
 
 def op_all(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
+    if "list" in args:
+        return list_ops.every_item(frame, args)
     import pandas as pd
 
     result = pd.Series(True, index=frame.index)
@@ -272,6 +257,8 @@ def op_all(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
 
 
 def op_any(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
+    if "list" in args:
+        return list_ops.some_item(frame, args)
     import pandas as pd
 
     result = pd.Series(False, index=frame.index)
@@ -285,95 +272,54 @@ def op_not(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
     return result
 
 
-# ---------------------------------------------------------------- pair operators
+# ---------------------------------------------------------------- the vocabulary
 
-
-def _same(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Old and new say the same thing: both absent, the same empty literal, or equal values
-    (dates: equal as written, precision included)."""
-    new_present, old_present = present(frame, name), present(frame, _old(name))
-    both_absent = ~new_present & ~old_present
-    missing = _aux(frame, name, "__missing")
-    if missing is not None:
-        old_missing = frame[f"{_old(name)}__missing"]
-        both_absent = both_absent & (
-            (missing == old_missing).fillna(False) | (missing.isna() & old_missing.isna())
-        )
-    values_equal = _clean(frame[name] == frame[_old(name)])
-    if f"{name}__latest" in frame.columns:
-        values_equal &= _clean(frame[f"{name}__latest"] == frame[f"{_old(name)}__latest"])
-    raw = _aux(frame, name, "__raw")
-    if raw is not None:
-        invalid_equal = (
-            frame[name].isna() & frame[_old(name)].isna() & _clean(raw == frame[f"{_old(name)}__raw"])
-        )
-        values_equal |= invalid_equal
-    return _clean(both_absent | (new_present & old_present & values_equal))
-
-
-def op_changed(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return ~_same(frame, args["field"])
-
-
-def op_changed_from(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    name = args["field"]
-    return _clean(frame[_old(name)].isin(args["values"])) & ~_same(frame, name)
-
-
-def op_changed_to(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    name = args["field"]
-    return _clean(frame[name].isin(args["values"])) & ~_same(frame, name)
-
-
-def op_shifted_by_more_than(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    """The date moved by more than the period, certainly: ``later`` compares the old date's
-    latest day plus the period with the new date's earliest day (and mirrored for ``earlier``)."""
-    name = args["field"]
-    period = offset(args)
-    later = _clean(latest(frame, _old(name)) + period < earliest(frame, name))
-    earlier = _clean(latest(frame, name) + period < earliest(frame, _old(name)))
-    direction = args.get("direction", "either")
-    if direction == "later":
-        return later
-    if direction == "earlier":
-        return earlier
-    return later | earlier
-
-
-def op_went_back(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    """The value moved to an earlier step of ``order`` (a list of steps; a step may be a list
-    of equivalent values). Values outside the order never count."""
-    import pandas as pd
-
-    rank: dict[str, int] = {}
-    for i, step in enumerate(args["order"]):
-        for value in step if isinstance(step, list | tuple) else [step]:
-            rank[value] = i
-    name = args["field"]
-    new_rank = frame[name].map(rank, na_action="ignore").astype("Float64")
-    old_rank = frame[_old(name)].map(rank, na_action="ignore").astype("Float64")
-    return _clean(pd.Series(new_rank < old_rank, index=frame.index))
-
-
-_PERIOD = {"years": INT, "months": INT, "days": INT}
+_PERIOD_ARGS = {"years": INT, "months": INT, "days": INT}
 _DATES = frozenset({"date", "timestamp"})
-_COMPARE_SUMMARY = "compare a field with a value or another field (false when either is missing)"
+_ORDERED = frozenset({"date", "timestamp", "integer"})
+_COUNTS = {name: INT for name in COMPARISONS}
+_COUNT_GROUP = (COMPARISONS,)
+_ITEMS = EVERYWHERE - {ITEM}
 
-#: The four ordered comparisons share one signature.
-_COMPARE_SIGNATURE = Signature(
-    _COMPARE_SUMMARY,
-    {"field": FIELD, "value": VALUE},
-    {},
-    kinds=frozenset({"date", "timestamp", "integer"}),
-)
 
-OPERATORS: dict[str, tuple[Operator, Signature]] = {
-    "missing": (
+def _ordered(summary: str) -> Signature:
+    return Signature(
+        summary,
+        {"field": FIELD},
+        {"value": VALUE, "other": OTHER},
+        one_of=(("value", "other"),),
+        kinds=_ORDERED,
+        scopes=EVERYWHERE,
+    )
+
+
+def _logic(summary: str) -> Signature:
+    return Signature(
+        summary,
+        {},
+        {"conditions": CONDITIONS, "list": LIST, "where": ITEM_CONDITION},
+        "conditions",
+        scopes=EVERYWHERE,
+        one_of=(("conditions", "list"),),
+        needs={"list": ("where",), "where": ("list",)},
+    )
+
+
+def _pair(
+    summary: str, required: dict[str, str], optional: dict[str, str] | None = None, **kw: Any
+) -> Signature:
+    return Signature(summary, required, optional or {}, scopes=TWO_SNAPSHOTS, **kw)
+
+
+OPERATORS: dict[str, Operator] = {
+    "missing": Operator(
         op_missing,
-        Signature("the field is absent or explicitly empty", {"field": FIELD}, {}, "field"),
+        Signature("the field is absent or explicitly empty", {"field": FIELD}, {}, "field", EVERYWHERE),
     ),
-    "present": (op_present, Signature("the field has a value", {"field": FIELD}, {}, "field")),
-    "invalid": (
+    "present": Operator(
+        op_present, Signature("the field has a value", {"field": FIELD}, {}, "field", EVERYWHERE)
+    ),
+    "invalid": Operator(
         op_invalid,
         Signature(
             "the field has a value that does not fit its type (e.g. a bad date)",
@@ -382,117 +328,180 @@ OPERATORS: dict[str, tuple[Operator, Signature]] = {
             "field",
         ),
     ),
-    "eq": (
+    "eq": Operator(
         op_eq,
         Signature(
             "field equals the value / other field",
             {"field": FIELD},
             {"value": VALUE, "other": OTHER},
+            scopes=EVERYWHERE,
             one_of=(("value", "other"),),
         ),
     ),
-    "ne": (
+    "ne": Operator(
         op_ne,
         Signature(
             "field differs from the value / other field (both present)",
             {"field": FIELD},
             {"value": VALUE, "other": OTHER},
+            scopes=EVERYWHERE,
             one_of=(("value", "other"),),
         ),
     ),
-    "lt": (op_lt, _COMPARE_SIGNATURE),
-    "le": (op_le, _COMPARE_SIGNATURE),
-    "gt": (op_gt, _COMPARE_SIGNATURE),
-    "ge": (op_ge, _COMPARE_SIGNATURE),
-    "isin": (
+    "lt": Operator(op_lt, _ordered("field is certainly less than / before the value or other field")),
+    "le": Operator(op_le, _ordered("field is certainly at most the value or other field")),
+    "gt": Operator(op_gt, _ordered("field is certainly greater than / after the value or other field")),
+    "ge": Operator(op_ge, _ordered("field is certainly at least the value or other field")),
+    "isin": Operator(
         op_isin,
-        Signature("the field's value is one of the values", {"field": FIELD, "values": VALUES}, {}),
+        Signature(
+            "the field's value is one of the values",
+            {"field": FIELD, "values": VALUES},
+            {},
+            scopes=EVERYWHERE,
+        ),
     ),
-    "matches": (
+    "matches": Operator(
         op_matches,
         Signature(
             "the text as written fully matches the regular expression",
             {"field": FIELD, "pattern": PATTERN},
             {"ignore_case": BOOL},
+            scopes=EVERYWHERE,
         ),
     ),
-    "older_than": (
+    "length": Operator(
+        op_length,
+        Signature(
+            "the number of characters of the text as written, compared (gt: 250)",
+            {"field": FIELD},
+            _COUNTS,
+            scopes=EVERYWHERE,
+            one_of=_COUNT_GROUP,
+        ),
+    ),
+    "older_than": Operator(
         op_older_than,
         Signature(
             "the date's latest possible day is more than the period before --as-of",
             {"field": FIELD},
-            _PERIOD,
+            _PERIOD_ARGS,
             kinds=_DATES,
         ),
     ),
-    "newer_than": (
+    "newer_than": Operator(
         op_newer_than,
         Signature(
             "the date's earliest possible day is after --as-of minus the period (days: 0 = in the future)",
             {"field": FIELD},
-            _PERIOD,
+            _PERIOD_ARGS,
             kinds=_DATES,
         ),
     ),
-    "before": (
+    "before": Operator(
         op_before,
         Signature("field is certainly before other", {"field": FIELD, "other": OTHER}, {}, kinds=_DATES),
     ),
-    "after": (
+    "after": Operator(
         op_after,
         Signature("field is certainly after other", {"field": FIELD, "other": OTHER}, {}, kinds=_DATES),
     ),
-    "all": (op_all, Signature("every condition holds", {"conditions": CONDITIONS}, {}, "conditions")),
-    "any": (op_any, Signature("at least one condition holds", {"conditions": CONDITIONS}, {}, "conditions")),
-    "not": (op_not, Signature("the condition does not hold", {"condition": CONDITION}, {}, "condition")),
-    "changed": (
-        op_changed,
+    "later_than": Operator(
+        op_later_than,
         Signature(
-            "the field differs between the old and the new snapshot",
-            {"field": FIELD},
-            {},
-            "field",
-            pair_only=True,
-        ),
-    ),
-    "changed_from": (
-        op_changed_from,
-        Signature(
-            "the field changed, and its old value was one of the values",
-            {"field": FIELD, "values": VALUES},
-            {},
-            pair_only=True,
-        ),
-    ),
-    "changed_to": (
-        op_changed_to,
-        Signature(
-            "the field changed, and its new value is one of the values",
-            {"field": FIELD, "values": VALUES},
-            {},
-            pair_only=True,
-        ),
-    ),
-    "shifted_by_more_than": (
-        op_shifted_by_more_than,
-        Signature(
-            "the date moved by more than the period (direction: later, earlier or either)",
-            {"field": FIELD},
-            {**_PERIOD, "direction": DIRECTION},
-            pair_only=True,
+            "field is certainly later than `than` (a field, as_of or a date) plus the period `by`",
+            {"field": FIELD, "than": THAN},
+            {"by": PERIOD},
             kinds=_DATES,
         ),
     ),
-    "went_back": (
-        op_went_back,
+    "earlier_than": Operator(
+        op_earlier_than,
         Signature(
-            "the value moved to an earlier step of the order",
-            {"field": FIELD, "order": ORDER},
+            "field plus the period `by` is certainly earlier than `than` (a field, as_of or a date)",
+            {"field": FIELD, "than": THAN},
+            {"by": PERIOD},
+            kinds=_DATES,
+        ),
+    ),
+    "count": Operator(
+        list_ops.op_count,
+        Signature(
+            "the number of items of the list (those matching `where`, if given), compared (eq: 0)",
+            {"list": LIST},
+            {"where": ITEM_CONDITION, **_COUNTS},
+            scopes=_ITEMS,
+            one_of=_COUNT_GROUP,
+        ),
+    ),
+    "all": Operator(op_all, _logic("every condition holds / every item of the list matches `where`")),
+    "any": Operator(op_any, _logic("at least one condition holds / one item of the list matches `where`")),
+    "not": Operator(
+        op_not,
+        Signature("the condition does not hold", {"condition": CONDITION}, {}, "condition", EVERYWHERE),
+    ),
+    # --- two snapshots (pair and history rules)
+    "changed": Operator(
+        pair_ops.op_changed,
+        _pair("the field differs between the old and the new snapshot", {"field": FIELD}, shorthand="field"),
+    ),
+    "changed_from": Operator(
+        pair_ops.op_changed_from,
+        _pair(
+            "the field changed, and its old value was one of the values", {"field": FIELD, "values": VALUES}
+        ),
+    ),
+    "changed_to": Operator(
+        pair_ops.op_changed_to,
+        _pair(
+            "the field changed, and its new value is one of the values", {"field": FIELD, "values": VALUES}
+        ),
+    ),
+    "shifted_by_more_than": Operator(
+        pair_ops.op_shifted_by_more_than,
+        _pair(
+            "the date moved by more than the period (direction: later, earlier or either)",
+            {"field": FIELD},
+            {**_PERIOD_ARGS, "direction": DIRECTION},
+            kinds=_DATES,
+        ),
+    ),
+    "went_back": Operator(
+        pair_ops.op_went_back,
+        _pair("the value moved to an earlier step of the order", {"field": FIELD, "order": ORDER}),
+    ),
+    "items_added": Operator(
+        pair_ops.op_items_added,
+        _pair(
+            "an item of the list is new (matched by its identity, or `by`)", {"list": LIST}, {"by": SUBFIELDS}
+        ),
+    ),
+    "items_removed": Operator(
+        pair_ops.op_items_removed,
+        _pair(
+            "an item of the list is gone (matched by its identity, or `by`)",
+            {"list": LIST},
+            {"by": SUBFIELDS},
+        ),
+    ),
+    "items_changed": Operator(
+        pair_ops.op_items_changed,
+        _pair(
+            "an item in both snapshots (same identity) has a different `in` sub-field",
+            {"list": LIST, "in": SUBFIELD},
+            {"by": SUBFIELDS},
+        ),
+    ),
+    "repeatedly": Operator(
+        pair_ops.op_repeatedly,
+        Signature(
+            "the pair condition held in at least `times` pairs of the record's history (on its last pair)",
+            {"condition": CONDITION, "times": INT},
             {},
-            pair_only=True,
+            scopes=frozenset({HISTORY}),
         ),
     ),
 }
 
-#: operators that read a period (at least one of years / months / days)
+#: operators that read a period given as years / months / days (at least one of them)
 PERIOD_OPERATORS = frozenset({"older_than", "newer_than", "shifted_by_more_than"})

@@ -94,12 +94,11 @@ from auditor.run.cache_slots import (
 from auditor.run.executor import get_executor
 from auditor.run.parse import (
     DEFAULT_CHUNK_SIZE,
-    MAX_CHUNK_BYTES,
     ParseJob,
     ParseTask,
     UnitResult,
     chunk_bytes,
-    chunk_limit,
+    chunked,
     job_for_columns,
     rows_of,
 )
@@ -309,7 +308,8 @@ class RecordCache:
         started = time.perf_counter()
         parsed = _Parsed(empty=rows_of([], job))
         cursor = 0  # the next pending slot to fill
-        listing = self._plan(itertools.chain(list_inputs(paths), units), slots, stats, chunk_size)
+        pending = self._plan(itertools.chain(list_inputs(paths), units), slots, stats)
+        listing = chunked(pending, chunk_size)
         for chunk in get_executor(jobs=jobs).map(ParseTask(job), listing, weight=chunk_bytes):
             chunk_index = len(parsed.frames)
             parsed.frames.append(chunk.frame if chunk.frame is not None else parsed.empty)
@@ -326,17 +326,10 @@ class RecordCache:
         return parsed
 
     def _plan(
-        self,
-        listing: Iterable[InputUnit | InputError],
-        slots: list[Slot],
-        stats: CacheStats,
-        chunk_size: int,
-    ) -> Iterator[list[InputUnit]]:
-        """Chunks of the inputs to parse; every input gets its slot: an error, rows the cache
-        holds (same name, size and mtime: the file is not even read), or pending."""
-        pending: list[InputUnit] = []
-        held = 0  # archive bytes in ``pending``
-        emitted = 0
+        self, listing: Iterable[InputUnit | InputError], slots: list[Slot], stats: CacheStats
+    ) -> Iterator[InputUnit]:
+        """The inputs to parse; every input gets its slot: an error, rows the cache holds (same
+        name, size and mtime: the file is not even read), or pending."""
         for item in listing:
             if isinstance(item, InputError):
                 slots.append(Failed(item))
@@ -350,14 +343,7 @@ class RecordCache:
             if entry is not None:
                 item = replace(item, known_sha256=entry.sha256)
             slots.append(Pending(item.name))
-            pending.append(item)
-            held += len(item.data) if item.data is not None else 0
-            if len(pending) >= chunk_limit(emitted, chunk_size) or held >= MAX_CHUNK_BYTES:
-                yield pending
-                pending, held = [], 0
-                emitted += 1
-        if pending:
-            yield pending
+            yield item
 
     def _same_stat(self, item: InputUnit, entry: Entry) -> bool:
         """Reuse the cached rows without reading the file: same size and mtime (a known stat)."""

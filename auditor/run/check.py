@@ -134,7 +134,8 @@ def run_check(
     if history and store is not None:
         with Store(store) as opened:
             findings.extend(check_pairs(opened.pairs(), rules, params=params, as_of=as_of))
-            findings.extend(history_findings(opened))
+            wanted = {entry.id for entry in rules.builtins}  # the selected store checks only
+            findings.extend(f for f in history_findings(opened) if f.rule_id in wanted)
     return CheckOutcome(findings, errors, checked)
 
 

@@ -201,6 +201,7 @@ def run_staleness(
     scheduler: str | None = None,
     allow_empty: bool = False,
     pair_rules: RuleSet | None = None,
+    pair_params: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Read, check, compare with the previous report, and write ``out/<as_of>/`` and the index
     of nights ``out/index.html``.
@@ -209,7 +210,8 @@ def run_staleness(
     snapshot captured on or before that day (:meth:`auditor.store.Store.summary`), so a past
     night made again after later nights were added is the same bytes. With a previous report
     under ``out``, the night also says what changed in the registry since that night
-    (:func:`auditor.run.changes.tonight_changes`, running ``pair_rules`` over the pairs).
+    (:func:`auditor.run.changes.tonight_changes`, running ``pair_rules`` with ``pair_params``
+    over the pairs).
 
     No record read at all is :class:`~auditor.run.empty.NoRecordsError` (nothing written)
     unless ``allow_empty``: a report of nothing would show every stale study "fixed".
@@ -250,6 +252,7 @@ def run_staleness(
             as_of=as_of,
             summaries=collected.summaries,
             rules=pair_rules if pair_rules is not None else RuleSet(()),
+            params=pair_params,
             history_pages=with_history,
             jobs=jobs or default_jobs(),
             engine=engine,

@@ -34,7 +34,7 @@ Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
   *latest* snapshot (``Store.summary``/``latest``) is its last dated one when it has one.
 
 As of a day — the store as it stood that night: each record's latest snapshot *captured* on or
-before the day (``Store.summary(as_of=…)``, ``Store.list(nct, as_of=…)``), so that a past night's
+before the day (``Store.summary(as_of=…)``, ``Store.snapshots_of(nct, as_of=…)``), so that a past night's
 report can be made again, byte for byte, after later nights were added. The capture day
 (:func:`~.layout.captured_day`) is the Ignite Modification Date for an Ignite page, API v2
 ``versionHolder`` or the XML ``download_date`` for registry files, else the registry's

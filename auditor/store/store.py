@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
@@ -54,26 +53,24 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def list(self, nct_id: str, as_of: date | None = None) -> builtins.list[SnapshotEntry]:
+    def snapshots_of(self, nct_id: str, as_of: date | None = None) -> list[SnapshotEntry]:
         """The snapshots of one record, oldest first (an unknown record has none); with
         ``as_of``, those captured on or before that day (:func:`~auditor.store.layout.captured_day`)."""
         if not is_valid_nct_id(nct_id):
             raise InputError(f"invalid NCT ID {nct_id!r}")
         return self.index.timeline(nct_id, _day(as_of))
 
-    def nct_ids(self) -> builtins.list[str]:
+    def nct_ids(self) -> list[str]:
         """Every record in the store, sorted."""
         return self.index.nct_ids()
 
-    def summary(self, as_of: date | None = None) -> builtins.list[tuple[str, int, SnapshotEntry]]:
+    def summary(self, as_of: date | None = None) -> list[tuple[str, int, SnapshotEntry]]:
         """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID;
         with ``as_of``, of the snapshots captured on or before that day: the store as it stood
         that night (:func:`~auditor.store.layout.captured_day` says what "captured" means)."""
         return self.index.summary(_day(as_of))
 
-    def changed_between(
-        self, before: date, after: date
-    ) -> builtins.list[tuple[SnapshotEntry | None, SnapshotEntry]]:
+    def changed_between(self, before: date, after: date) -> list[tuple[SnapshotEntry | None, SnapshotEntry]]:
         """Every record whose content as of ``after`` differs from its content as of ``before``:
         ``(snapshot as of before or None, snapshot as of after)``, by NCT ID, from the index alone."""
         return self.index.changed_between(before.isoformat(), after.isoformat())
@@ -95,7 +92,7 @@ class Store:
         """Consecutive snapshots ``(older, newer)`` of each record, in timeline order."""
         for nct_id in self.nct_ids() if nct_ids is None else nct_ids:
             previous: Record | None = None
-            for entry in self.list(nct_id):
+            for entry in self.snapshots_of(nct_id):
                 current = self.load(entry)
                 if previous is not None:
                     yield previous, current
@@ -125,7 +122,7 @@ class Store:
         before the inputs are read, and a lost index is rebuilt first."""
         added_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
         self._store_batch([])
-        batch: builtins.list[Candidate] = []
+        batch: list[Candidate] = []
         for candidate in candidates(items, added_at):
             if isinstance(candidate, InputError):
                 yield candidate
@@ -136,7 +133,7 @@ class Store:
                 batch = []
         yield from self._store_batch(batch)
 
-    def _store_batch(self, batch: builtins.list[Candidate]) -> builtins.list[Added | Unchanged]:
+    def _store_batch(self, batch: list[Candidate]) -> list[Added | Unchanged]:
         """Take the lock, make the index ready (rebuilt if lost, a dead writer's batch rolled
         back) and store ``batch``; a failing write is an :class:`OutputError`."""
         with self._writing("cannot write the store"), write_lock(self.root), self.index.write_errors():
