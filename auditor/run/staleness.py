@@ -48,7 +48,6 @@ from auditor.reports.night_files import (
 )
 from auditor.reports.nightly_html import render_night
 from auditor.reports.nights_index import INDEX_FILE, render_index
-from auditor.reports.staleness_html import render_html
 from auditor.reports.staleness_md import render_markdown
 from auditor.rules import RuleSet
 from auditor.rules.compile import keys_read
@@ -342,19 +341,6 @@ def history_pages(
     return pages
 
 
-def report_files(
-    report: StalenessReport, *, table_limit: int, extra: Mapping[str, str | bytes] | None = None
-) -> dict[str, bytes]:
-    """The staleness files of a report folder, by name (``extra``: more files, e.g. history
-    pages), with the plain staleness page (:func:`night_files` makes the nightly one)."""
-    local = frozenset(
-        name.removeprefix("history/").removesuffix(".html") for name in extra or {} if "-" not in name
-    )
-    return night_files(
-        report, NightPage(local_history=local), table_limit=table_limit, extra=extra, plain=True
-    )
-
-
 def night_files(
     report: StalenessReport,
     page: NightPage,
@@ -362,12 +348,11 @@ def night_files(
     table_limit: int,
     extra: Mapping[str, str | bytes] | None = None,
     explained: str | None = None,
-    plain: bool = False,
 ) -> dict[str, bytes]:
     """Every file of a night's folder, by name: the page, report.md, findings, summary.json
     (with the changes' counts), stale.json and, with tonight's changes, changes.json,
     changes.csv; ``explained``: rules.txt, the explain text of the legend's rules; ``extra``
-    (diff and history pages); ``plain``: the staleness page without the nightly parts."""
+    (diff and history pages)."""
     stale_doc = {
         "schema": "auditor-stale-list/1",
         "as_of": report.as_of.isoformat(),
@@ -392,11 +377,7 @@ def night_files(
     if explained is not None:
         files[RULES_FILE] = explained
     page = replace(page, files=tuple(files))
-    html = (
-        render_html(report, table_limit=table_limit, local_history=page.local_history)
-        if plain
-        else render_night(report, page, table_limit=table_limit)
-    )
+    html = render_night(report, page, table_limit=table_limit)
     out = {"index.html": html, **files, **(extra or {})}
     return {name: text.encode("utf-8") if isinstance(text, str) else text for name, text in out.items()}
 
@@ -433,7 +414,6 @@ __all__ = [
     "legend_of",
     "night_files",
     "path_units",
-    "report_files",
     "rules_shown",
     "run_staleness",
     "staleness_job",
