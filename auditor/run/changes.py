@@ -35,8 +35,9 @@ from auditor.run.executor import get_executor, paused_gc
 from auditor.staleness import RecordSummary
 from auditor.store import SnapshotEntry, Store
 
-#: Pairs per task: a diff, its page and its pair rules take a few milliseconds a study.
-PAIRS_PER_TASK = 64
+#: Pairs per task: a diff, its page and its pair rules take a few milliseconds a study, and each
+#: task builds one pair table for the pair rules (tens of milliseconds): a few hundred a task.
+PAIRS_PER_TASK = 200
 #: Below this many pairs the diffs run in this process (starting workers costs more).
 PARALLEL_PAIRS = 256
 
