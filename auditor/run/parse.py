@@ -231,11 +231,12 @@ def store_units(store_path: str | Path, as_of: date | None = None) -> list[Input
     with Store(store_path) as store:
         entries = [entry for _, _, entry in store.summary(as_of)]
     units: list[InputUnit] = []
+    root = str(Path(store_path))  # normalised once; a Path per snapshot cost ~10 s at 500,000
     for entry in entries:
         parts = entry.path.split("/")
         if len(parts) != 2 or not is_valid_nct_id(parts[0]) or parts[1] in ("", ".", ".."):
             raise StoreError(f"index names an unexpected path {entry.path!r}", path=Path(store_path))
-        path = str(Path(store_path, *parts))
+        path = os.path.join(root, parts[0], parts[1])
         try:  # the cache reuses rows by size and mtime; a file that cannot be stat-ed is read
             st = os.stat(path)
             size, mtime_ns = st.st_size, st.st_mtime_ns

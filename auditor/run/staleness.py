@@ -53,7 +53,7 @@ from auditor.rules import RuleSet
 from auditor.rules.compile import keys_read
 from auditor.rules.explain import explain_text
 from auditor.rules.spec import RuleSpec
-from auditor.run.changes import tonight_changes
+from auditor.run.changes import Tonight, tonight_changes
 from auditor.run.check import TableCheck
 from auditor.run.empty import refuse_empty
 from auditor.run.executor import default_jobs, get_executor, validate_engine
@@ -270,22 +270,22 @@ def run_staleness(
         changed=None if changes is None else len(changes.changed),
         material=None if changes is None else changes.material,
     )
-    extra: dict[str, str | bytes] = {} if tonight is None else dict(tonight.pages)
-    local: frozenset[str] = frozenset()
-    if with_history and not paths:
-        wanted = history_wanted(report, changes, limit=table_limit)
-        history = history_pages(store_path, wanted, as_of=as_of)
-        extra.update(history)
-        local = frozenset(wanted)
-    shown = rules_shown(rules, pair_rules, changes)
-    page = NightPage(
-        changes=changes,
-        legend=legend_of(shown),
+    page, extra = night_page(
+        store_path if with_history and not paths else None,
+        report,
+        tonight,
+        rules=rules,
+        pair_rules=pair_rules,
         previous=found[0] if found else None,
-        local_history=local,
+        table_limit=table_limit,
     )
-    explained = rules_text(explain_text(rule) for rule in shown)
-    files = night_files(report, page, table_limit=table_limit, extra=extra, explained=explained)
+    files = night_files(
+        report,
+        page,
+        table_limit=table_limit,
+        extra=extra,
+        explained=rules_text(explain_text(rule) for rule in rules_shown(rules, pair_rules, changes)),
+    )
     # every night's counts are read before anything is written: an unreadable one stops the run
     nights_index = render_index(
         [*(n for n in every_night(out, rules.ids) if n.as_of != as_of), report.tonight]
@@ -293,6 +293,34 @@ def run_staleness(
     folder = write_folder(out, as_of.isoformat(), files)
     atomic_write(out / INDEX_FILE, nights_index)
     return Outcome(report=report, folder=folder, files=collected.files, changes=changes)
+
+
+def night_page(
+    history_store: Path | None,
+    report: StalenessReport,
+    tonight: Tonight | None,
+    *,
+    rules: RuleSet,
+    pair_rules: RuleSet | None,
+    previous: date | None,
+    table_limit: int,
+) -> tuple[NightPage, dict[str, str | bytes]]:
+    """What the page shows beyond staleness, and the pages beside it: tonight's diff pages and,
+    with ``history_store``, the history pages of the records listed (:func:`history_wanted`)."""
+    changes = None if tonight is None else tonight.changes
+    extra: dict[str, str | bytes] = {} if tonight is None else dict(tonight.pages)
+    local: frozenset[str] = frozenset()
+    if history_store is not None:
+        wanted = history_wanted(report, changes, limit=table_limit)
+        extra.update(history_pages(history_store, wanted, as_of=report.as_of))
+        local = frozenset(wanted)
+    page = NightPage(
+        changes=changes,
+        legend=legend_of(rules_shown(rules, pair_rules, changes)),
+        previous=previous,
+        local_history=local,
+    )
+    return page, extra
 
 
 def effective_params(rules: RuleSet, given: Mapping[str, str]) -> dict[str, str]:
@@ -413,6 +441,7 @@ __all__ = [
     "history_wanted",
     "legend_of",
     "night_files",
+    "night_page",
     "path_units",
     "rules_shown",
     "run_staleness",
