@@ -177,9 +177,9 @@ def test_rules_list_has_a_header(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "allowed"),
     [
         (["--help"], []),
-        # RE2 checks a rule's patterns when the rules load (pyarrow's compute, with numpy)
-        (["rules", "list"], ["numpy", "pyarrow"]),
-        (["rules", "explain", "unknown-status-stale"], ["numpy", "pyarrow"]),
+        # the shipped catalogue's patterns are compiled in RE2 by the suite, not at every load
+        (["rules", "list"], []),
+        (["rules", "explain", "unknown-status-stale"], []),
     ],
 )
 def test_light_commands_do_not_import_pandas(argv: list[str], allowed: list[str]) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from auditor.cli.options import (
     threshold,
     with_config_params,
 )
-from auditor.cli.output import STDOUT, check_output, emit, format_option, output_option
+from auditor.cli.output import STDOUT, check_output, emit, format_option, output_option, path_option
 from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Finding, Severity
@@ -86,30 +87,19 @@ FORMATS = tuple(REPORTERS)
     FORMATS, "github: workflow annotations; gitlab: Code Quality JSON; junit and sarif for CI servers."
 )
 @output_option
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="JSON report of an earlier run: ignore its findings.",
-)
-@click.option(
+@path_option("--baseline", None, "JSON report of an earlier run: ignore its findings.")
+@path_option(
     "--waivers",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="YAML waivers (nct_id, rule, reason, expires, fingerprint): accepted findings, counted as waived.",
+    None,
+    "YAML waivers (nct_id, rule, reason, expires, fingerprint): accepted findings, counted as waived.",
 )
-@click.option(
+@path_option(
     "--write-waivers",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write a waiver for every open finding to FILE (added to it if it exists) and exit 0.",
+    None,
+    "Write a waiver for every open finding to FILE (added to it if it exists) and exit 0.",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Also check the latest snapshot of every study in this store.",
+@path_option(
+    "--store", "store_path", "Also check the latest snapshot of every study in this store.", folder=True
 )
 @click.option(
     "--history",
@@ -121,12 +111,11 @@ FORMATS = tuple(REPORTERS)
     "With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster.",
 )
 @jobs_option
-@click.option(
+@path_option(
     "--cache",
     "cache_dir",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Parquet cache of parsed records: a rerun parses only files that changed.",
+    "Parquet cache of parsed records: a rerun parses only files that changed.",
+    folder=True,
 )
 @allow_empty_option
 def command(
@@ -172,15 +161,7 @@ def command(
     catalogue = load_rule_set(rule_paths)
     if catalogue is None:
         return EXIT_INPUT
-    ruleset = catalogue
-    if select:
-        check_rule_names(catalogue, select, "--select")
-        ruleset = ruleset.select(select)
-    if ignored:
-        check_rule_names(catalogue, ignored, "--ignore")
-        ruleset = ruleset.ignore(ignored)
-    ruleset, skipped = ruleset.runnable(history=history)
-    params = parse_params(with_config_params(param_items, ruleset), ruleset, not_run=skipped)
+    ruleset, skipped, params = _selected(catalogue, select, ignored, param_items, history=history)
     compile_rules(list(ruleset), as_of=day, params=params)  # parameter errors before reading
     known = load_baseline(baseline) if baseline is not None else None
     waiver_list = _load_waivers(waivers, catalogue)
@@ -204,16 +185,7 @@ def command(
             )
         for error in outcome.errors:
             click.echo(f"audit: error: {error.one_line()}", err=True)
-        findings, baselined = outcome.findings, 0
-        if known is not None:
-            findings, baselined = new_findings(findings, known)
-        waived: list[Waived] | None = None
-        if waiver_list is not None:
-            split = apply_waivers(findings, waiver_list, day)
-            findings = split.open
-            waived = [Waived(f, w.reason, w.expires, w.at) for f, w in split.waived]
-            for unused in split.unused:
-                detail(f"audit: {unused.at}: waiver matched no finding ({unused.rule}, {unused.nct_id})")
+        findings, baselined, waived = _settled(outcome.findings, known, waiver_list, day)
         if write_waivers is not None:
             return _write_waivers(write_waivers, findings, day, outcome)
         run = RunInfo(
@@ -236,6 +208,45 @@ def command(
         note(f"audit: {plural(len(outcome.errors), 'input')} could not be read")
         return EXIT_INPUT
     return EXIT_FINDINGS if any_failing(findings, run.fail_on) else EXIT_OK
+
+
+def _selected(
+    catalogue: RuleSet,
+    select: Sequence[str],
+    ignored: Sequence[str],
+    param_items: Sequence[str],
+    *,
+    history: bool,
+) -> tuple[RuleSet, tuple[str, ...], dict[str, str]]:
+    """The rules to run (``--select``, ``--ignore``; without ``--history`` the rules that need a
+    store's timelines are left out and named), the ids left out, and the parameters (the
+    configuration's, then ``--param``'s), checked against the rules that run."""
+    ruleset = catalogue
+    if select:
+        check_rule_names(catalogue, select, "--select")
+        ruleset = ruleset.select(select)
+    if ignored:
+        check_rule_names(catalogue, ignored, "--ignore")
+        ruleset = ruleset.ignore(ignored)
+    ruleset, skipped = ruleset.runnable(history=history)
+    params = parse_params(with_config_params(param_items, ruleset), ruleset, not_run=skipped)
+    return ruleset, skipped, params
+
+
+def _settled(
+    findings: list[Finding], known: frozenset[str] | None, waiver_list: list[Waiver] | None, day: date
+) -> tuple[list[Finding], int, list[Waived] | None]:
+    """The open findings once the baseline's (``--baseline``) and the waived ones
+    (``--waivers``) are taken out; how many the baseline held; the waived ones with reasons."""
+    baselined = 0
+    if known is not None:
+        findings, baselined = new_findings(findings, known)
+    if waiver_list is None:
+        return findings, baselined, None
+    split = apply_waivers(findings, waiver_list, day)
+    for unused in split.unused:
+        detail(f"audit: {unused.at}: waiver matched no finding ({unused.rule}, {unused.nct_id})")
+    return split.open, baselined, [Waived(f, w.reason, w.expires, w.at) for f, w in split.waived]
 
 
 def _load_waivers(path: str | None, catalogue: RuleSet) -> list[Waiver] | None:

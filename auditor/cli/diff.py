@@ -27,7 +27,15 @@ from pathlib import Path
 import click
 import yaml
 
-from auditor.cli.output import PAGE_FORMATS, STDOUT, check_output, emit, format_option, output_option
+from auditor.cli.output import (
+    PAGE_FORMATS,
+    STDOUT,
+    check_output,
+    emit,
+    format_option,
+    output_option,
+    path_option,
+)
 from auditor.cli.settings import invocation
 from auditor.diff import BatchResult, Grade, batch, batch_records, compare
 from auditor.diff.lines import without_reorders
@@ -118,12 +126,7 @@ def _iso_date(value: str | None, name: str) -> str:
     metavar="KEY",
     help="Report this field (key, label or glob of keys) as snapshot metadata. Repeatable.",
 )
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    help="YAML file with an 'ignore:' list of keys.",
-)
+@path_option("--config", "config", "YAML file with an 'ignore:' list of keys.")
 @click.option(
     "--min-grade",
     type=click.Choice([str(g) for g in Grade]),
@@ -133,13 +136,7 @@ def _iso_date(value: str | None, name: str) -> str:
 )
 @click.option("--ignore-order", is_flag=True, help="Say nothing of list items that only moved.")
 @click.option("--details", is_flag=True, help="One line per changed field: no mass-edit summaries.")
-@click.option(
-    "--store",
-    "store_dir",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Diff two dates of this store.",
-)
+@path_option("--store", "store_dir", "Diff two dates of this store.", folder=True)
 @click.option("--from", "date_from", metavar="DATE", help="With --store: the older date (YYYY-MM-DD).")
 @click.option("--to", "date_to", metavar="DATE", help="With --store: the newer date (YYYY-MM-DD).")
 @click.option("--force", is_flag=True, help="Diff even when the NCT IDs differ.")

@@ -18,6 +18,7 @@ from datetime import date
 
 import click
 
+from auditor.cli.output import path_option
 from auditor.cli.snapshot import store_option
 from auditor.errors import (
     EXIT_FINDINGS,
@@ -45,12 +46,7 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
 @click.option(
     "--history", is_flag=True, help="Every historical version (History of Changes), not the current record."
 )
-@click.option(
-    "--ids-file",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="NCT IDs to fetch, one per line ('#' comments).",
-)
+@path_option("--ids-file", None, "NCT IDs to fetch, one per line ('#' comments).")
 @click.option("--query", "query_term", metavar="TEXT", help="Search: the API's query.term (Essie syntax).")
 @click.option(
     "--param",

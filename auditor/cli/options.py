@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from auditor.cli.output import Decorator
 from auditor.cli.settings import invocation
 from auditor.config import did_you_mean
 from auditor.errors import MissingExtraError, UsageError
@@ -58,8 +59,6 @@ def parse_params(
 
 
 # --- shared click options --------------------------------------------------------------------
-
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def stack(*options: Decorator) -> Decorator:

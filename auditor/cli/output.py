@@ -33,6 +33,8 @@ from auditor.errors import EXIT_OUTPUT, OutputError
 #: ``-o -``: standard output.
 STDOUT = "-"
 _SLICE = 1 << 20
+#: A click option, or several applied as one.
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 #: What ``audit diff`` and ``audit history`` write.
 PAGE_FORMATS = ("text", "json", "markdown", "html")
 
@@ -45,9 +47,16 @@ output_option = click.option(
 )
 
 
+def path_option(name: str, dest: str | None, help_text: str, *, folder: bool = False) -> Decorator:
+    """An option naming a file (``FILE``) or a folder (``DIR``); click refuses the other kind."""
+    names = (name,) if dest is None else (name, dest)
+    kind = click.Path(file_okay=False) if folder else click.Path(dir_okay=False)
+    return click.option(*names, type=kind, metavar="DIR" if folder else "FILE", help=help_text)
+
+
 def format_option(
     choices: Sequence[str], help_text: str | None = None, default: str | None = None
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Decorator:
     """``--format``: one of ``choices`` (the first is the default unless ``default`` says)."""
     return click.option(
         "--format",

@@ -19,6 +19,7 @@ catalogue: a run with only other ``--rules`` files does not include them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 from auditor.errors import RuleError, UsageError
 from auditor.findings import HISTORY_FINDING_TYPES, FindingType
 from auditor.rules.params import check_overrides
+from auditor.rules.patterns import shipped_patterns
 from auditor.rules.spec import RuleErrors, RuleSpec, load_rule_file
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -158,9 +160,11 @@ def load_rules(paths: Sequence[Path | str] | None = None) -> RuleSet:
     errors: list[RuleError] = []
     specs: list[RuleSpec] = []
     seen: dict[str, RuleSpec] = {}
+    shipped = default_rules_dir().resolve()
     for file in files:
         try:
-            loaded = load_rule_file(file, display_name(file))
+            with shipped_patterns() if file.resolve().parent == shipped else nullcontext():
+                loaded = load_rule_file(file, display_name(file))
         except RuleErrors as exc:
             errors.extend(exc.errors)
             continue
@@ -182,7 +186,6 @@ def load_rules(paths: Sequence[Path | str] | None = None) -> RuleSet:
         raise RuleErrors(
             [RuleError("no rules found", path=", ".join(map(str, paths or [default_rules_dir()])))]
         )
-    shipped = default_rules_dir().resolve()
     with_store_checks = any(file.resolve().parent == shipped for file in files)
     builtins = tuple(b for b in HISTORY_FINDING_TYPES if b.id not in seen) if with_store_checks else ()
     return RuleSet(tuple(specs), builtins)

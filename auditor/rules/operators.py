@@ -157,28 +157,14 @@ def _compare(frame: pd.DataFrame, args: dict[str, Any], how: str) -> pd.Series:
     return clean(result)
 
 
-def op_eq(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _compare(frame, args, "eq")
+def comparison(how: str) -> OperatorFn:
+    """The operator ``how`` (``eq`` … ``ge``, as in :mod:`operator`): one comparison, six names."""
 
+    def compare(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
+        return _compare(frame, args, how)
 
-def op_ne(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _compare(frame, args, "ne")
-
-
-def op_lt(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _compare(frame, args, "lt")
-
-
-def op_le(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _compare(frame, args, "le")
-
-
-def op_gt(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _compare(frame, args, "gt")
-
-
-def op_ge(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
-    return _compare(frame, args, "ge")
+    compare.__name__ = compare.__qualname__ = f"op_{how}"
+    return compare
 
 
 def op_isin(frame: pd.DataFrame, args: dict[str, Any]) -> pd.Series:
@@ -282,8 +268,8 @@ _COUNT_GROUP = (COMPARISONS,)
 _ITEMS = EVERYWHERE - {ITEM}
 
 
-def _ordered(summary: str) -> Signature:
-    return Signature(
+def _ordered(how: str, summary: str) -> Operator:
+    signature = Signature(
         summary,
         {"field": FIELD},
         {"value": VALUE, "other": OTHER},
@@ -291,6 +277,7 @@ def _ordered(summary: str) -> Signature:
         kinds=_ORDERED,
         scopes=EVERYWHERE,
     )
+    return Operator(comparison(how), signature)
 
 
 def _logic(summary: str) -> Signature:
@@ -329,7 +316,7 @@ OPERATORS: dict[str, Operator] = {
         ),
     ),
     "eq": Operator(
-        op_eq,
+        comparison("eq"),
         Signature(
             "field equals the value / other field",
             {"field": FIELD},
@@ -339,7 +326,7 @@ OPERATORS: dict[str, Operator] = {
         ),
     ),
     "ne": Operator(
-        op_ne,
+        comparison("ne"),
         Signature(
             "field differs from the value / other field (both present)",
             {"field": FIELD},
@@ -348,10 +335,10 @@ OPERATORS: dict[str, Operator] = {
             one_of=(("value", "other"),),
         ),
     ),
-    "lt": Operator(op_lt, _ordered("field is certainly less than / before the value or other field")),
-    "le": Operator(op_le, _ordered("field is certainly at most the value or other field")),
-    "gt": Operator(op_gt, _ordered("field is certainly greater than / after the value or other field")),
-    "ge": Operator(op_ge, _ordered("field is certainly at least the value or other field")),
+    "lt": _ordered("lt", "field is certainly less than / before the value or other field"),
+    "le": _ordered("le", "field is certainly at most the value or other field"),
+    "gt": _ordered("gt", "field is certainly greater than / after the value or other field"),
+    "ge": _ordered("ge", "field is certainly at least the value or other field"),
     "isin": Operator(
         op_isin,
         Signature(
