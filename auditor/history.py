@@ -18,9 +18,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from auditor.diff import Change, compare
+from auditor.diff import Change, DiffResult, compare
 from auditor.fields import registry
 from auditor.findings import Finding, Severity
 from auditor.records import Record
@@ -36,7 +37,8 @@ _DATE_CLASSES = frozenset({"date_shifted", "date_set", "date_cleared", "date_pre
 
 @dataclass(frozen=True)
 class HistoryStep:
-    """One snapshot of the timeline and its changes since the previous one (none for the first)."""
+    """One snapshot of the timeline and its changes since the previous one (none for the first);
+    ``result``: the whole comparison, when asked for (to render the step's diff page)."""
 
     number: int
     entry: SnapshotEntry
@@ -44,6 +46,7 @@ class HistoryStep:
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
     first: bool = False
+    result: DiffResult | None = field(default=None, compare=False, repr=False)
 
     @property
     def by_class(self) -> dict[str, int]:
@@ -136,20 +139,32 @@ def _status(record: Record) -> str | None:
     return None if value is None else str(value)
 
 
-def record_history(store: Store, nct_id: str, *, ignore: Iterable[str] = ()) -> RecordHistory:
-    """The timeline of ``nct_id`` in ``store`` (no steps when the store has no snapshot of it)."""
+def record_history(
+    store: Store,
+    nct_id: str,
+    *,
+    ignore: Iterable[str] = (),
+    as_of: date | None = None,
+    keep_results: bool = False,
+) -> RecordHistory:
+    """The timeline of ``nct_id`` in ``store`` (no steps when the store has no snapshot of it);
+    with ``as_of``, as the store stood that night (the snapshots captured on or before it);
+    ``keep_results``: each step keeps its whole :class:`~auditor.diff.DiffResult`."""
     patterns = (*sorted(CAPTURE_KEYS), *ignore)
     steps: list[HistoryStep] = []
     previous: Record | None = None
-    for number, entry in enumerate(store.snapshots_of(nct_id), start=1):
+    for number, entry in enumerate(store.snapshots_of(nct_id, as_of), start=1):
         record = store.load(entry)
         if previous is None:
             steps.append(HistoryStep(number, entry, _status(record), first=True))
         else:
             result = compare(previous, record, ignore=patterns, by_snapshot_date=False)
-            steps.append(HistoryStep(number, entry, _status(record), result.changes, result.notes))
+            kept = result if keep_results else None
+            steps.append(
+                HistoryStep(number, entry, _status(record), result.changes, result.notes, result=kept)
+            )
         previous = record
-    return RecordHistory(nct_id, tuple(steps), tuple(history_findings(store, [nct_id])))
+    return RecordHistory(nct_id, tuple(steps), tuple(history_findings(store, [nct_id], as_of=as_of)))
 
 
 def histories(store: Store, nct_ids: Iterable[str], *, ignore: Iterable[str] = ()) -> list[RecordHistory]:
@@ -165,8 +180,11 @@ def to_document(items: Iterable[RecordHistory]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- history findings
 
 
-def history_findings(store: Store, nct_ids: Iterable[str] | None = None) -> list[Finding]:
-    """Consistency of each record's timeline, from the index alone (no file is read).
+def history_findings(
+    store: Store, nct_ids: Iterable[str] | None = None, *, as_of: date | None = None
+) -> list[Finding]:
+    """Consistency of each record's timeline, from the index alone (no file is read); with
+    ``as_of``, of the timeline as it stood that night.
 
     * ``history-creation-date-changed``: two consecutive Ignite snapshots of one record give
       different Ignite Creation Dates (a record is created once).
@@ -186,7 +204,7 @@ def history_findings(store: Store, nct_ids: Iterable[str] | None = None) -> list
     """
     findings: list[Finding] = []
     for nct_id in store.nct_ids() if nct_ids is None else nct_ids:
-        entries = store.snapshots_of(nct_id)
+        entries = store.snapshots_of(nct_id, as_of)
         for old, new in itertools.pairwise(entries):
             findings.extend(_pair_findings(old, new))
         by_content: dict[str, list[SnapshotEntry]] = {}

@@ -220,14 +220,18 @@ class PreviousReport:
 
 @dataclass(frozen=True, slots=True)
 class NightCounts:
-    """One night's headline numbers, for the trend chart (``newly``/``fixed`` are ``None``
-    for a report that had no previous report to compare with)."""
+    """One night's headline numbers, for the trend chart and the index of nights (``newly``/
+    ``fixed`` are ``None`` for a report that had no previous report to compare with;
+    ``material``/``changed``: studies with a material change / any study change since the
+    previous night, ``None`` for a report without a "what changed" section)."""
 
     as_of: date
     records: int | None
     stale: int
     newly_stale: int | None = None
     fixed: int | None = None
+    material: int | None = None
+    changed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -236,6 +240,8 @@ class NightCounts:
             "stale": self.stale,
             "newly_stale": self.newly_stale,
             "fixed": self.fixed,
+            "material": self.material,
+            "changed": self.changed,
         }
 
 
@@ -328,6 +334,9 @@ class StalenessReport:
     findings: tuple[Finding, ...]
     history: tuple[NightCounts, ...]
     input_errors: tuple[str, ...] = field(default=())
+    #: Studies changed (materially) since the previous night, from the "what changed" section.
+    changed: int | None = None
+    material: int | None = None
 
     @property
     def newly_stale(self) -> tuple[StaleRecord, ...]:
@@ -351,6 +360,8 @@ class StalenessReport:
             stale=len(self.stale),
             newly_stale=len(self.newly_stale) if has_previous else None,
             fixed=len(self.fixed) if has_previous else None,
+            material=self.material,
+            changed=self.changed,
         )
 
     def summary_dict(self) -> dict[str, Any]:
@@ -412,11 +423,15 @@ def build_report(
     history: Sequence[NightCounts] = (),
     input_errors: Sequence[str] = (),
     top_sponsors: int = 25,
+    changed: int | None = None,
+    material: int | None = None,
 ) -> StalenessReport:
     """Tonight's report from the summaries of every record and the staleness findings.
 
     ``summaries`` must hold one entry per NCT ID (the latest snapshot); ``history`` is the
-    counts of earlier reports, oldest first (tonight's are added). Output order is fixed
+    counts of earlier reports, oldest first (tonight's are added); ``changed``/``material``:
+    tonight's changed and materially changed studies, when the night has a "what changed"
+    section (:mod:`auditor.nightly`), for the trend chart. Output order is fixed
     (oldest first, then NCT ID), so the same input always gives the same report.
     """
     by_nct = stale_records_of(findings, rule_ids)
@@ -483,6 +498,8 @@ def build_report(
         findings=kept,
         history=(),
         input_errors=tuple(input_errors),
+        changed=changed,
+        material=material,
     )
     earlier = [n for n in history if n.as_of < as_of]
     return replace(report, history=(*sorted(earlier, key=lambda n: n.as_of), report.tonight))
@@ -557,10 +574,18 @@ def night_counts_from_summary(data: Mapping[str, Any]) -> NightCounts | None:
         return None
     fixed = data.get("fixed")
     newly = data.get("newly_stale")
+    changes = data.get("changes")
+    changes = changes if isinstance(changes, Mapping) else {}
     return NightCounts(
         as_of=day,
         records=data["records"],
         stale=int(data["stale"]),
         newly_stale=newly if isinstance(newly, int) else None,
         fixed=sum(v for v in fixed.values() if isinstance(v, int)) if isinstance(fixed, Mapping) else None,
+        material=_count(changes.get("material")),
+        changed=_count(changes.get("changed")),
     )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -20,7 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 GOLDEN = REPO / "tests" / "golden" / "report"
 UPDATE = os.environ.get("AUDITOR_UPDATE_GOLDEN") == "1"
-FILES = ["findings.csv", "findings.json", "index.html", "report.md", "stale.json", "summary.json"]
+FILES = [
+    "findings.csv",
+    "findings.json",
+    "index.html",
+    "report.md",
+    "rules.txt",
+    "stale.json",
+    "summary.json",
+]
 
 
 def _two_nights(out: Path, *extra: str) -> tuple[int, int]:
@@ -121,7 +129,7 @@ def test_rerun_for_the_same_date_replaces_the_folder(in_repo: Path, tmp_path: Pa
         == 0
     )
     assert (tmp_path / "2026-11-25" / "index.html").read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-24", "2026-11-25"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-24", "2026-11-25", "index.html"]
 
 
 def test_from_the_store_as_the_readme_runs_it(in_repo: Path, tmp_path: Path) -> None:
@@ -164,12 +172,20 @@ def test_history_pages_from_the_store(in_repo: Path, tmp_path: Path) -> None:
     assert main(argv) == 0
     night = out / "2026-11-25"
     assert sorted(p.name for p in (night / "history").iterdir()) == [
+        "NCT09900001-2.html",  # the diff of each step after the first, linked from its row
         "NCT09900001.html",
+        "NCT09900002-2.html",
         "NCT09900002.html",
         "NCT09900006.html",
     ]
     timeline = (night / "history" / "NCT09900002.html").read_text()
     assert "RECRUITING → UNKNOWN" in timeline
+    assert "<title>History of NCT09900002</title>" in timeline
+    assert '<a href="../index.html">← the night of 2026-11-25</a>' in timeline
+    assert '<a href="NCT09900002-2.html">' in timeline
+    step = (night / "history" / "NCT09900002-2.html").read_text()
+    assert '<a href="NCT09900002.html#step-2">← history of NCT09900002</a>' in step
+    assert "RECRUITING" in step and "UNKNOWN" in step
     page = (night / "index.html").read_text()
     assert '<a href="history/NCT09900002.html"' in page
     assert 'href="https://clinicaltrials.gov/study/NCT09900002?tab=history"' in page

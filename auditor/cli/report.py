@@ -1,14 +1,17 @@
 """``audit report staleness``: the nightly page of stale records, what is new and what got fixed.
 
-Reads the latest snapshot of every study in the store (or the files and folders given), runs
-the staleness rules, compares with the previous report under ``--out`` and writes
-``<out>/<as-of>/`` atomically: ``index.html``, ``report.md``, ``findings.json``,
-``findings.csv``, ``summary.json`` and ``stale.json`` (see :mod:`auditor.reports.folder`).
+Reads every study's latest snapshot captured on or before ``--as-of`` in the store (or the files
+and folders given), runs the staleness rules, compares with the previous report under ``--out``,
+diffs the store as of that report's night against tonight and runs the pair rules over the
+pairs (:mod:`auditor.run.changes`), and writes ``<out>/<as-of>/`` atomically (see
+:mod:`auditor.run.staleness`), then ``<out>/index.html``, the list of every night.
 
 Exit codes are those of ``audit check``: 0 when no finding reaches ``--fail-on`` (default
 ``error``), 1 when one does, 2 for a usage, rule-file or input error, 3 when the report could not
 be written, 4 for a bug in the auditor. Unreadable inputs do not stop the report: it is written
 with what could be read, lists the bad inputs, and the exit code is 2 so that a cron job notices.
+A night with no readable record at all writes nothing and exits 2 (``--allow-empty`` accepts it).
+Changes and pair findings of the night never change the exit code: they are news, not errors.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from auditor.cli.options import (
 from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.progress import Progress
+from auditor.rules import RuleSet
 from auditor.rules.compile import compile_rules
+from auditor.rules.params import split_name
 from auditor.run.executor import validate_engine
 from auditor.run.staleness import run_staleness
 from auditor.staleness import STALENESS_RULES
@@ -101,7 +106,8 @@ def command() -> None:
 @click.option(
     "--history-pages",
     is_flag=True,
-    help="With --store: write history/<NCT>.html (the snapshots in the store) for the records listed.",
+    help="With --store: write history/<NCT>.html (the record's snapshots in the store, each step's diff"
+    " beside it) for every record the page lists, and link the NCT IDs there.",
 )
 @click.option(
     "--jobs",
@@ -135,11 +141,13 @@ def staleness(
     scheduler: str | None = None,
     allow_empty: bool = False,
 ) -> int:
-    """Which records are stale, newly stale or fixed since the previous report, as a page.
+    """The nightly page: which records are stale, newly stale or fixed, and what changed tonight.
 
-    Reads the latest snapshot of every study in --store, or the files, folders and archives
-    given as PATHS, and writes OUT/<as-of>/ (index.html, report.md, findings.json,
-    findings.csv, summary.json, stale.json) atomically.
+    Reads every study's latest snapshot captured on or before --as-of in --store (or the files,
+    folders and archives given as PATHS), and writes OUT/<as-of>/ (index.html, report.md,
+    findings.json, findings.csv, summary.json, stale.json; with the store and an earlier night,
+    changes.json, changes.csv and changes/<NCT>.html: what changed since that night) atomically,
+    then OUT/index.html, the list of every night.
     """
     validate_engine(engine, scheduler)
     require_engine(engine)
@@ -149,13 +157,21 @@ def staleness(
         return EXIT_INPUT
     check_rule_names(catalogue, rule_names, "--select")
     check_rule_names(catalogue, ignored, "--ignore")
+    # --ignore names rules of the catalogue: the staleness rules drop those they hold, the night's
+    # pair rules the others (checked against the whole catalogue above)
     rules = catalogue.select(rule_names or STALENESS_RULES)
-    if ignored:
-        rules = rules.ignore(ignored)
-    rules = rules.scope("record")
+    rules = rules.ignore([name for name in ignored if name in _names(rules)]).scope("record")
     if not len(rules):
         raise UsageError("no single-record rule selected (pair rules do not run in this report)")
-    params = parse_params(with_config_params(param_items, rules), rules)
+    # the night's pair rules (what changed tonight) take qualified parameters only
+    # (--param date-pushed-later.years=2): a bare name is the staleness rules'
+    pair_rules = catalogue.scope("pair")
+    pair_rules = pair_rules.ignore([name for name in ignored if name in _names(pair_rules)])
+    pair_ids = set(pair_rules.ids)
+    given = parse_params(with_config_params(param_items, rules), rules, not_run=pair_ids)
+    params = {k: v for k, v in given.items() if split_name(k)[0] not in pair_ids}
+    pair_params = {k: v for k, v in given.items() if split_name(k)[0] in pair_ids}
+    pair_rules.check_params(pair_params)
     if history_pages and paths:
         raise UsageError("--history-pages needs the store (no PATHS): the history is the store's")
     compile_rules(list(rules), as_of=as_of, params=params)  # parameter errors before any input is read
@@ -175,6 +191,8 @@ def staleness(
             engine=engine,
             scheduler=scheduler,
             allow_empty=allow_empty,
+            pair_rules=pair_rules,
+            pair_params=pair_params,
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)
@@ -185,3 +203,8 @@ def staleness(
     if any_failing(outcome.report.findings, threshold(fail_on, exit_zero)):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _names(rules: RuleSet) -> set[str]:
+    """The ids and tags of ``rules`` (what ``--select`` and ``--ignore`` may name)."""
+    return {r.id for r in rules} | {tag for r in rules for tag in r.tags}

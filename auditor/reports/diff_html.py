@@ -10,6 +10,7 @@ wrap. Every value from a record is HTML-escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -46,6 +47,15 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def nav_line(links: Sequence[tuple[str, str]]) -> str:
+    """A line of links (``(href, text)``, both escaped) at the top of a page: where the reader
+    came from and where else to go. Empty when there are none."""
+    if not links:
+        return ""
+    items = " · ".join(f'<a href="{_e(href)}">{_e(text)}</a>' for href, text in links)
+    return f'<nav class="sub">{items}</nav>\n'
+
+
 def _page(title: str, body: list[str]) -> str:
     return "".join(
         [
@@ -60,8 +70,10 @@ def _page(title: str, body: list[str]) -> str:
     )
 
 
-def render_html(result: DiffResult, *, details: bool = False) -> str:
-    return _page(f"Changes to {result.nct_id}", _study(result, details=details, level=1))
+def render_html(result: DiffResult, *, details: bool = False, nav: Sequence[tuple[str, str]] = ()) -> str:
+    """One study's diff as a page; ``nav``: links ``(href, text)`` shown above it (the nightly
+    report's diff pages link back to their night and to the record's history)."""
+    return _page(f"Changes to {result.nct_id}", [nav_line(nav), *_study(result, details=details, level=1)])
 
 
 def render_batch_html(batch: BatchResult, *, details: bool = False) -> str:

@@ -18,7 +18,8 @@ from auditor.reports.run_info import DEFAULT_RUN, RunInfo
 COLUMNS = ("rule_id", "severity", "nct_id", "snapshot", "fields", "message", "rule_source", "fingerprint")
 
 
-def _cell(text: str) -> str:
+def safe_cell(text: str) -> str:
+    """``text`` as a spreadsheet shows it rather than runs it (see the module docstring)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -41,5 +42,5 @@ def render_csv(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
         )
         if waivers:
             row += (reason,)
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return out.getvalue()

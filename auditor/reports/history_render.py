@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from auditor.history import HistoryStep, RecordHistory, to_document
 from auditor.records import SourceFormat
+from auditor.reports.diff_html import nav_line
+from auditor.reports.staleness_html import CSP
 
 NOTABLE_SHOWN = 12
 
@@ -132,13 +134,35 @@ _CSS = (
 )
 
 
-def render_html(items: Sequence[RecordHistory]) -> str:
+def html_title(items: Sequence[RecordHistory]) -> str:
+    """The page's title: the NCT IDs (up to three), else how many records."""
+    ids = [h.nct_id for h in items]
+    if not ids:
+        return "Record history"
+    return f"History of {', '.join(ids)}" if len(ids) <= 3 else f"History of {len(ids)} records"
+
+
+def render_html(
+    items: Sequence[RecordHistory],
+    *,
+    nav: Sequence[tuple[str, str]] = (),
+    step_diffs: Mapping[tuple[str, int], str] | None = None,
+) -> str:
+    """The timelines as one self-contained page (no script, a Content-Security-Policy that loads
+    nothing). ``nav``: links ``(href, text)`` above it (the nightly report's history pages link
+    back to their night); ``step_diffs``: ``(nct_id, step number) → href`` of each step's diff
+    page, linked from the step's row."""
     e = html.escape
+    title = html_title(items)
+    step_diffs = step_diffs or {}
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>Record history</title>',
+        f'<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}"><title>{e(title)}</title>',
         f"<style>{_CSS}</style></head><body>",
     ]
+    if nav:
+        out.append(nav_line(nav).rstrip("\n"))
     for h in items:
         out.append(f"<h2>{e(h.nct_id)} — {len(h.steps)} snapshot{'s' if len(h.steps) != 1 else ''}</h2>")
         out.append("<table><tr><th>#</th><th>dates</th><th>format</th><th>status</th><th>changes</th></tr>")
@@ -154,10 +178,15 @@ def render_html(items: Sequence[RecordHistory]) -> str:
                 items_html += f"<li>… and {more} more</li>"
             items_html += "".join(f"<li>note: {e(n)}</li>" for n in step.notes)
             notable = f"<ul>{items_html}</ul>" if items_html else ""
+            href = step_diffs.get((h.nct_id, step.number))
+            counts = e(_counts(step))
+            if href is not None:
+                counts = f'<a href="{e(href)}">{counts}</a>'
             out.append(
-                f"<tr><td>{step.number}</td><td>{e(_dates(step))}<br><code>{e(step.entry.path)}</code></td>"
+                f'<tr id="step-{step.number}"><td>{step.number}</td>'
+                f"<td>{e(_dates(step))}<br><code>{e(step.entry.path)}</code></td>"
                 f"<td>{e(str(step.entry.format))}</td><td>{e(step.status or '')}</td>"
-                f"<td>{e(_counts(step))}{notable}</td></tr>"
+                f"<td>{counts}{notable}</td></tr>"
             )
         out.append("</table>")
         if h.findings:

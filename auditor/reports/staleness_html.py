@@ -1,7 +1,8 @@
 """The staleness report as one self-contained HTML page (``index.html``).
 
 Opens from disk with no server and loads nothing from the network: CSS and a few lines of
-vanilla JavaScript are inline, charts are inline SVG drawn by matplotlib, and a
+vanilla JavaScript are inline, charts are inline SVG drawn by matplotlib
+(:mod:`auditor.reports.charts`), and a
 Content-Security-Policy forbids any other source. Every value from a record is HTML-escaped.
 
 The page leads with what to do today (headline numbers, records newly stale, records fixed),
@@ -13,25 +14,28 @@ filterable. The stale list shows the oldest ``table_limit`` records; the complet
 
 Each NCT ID links to its record history on ClinicalTrials.gov
 (``https://clinicaltrials.gov/study/NCT…?tab=history``): the registry's own list of every
-version, which exists for every study, whatever our store holds.
+version, which exists for every study, whatever our store holds; or, when the night writes
+history pages, to ``history/<NCT>.html`` beside the page (an arrow still goes to the registry).
 
-The bytes are a function of the report data alone: matplotlib's SVG ids are salted with a fixed
-string, no date or version is written into the SVG metadata, and every list is in a fixed order.
+The nightly command adds its own parts (what changed tonight, the pair findings, the legend of
+rules, links to the other nights and the files): :class:`PageParts`, rendered by
+:mod:`auditor.reports.nightly_html`.
+
+The bytes are a function of the report data alone (the charts' too), every list in a fixed order.
 """
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
 from auditor.records import is_valid_nct_id
+from auditor.reports.charts import age_status_chart, trend_chart
 from auditor.staleness import (
     AGE_BUCKETS,
     FIX_REASONS,
-    NightCounts,
     StalenessReport,
     StaleRecord,
 )
@@ -40,25 +44,6 @@ DEFAULT_TABLE_LIMIT = 5000
 #: Rows of the newly stale and fixed lists on the page (longest unverified first); the rest are
 #: in the stale list (marked new) and in report.md.
 NEW_LIST_LIMIT = 20
-
-#: One colour per status, stable across reports (UNKNOWN stands out; active statuses warm).
-STATUS_COLOURS: dict[str, str] = {
-    "UNKNOWN": "#c0392b",
-    "RECRUITING": "#e67e22",
-    "NOT_YET_RECRUITING": "#f1c40f",
-    "ACTIVE_NOT_RECRUITING": "#d35400",
-    "ENROLLING_BY_INVITATION": "#f5b041",
-    "SUSPENDED": "#8e44ad",
-    "COMPLETED": "#2e86c1",
-    "TERMINATED": "#5d6d7e",
-    "WITHDRAWN": "#aab7b8",
-    "AVAILABLE": "#17a589",
-    "NO_LONGER_AVAILABLE": "#7dcea0",
-    "TEMPORARILY_NOT_AVAILABLE": "#45b39d",
-    "APPROVED_FOR_MARKETING": "#1abc9c",
-    "WITHHELD": "#566573",
-    "OTHER": "#d5d8dc",
-}
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -75,117 +60,6 @@ def history_url(nct_id: str) -> str | None:
 
 def years_text(age_days: int | None) -> str:
     return "" if age_days is None else f"{age_days / 365.25:.1f}"
-
-
-# --- charts ----------------------------------------------------------------------------------
-
-
-def _svg(figure: Any, salt: str) -> str:
-    """A matplotlib figure as an inline ``<svg>`` element with deterministic bytes."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none", "svg.id": salt}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    svg = text[text.find("<svg") :].strip()
-    # Two charts share one page: prefix matplotlib's ids (axes_1, patch_1 …) and references to them.
-    svg = re.sub(r'\bid="(?!' + re.escape(salt) + r'")', f'id="{salt}-', svg)
-    svg = svg.replace('href="#', f'href="#{salt}-').replace("url(#", f"url(#{salt}-")
-    return svg
-
-
-def _rc() -> Any:  # matplotlib types rc keys as a Literal of every rcParam name
-    return {
-        "font.family": "DejaVu Sans",
-        "font.size": 9,
-        "text.parse_math": False,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "svg.fonttype": "none",
-    }
-
-
-def age_status_chart(report: StalenessReport) -> str:
-    """Stacked bars: all records by years since status verification, coloured by status."""
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    statuses = [g.name for g in report.by_status]
-    with matplotlib.rc_context(_rc()):
-        figure = Figure(figsize=(8.0, 3.6))
-        axes = figure.add_subplot()
-        bottoms = [0] * len(AGE_BUCKETS)
-        for status in statuses:
-            heights = [report.by_age_status[b].get(status, 0) for b in AGE_BUCKETS]
-            axes.bar(
-                AGE_BUCKETS,
-                heights,
-                bottom=bottoms,
-                label=status,
-                color=STATUS_COLOURS.get(status, STATUS_COLOURS["OTHER"]),
-                width=0.7,
-            )
-            bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-        for x, total in enumerate(bottoms):
-            if total:
-                axes.annotate(
-                    f"{total:,}",
-                    (x, total),
-                    ha="center",
-                    va="bottom",
-                    fontsize=8,
-                    xytext=(0, 2),
-                    textcoords="offset points",
-                )
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_xlabel("years since the status was last verified")
-        axes.set_ylabel("records")
-        axes.margins(y=0.12)
-        if statuses:
-            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-        figure.subplots_adjust(left=0.09, right=0.72, bottom=0.15, top=0.95)
-        return _svg(figure, "auditor-age")
-
-
-def trend_chart(history: Sequence[NightCounts]) -> str:
-    """Stale records per night (line) over newly stale and fixed per night (bars)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    labels = [n.as_of.isoformat()[5:] for n in history]
-    xs = list(range(len(history)))
-    with matplotlib.rc_context(_rc()):
-        figure = Figure(figsize=(8.0, 3.2))
-        top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-        top.plot(xs, [n.stale for n in history], marker="o", color=STATUS_COLOURS["UNKNOWN"])
-        for x, night in zip(xs, history, strict=True):
-            top.annotate(
-                f"{night.stale:,}",
-                (x, night.stale),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                xytext=(0, 3),
-                textcoords="offset points",
-            )
-        top.set_ylabel("stale")
-        top.yaxis.set_major_locator(MaxNLocator(integer=True))
-        top.margins(y=0.3)
-        top.set_ylim(bottom=0)
-        width = 0.38
-        newly = [n.newly_stale or 0 for n in history]
-        fixed = [n.fixed or 0 for n in history]
-        bottom.bar([x - width / 2 for x in xs], newly, width, label="newly stale", color="#e67e22")
-        bottom.bar([x + width / 2 for x in xs], fixed, width, label="fixed", color="#27ae60")
-        bottom.set_ylabel("per night")
-        bottom.yaxis.set_major_locator(MaxNLocator(integer=True))
-        bottom.set_xticks(xs, labels)
-        bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-        figure.subplots_adjust(left=0.09, right=0.84, bottom=0.12, top=0.95, hspace=0.15)
-        return _svg(figure, "auditor-trend")
 
 
 # --- page ------------------------------------------------------------------------------------
@@ -216,6 +90,29 @@ th[aria-sort=descending] button::after{content:" \\2193"}
 @media (max-width:800px){.two{grid-template-columns:1fr}}
 input[type=search]{padding:.35rem .5rem;width:22rem;max-width:100%;margin:.3rem 0 .6rem}
 """
+
+#: Rules of the nightly page on top of STYLE (the diff pages share STYLE, not these).
+NIGHT_STYLE = """
+.g-material{color:#c0392b;font-weight:600}.g-minor{color:#a04000}
+.g-administrative,.g-cosmetic{color:var(--muted)}.flag{color:#c0392b;font-weight:700}
+ul.head{margin:0;padding-left:1.1rem}ul.head li{margin:.1rem 0}tr:target{background:#fdebd0}
+"""
+
+
+@dataclass(frozen=True)
+class PageParts:
+    """HTML the nightly command adds to the page (each part already escaped and complete):
+    ``nav`` above the headline, ``changes`` and ``pair_findings`` after the staleness changes,
+    ``legend`` and ``files`` at the end; ``rule_anchors``: rule ids with a legend entry, which
+    the stale list links to."""
+
+    nav: str = ""
+    changes: str = ""
+    pair_findings: str = ""
+    legend: str = ""
+    files: str = ""
+    rule_anchors: frozenset[str] = field(default_factory=frozenset)
+
 
 SCRIPT = """
 (function () {
@@ -319,7 +216,7 @@ def _percent(part: int, whole: int) -> str:
 def _status_text(status: str, last_known: str) -> str:
     text = _e(status or "—")
     if last_known and status == "UNKNOWN":
-        text += f' <span class="muted">(was {_e(last_known)})</span>'
+        text += f' <span class="muted">(last known: {_e(last_known)})</span>'
     return text
 
 
@@ -461,7 +358,20 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _stale_row(index: int, s: StaleRecord, local: frozenset[str]) -> str:
+def rule_anchor(rule_id: str) -> str:
+    """The id of a rule's legend entry on the page (``rule-`` and the id; anything but letters,
+    digits, ``-`` and ``_`` becomes ``_``)."""
+    return "rule-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in rule_id)
+
+
+def _rules_cell(rule_ids: Sequence[str], anchors: frozenset[str]) -> str:
+    """The rule ids of a row, each linked to its legend entry when the page has one."""
+    return ", ".join(
+        f'<a href="#{_e(rule_anchor(r))}">{_e(r)}</a>' if r in anchors else _e(r) for r in rule_ids
+    )
+
+
+def _stale_row(index: int, s: StaleRecord, local: frozenset[str], anchors: frozenset[str]) -> str:
     summary = s.summary
     new = ' <span class="tag new">new</span>' if s.is_new else ""
     age_key = "" if s.age_days is None else str(s.age_days)
@@ -474,11 +384,13 @@ def _stale_row(index: int, s: StaleRecord, local: frozenset[str]) -> str:
         f'<td class="st">{_e(summary.status_verified.isoformat() if summary.status_verified else "")}</td>'
         f'<td class="num" data-v="{age_key}">{_e(years_text(s.age_days))}</td>'
         f'<td class="st">{_e(s.stale_since.isoformat())}{new}</td>'
-        f"<td>{_e(', '.join(s.rule_ids))}</td></tr>"
+        f"<td>{_rules_cell(s.rule_ids, anchors)}</td></tr>"
     )
 
 
-def _stale_section(report: StalenessReport, table_limit: int, local: frozenset[str]) -> str:
+def _stale_section(
+    report: StalenessReport, table_limit: int, local: frozenset[str], anchors: frozenset[str]
+) -> str:
     shown = report.stale if table_limit <= 0 else report.stale[:table_limit]
     head = "".join(
         f'<th data-key="{key}" data-type="{kind}"{NUM_CLASS if kind == "num" else ""}>'
@@ -491,11 +403,16 @@ def _stale_section(report: StalenessReport, table_limit: int, local: frozenset[s
             f'<p class="muted">Showing the {len(shown):,} longest unverified of {len(report.stale):,} stale '
             "records; every one is in findings.csv and report.md beside this page.</p>"
         )
-    body = "".join(_stale_row(i, s, local) for i, s in enumerate(shown))
+    body = "".join(_stale_row(i, s, local, anchors) for i, s in enumerate(shown))
+    links = (
+        "NCT IDs link to the record's snapshots in our store (history/ beside this page; ↗ to its "
+        "history on ClinicalTrials.gov)"
+        if local
+        else "NCT IDs link to the record's history on ClinicalTrials.gov"
+    )
     return (
         f"<h2>Stale records ({len(report.stale):,})</h2>{note}"
-        '<p class="muted">Click a column to sort (again to reverse). NCT IDs link to the record\'s '
-        "history on ClinicalTrials.gov.</p>"
+        f'<p class="muted">Click a column to sort (again to reverse). {_e(links)}.</p>'
         '<input type="search" id="stale-filter" placeholder="Filter: sponsor, title, NCT ID…" '
         'aria-label="Filter the stale records">'
         f'<table id="stale-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -511,14 +428,23 @@ def _errors_section(report: StalenessReport) -> str:
     return f"<h2>Inputs that could not be read ({len(report.input_errors):,})</h2><ul>{items}</ul>{tail}"
 
 
+DEFAULT_FILES = (
+    '<p class="muted">Files beside this page: report.md, findings.json, findings.csv, summary.json, '
+    "stale.json.</p>"
+)
+
+
 def render_html(
     report: StalenessReport,
     *,
     table_limit: int = DEFAULT_TABLE_LIMIT,
     local_history: frozenset[str] = frozenset(),
+    parts: PageParts | None = None,
 ) -> str:
     """The whole page as text (UTF-8 when written). NCT IDs in ``local_history`` link to
-    ``history/<NCT>.html`` beside the page (and to ClinicalTrials.gov by an arrow)."""
+    ``history/<NCT>.html`` beside the page (and to ClinicalTrials.gov by an arrow); ``parts``:
+    what the nightly command adds (:class:`PageParts`)."""
+    parts = parts or PageParts()
     title = f"Staleness report {report.as_of.isoformat()}"
     return "".join(
         [
@@ -526,19 +452,22 @@ def render_html(
             '<html lang="en"><head><meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
             '<meta name="viewport" content="width=device-width,initial-scale=1">',
-            f"<title>{_e(title)}</title><style>{STYLE}</style></head>\n",
+            f"<title>{_e(title)}</title><style>{STYLE}{NIGHT_STYLE if parts.nav else ''}</style></head>\n",
             '<body data-js="off">',
+            parts.nav,
             f"<h1>{_e(title)}</h1>",
             _subtitle(report),
             _headline(report),
             _today(report, local_history),
+            parts.changes,
+            parts.pair_findings,
             _age_section(report),
             _trend_section(report),
             _groups_section(report),
-            _stale_section(report, table_limit, local_history),
+            _stale_section(report, table_limit, local_history, parts.rule_anchors),
             _errors_section(report),
-            '<p class="muted">Files beside this page: report.md, findings.json, findings.csv, summary.json, '
-            "stale.json.</p>",
+            parts.legend,
+            parts.files or DEFAULT_FILES,
             f"\n<script>{SCRIPT}</script>\n</body></html>\n",
         ]
     )

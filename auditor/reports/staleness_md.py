@@ -35,7 +35,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return lines
 
 
-def _was(summary: RecordSummary) -> bool:
+def _last_known(summary: RecordSummary) -> bool:
     return bool(summary.last_known_status) and summary.overall_status == "UNKNOWN"
 
 
@@ -48,8 +48,10 @@ def _groups(groups: Sequence[GroupCount], name: str) -> list[str]:
     return _table([name, "stale", "records", "share"], rows, right=(1, 2, 3))
 
 
-def render_markdown(report: StalenessReport, *, list_limit: int = 0) -> str:
-    """The report as Markdown; ``list_limit`` > 0 shortens the stale list."""
+def render_markdown(report: StalenessReport, *, list_limit: int = 0, changes: Sequence[str] = ()) -> str:
+    """The report as Markdown; ``list_limit`` > 0 shortens the stale list; ``changes``: the
+    lines of tonight's changes (:func:`auditor.reports.night_files.changes_markdown`), put after
+    the staleness changes."""
     stale = len(report.stale)
     lines = [f"# Staleness report {report.as_of.isoformat()}", ""]
     about = f"As of {report.as_of.isoformat()} · rules: {', '.join(report.rule_ids) or 'none'}"
@@ -92,6 +94,7 @@ def render_markdown(report: StalenessReport, *, list_limit: int = 0) -> str:
         else:
             lines.append("None.")
         lines.append("")
+    lines += changes
 
     lines += ["## Records by years since verification", ""]
     rows = [
@@ -104,6 +107,7 @@ def render_markdown(report: StalenessReport, *, list_limit: int = 0) -> str:
 
     if len(report.history) > 1:
         lines += ["## The last nights", ""]
+        material = any(n.material is not None for n in report.history)
         rows = [
             [
                 n.as_of.isoformat(),
@@ -111,10 +115,19 @@ def render_markdown(report: StalenessReport, *, list_limit: int = 0) -> str:
                 f"{n.stale:,}",
                 "" if n.newly_stale is None else f"{n.newly_stale:,}",
                 "" if n.fixed is None else f"{n.fixed:,}",
+                *([] if not material else ["" if n.material is None else f"{n.material:,}"]),
             ]
             for n in report.history
         ]
-        lines += _table(["night", "records", "stale", "newly stale", "fixed"], rows, right=(1, 2, 3, 4))
+        header = [
+            "night",
+            "records",
+            "stale",
+            "newly stale",
+            "fixed",
+            *(["material changes"] if material else []),
+        ]
+        lines += _table(header, rows, right=tuple(range(1, len(header))))
         lines.append("")
 
     lines += [f"## Top {len(report.by_sponsor)} sponsors by stale records", ""]
@@ -133,7 +146,7 @@ def render_markdown(report: StalenessReport, *, list_limit: int = 0) -> str:
             md(s.summary.brief_title),
             md(s.summary.lead_sponsor),
             md(s.summary.overall_status)
-            + (f" (was {md(s.summary.last_known_status)})" if _was(s.summary) else ""),
+            + (f" (last known: {md(s.summary.last_known_status)})" if _last_known(s.summary) else ""),
             s.summary.status_verified.isoformat() if s.summary.status_verified else "",
             years_text(s.age_days),
             s.stale_since.isoformat() + (" (new)" if s.is_new else ""),

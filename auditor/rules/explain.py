@@ -1,4 +1,6 @@
-"""Rules in words: ``audit rules list`` rows and ``audit rules explain`` pages.
+"""Rules in words: ``audit rules list`` rows and ``audit rules explain`` pages — the one text of
+a rule, which the nightly page's ``rules.txt`` (the legend's "explain") also shows, so the page and
+the command never disagree.
 
 Every operator is printed with its arguments and its signature's summary, item conditions
 (``where:``) and pair conditions (``repeatedly``) as nested trees, periods as written

@@ -104,16 +104,23 @@ def load_history(out: Path, as_of: date, rule_ids: Iterable[str], nights: int = 
     """Counts of the last ``nights - 1`` reports before ``as_of`` (tonight makes ``nights``)."""
     wanted = tuple(rule_ids)
     earlier = [(d, f) for d, f in dated_folders(out) if d < as_of][-(nights - 1) :] if nights > 1 else []
-    history: list[NightCounts] = []
-    for day, folder in earlier:
-        counts = None
-        summary = _load_json(folder / SUMMARY_FILE)
-        if isinstance(summary, Mapping):
-            counts = night_counts_from_summary(summary)
-        if counts is None and (folder / FINDINGS_FILE).is_file():
-            findings = _findings_list(_load_json(folder / FINDINGS_FILE))
-            stale = {f.get("nct_id") for f in findings if f.get("rule_id") in wanted}
-            counts = NightCounts(as_of=day, records=None, stale=len(stale))
-        if counts is not None:
-            history.append(counts)
-    return history
+    found = (_night_counts(day, folder, wanted) for day, folder in earlier)
+    return [counts for counts in found if counts is not None]
+
+
+def every_night(out: Path, rule_ids: Iterable[str]) -> list[NightCounts]:
+    """Counts of every report under ``out`` (the index of nights), oldest first."""
+    wanted = tuple(rule_ids)
+    found = (_night_counts(day, folder, wanted) for day, folder in dated_folders(out))
+    return [counts for counts in found if counts is not None]
+
+
+def _night_counts(day: date, folder: Path, wanted: tuple[str, ...]) -> NightCounts | None:
+    """A night's counts from its ``summary.json``, else its findings; ``None``: no report."""
+    summary = _load_json(folder / SUMMARY_FILE)
+    counts = night_counts_from_summary(summary) if isinstance(summary, Mapping) else None
+    if counts is None and (folder / FINDINGS_FILE).is_file():
+        findings = _findings_list(_load_json(folder / FINDINGS_FILE))
+        stale = {f.get("nct_id") for f in findings if f.get("rule_id") in wanted}
+        counts = NightCounts(as_of=day, records=None, stale=len(stale))
+    return counts

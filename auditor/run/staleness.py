@@ -21,28 +21,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from auditor.atomic import atomic_write
 from auditor.errors import InputError
 from auditor.findings import Finding
 from auditor.history import record_history
 from auditor.inputs import InputUnit, list_inputs
+from auditor.nightly import RULES_FILE, LegendEntry, NightChanges, NightPage
 from auditor.readers.ignite_text import merge_module_pages
 from auditor.records import Record, is_valid_nct_id
+from auditor.reports.diff_html import render_html as render_diff_page
 from auditor.reports.findings import REPORTERS
 from auditor.reports.folder import write_folder
 from auditor.reports.history_render import render_html as render_history
-from auditor.reports.staleness_html import render_html
+from auditor.reports.night_files import (
+    CHANGES_CSV,
+    CHANGES_JSON,
+    changes_csv,
+    changes_json,
+    changes_markdown,
+    rules_text,
+)
+from auditor.reports.nightly_html import render_night
+from auditor.reports.nights_index import INDEX_FILE, render_index
 from auditor.reports.staleness_md import render_markdown
 from auditor.rules import RuleSet
 from auditor.rules.compile import keys_read
+from auditor.rules.explain import explain_text
+from auditor.rules.spec import RuleSpec
+from auditor.run.changes import Tonight, tonight_changes
 from auditor.run.check import TableCheck
 from auditor.run.empty import refuse_empty
 from auditor.run.executor import default_jobs, get_executor, validate_engine
-from auditor.run.nights import load_history, load_previous, previous_folder
+from auditor.run.nights import every_night, load_history, load_previous, previous_folder
 from auditor.run.parse import ParsedChunk, ParseJob, parse_chunks, rows_of, store_units
 from auditor.staleness import (
     SUMMARY_KEYS,
@@ -64,6 +79,7 @@ class Outcome:
     report: StalenessReport
     folder: Path
     files: int
+    changes: NightChanges | None = None
 
     def summary_line(self) -> str:
         """The one line a cron mail shows."""
@@ -71,6 +87,9 @@ class Outcome:
         text = f"staleness {r.as_of.isoformat()}: {plural(r.records, 'record')}, {len(r.stale):,} stale"
         if r.previous_as_of is not None:
             text += f" ({len(r.newly_stale):,} new, {len(r.fixed):,} fixed, {r.still_stale:,} still)"
+        if self.changes is not None:
+            c = self.changes
+            text += f"; {plural(len(c.changed), 'study', 'studies')} changed ({c.material:,} material)"
         if r.input_errors:
             text += f", {plural(len(r.input_errors), 'input')} with errors"
         return text + f"; wrote {self.folder}/"
@@ -180,26 +199,38 @@ def run_staleness(
     engine: str = "pandas",
     scheduler: str | None = None,
     allow_empty: bool = False,
+    pair_rules: RuleSet | None = None,
+    pair_params: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Read, check, compare with the previous report, and write ``out/<as_of>/``.
+    """Read, check, compare with the previous report, and write ``out/<as_of>/`` and the index
+    of nights ``out/index.html``.
+
+    With the store (no ``paths``) the report is the store as of ``as_of``: each study's latest
+    snapshot captured on or before that day (:meth:`auditor.store.Store.summary`), so a past
+    night made again after later nights were added is the same bytes. With a previous report
+    under ``out``, the night also says what changed in the registry since that night
+    (:func:`auditor.run.changes.tonight_changes`, running ``pair_rules`` with ``pair_params``
+    over the pairs).
 
     No record read at all is :class:`~auditor.run.empty.NoRecordsError` (nothing written)
     unless ``allow_empty``: a report of nothing would show every stale study "fixed".
 
     ``progress``: an :class:`auditor.progress.Progress` (or anything with ``set_total`` and
     ``update``); ``engine`` / ``scheduler``: where the chunks are parsed and checked."""
+    store_path = store or Path("snapshots")
     if paths:
         units, errors = path_units(paths)
     else:
-        units, errors = store_units(store or Path("snapshots")), []
+        units, errors = store_units(store_path, as_of), []
     if progress is not None:
         progress.set_total(len(units))
     chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
     parallel = len(units) > chunk_size or engine == "dask"
+    workers = (jobs or default_jobs()) if parallel else 1
     collected = collect(
         units,
         staleness_job(rules, as_of=as_of, params=params),
-        jobs=(jobs or default_jobs()) if parallel else 1,
+        jobs=workers,
         chunk_size=chunk_size,
         on_progress=None if progress is None else progress.update,
         engine=engine,
@@ -212,6 +243,21 @@ def run_staleness(
         nothing="no report written",
     )
     found = previous_folder(out, as_of)
+    tonight = None
+    if found is not None and not paths:
+        tonight = tonight_changes(
+            store_path,
+            previous_as_of=found[0],
+            as_of=as_of,
+            summaries=collected.summaries,
+            rules=pair_rules if pair_rules is not None else RuleSet(()),
+            params=pair_params,
+            history_pages=with_history,
+            jobs=jobs or default_jobs(),
+            engine=engine,
+            scheduler=scheduler,
+        )
+    changes = None if tonight is None else tonight.changes
     report = build_report(
         collected.summaries,
         collected.findings,
@@ -220,15 +266,61 @@ def run_staleness(
         params=effective_params(rules, params),
         previous=load_previous(*found, rules.ids) if found else None,
         history=load_history(out, as_of, rules.ids, nights),
-        input_errors=[*errors, *collected.errors],
+        input_errors=[*errors, *collected.errors, *(tonight.errors if tonight else ())],
+        changed=None if changes is None else len(changes.changed),
+        material=None if changes is None else changes.material,
     )
-    extra = (
-        history_pages(store or Path("snapshots"), report, limit=table_limit)
-        if with_history and not paths
-        else {}
+    page, extra = night_page(
+        store_path if with_history and not paths else None,
+        report,
+        tonight,
+        rules=rules,
+        pair_rules=pair_rules,
+        previous=found[0] if found else None,
+        table_limit=table_limit,
     )
-    folder = write_folder(out, as_of.isoformat(), report_files(report, table_limit=table_limit, extra=extra))
-    return Outcome(report=report, folder=folder, files=collected.files)
+    files = night_files(
+        report,
+        page,
+        table_limit=table_limit,
+        extra=extra,
+        explained=rules_text(explain_text(rule) for rule in rules_shown(rules, pair_rules, changes)),
+    )
+    # every night's counts are read before anything is written: an unreadable one stops the run
+    nights_index = render_index(
+        [*(n for n in every_night(out, rules.ids) if n.as_of != as_of), report.tonight]
+    )
+    folder = write_folder(out, as_of.isoformat(), files)
+    atomic_write(out / INDEX_FILE, nights_index)
+    return Outcome(report=report, folder=folder, files=collected.files, changes=changes)
+
+
+def night_page(
+    history_store: Path | None,
+    report: StalenessReport,
+    tonight: Tonight | None,
+    *,
+    rules: RuleSet,
+    pair_rules: RuleSet | None,
+    previous: date | None,
+    table_limit: int,
+) -> tuple[NightPage, dict[str, str | bytes]]:
+    """What the page shows beyond staleness, and the pages beside it: tonight's diff pages and,
+    with ``history_store``, the history pages of the records listed (:func:`history_wanted`)."""
+    changes = None if tonight is None else tonight.changes
+    extra: dict[str, str | bytes] = {} if tonight is None else dict(tonight.pages)
+    local: frozenset[str] = frozenset()
+    if history_store is not None:
+        wanted = history_wanted(report, changes, limit=table_limit)
+        extra.update(history_pages(history_store, wanted, as_of=report.as_of))
+        local = frozenset(wanted)
+    page = NightPage(
+        changes=changes,
+        legend=legend_of(rules_shown(rules, pair_rules, changes)),
+        previous=previous,
+        local_history=local,
+    )
+    return page, extra
 
 
 def effective_params(rules: RuleSet, given: Mapping[str, str]) -> dict[str, str]:
@@ -240,24 +332,55 @@ def effective_params(rules: RuleSet, given: Mapping[str, str]) -> dict[str, str]
     return dict(sorted(out.items()))
 
 
-def history_pages(store: Path, report: StalenessReport, *, limit: int) -> dict[str, str]:
-    """``history/<NCT>.html`` for the stale and fixed records the page lists (``audit history``'s
-    HTML page of each one's snapshots in the store). NCT IDs are validated before they become
-    file names."""
+def history_wanted(report: StalenessReport, changes: NightChanges | None, *, limit: int) -> list[str]:
+    """The records that get a history page: the stale and fixed records the page lists and every
+    study of tonight's changes (so that each changed study's history link has a page). NCT IDs
+    are validated before they become file names."""
     shown = report.stale if limit <= 0 else report.stale[:limit]
-    wanted = sorted({s.nct_id for s in shown} | {f.nct_id for f in report.fixed if f.after is not None})
-    pages: dict[str, str] = {}
+    wanted = {s.nct_id for s in shown} | {f.nct_id for f in report.fixed if f.after is not None}
+    if changes is not None:
+        wanted |= {s.nct_id for s in changes.studies if s.diff.state in ("changed", "only_new")}
+    return sorted(n for n in wanted if is_valid_nct_id(n))
+
+
+def history_pages(
+    store: Path, nct_ids: Iterable[str], *, as_of: date | None = None
+) -> dict[str, str | bytes]:
+    """``history/<NCT>.html`` for each record (``audit history``'s HTML page of its snapshots in
+    the store as of ``as_of``), linking back to the night and to each step's diff page,
+    ``history/<NCT>-<step>.html``."""
+    pages: dict[str, str | bytes] = {}
     with Store(store) as opened:
-        for nct_id in wanted:
-            if is_valid_nct_id(nct_id):
-                pages[f"history/{nct_id}.html"] = render_history([record_history(opened, nct_id)])
+        for nct_id in nct_ids:
+            timeline = record_history(opened, nct_id, as_of=as_of, keep_results=True)
+            back = (
+                "../index.html",
+                "← the night" if as_of is None else f"← the night of {as_of.isoformat()}",
+            )
+            steps: dict[tuple[str, int], str] = {}
+            for step in timeline.steps:
+                if step.result is None:
+                    continue
+                name = f"{nct_id}-{step.number}.html"
+                steps[(nct_id, step.number)] = name
+                nav = [(f"{nct_id}.html#step-{step.number}", f"← history of {nct_id}"), back]
+                pages[f"history/{name}"] = render_diff_page(step.result, nav=nav)
+            pages[f"history/{nct_id}.html"] = render_history([timeline], nav=[back], step_diffs=steps)
     return pages
 
 
-def report_files(
-    report: StalenessReport, *, table_limit: int, extra: dict[str, str] | None = None
+def night_files(
+    report: StalenessReport,
+    page: NightPage,
+    *,
+    table_limit: int,
+    extra: Mapping[str, str | bytes] | None = None,
+    explained: str | None = None,
 ) -> dict[str, bytes]:
-    """Every file of a report folder, by name (``extra``: more files, e.g. history pages)."""
+    """Every file of a night's folder, by name: the page, report.md, findings, summary.json
+    (with the changes' counts), stale.json and, with tonight's changes, changes.json,
+    changes.csv; ``explained``: rules.txt, the explain text of the legend's rules; ``extra``
+    (diff and history pages)."""
     stale_doc = {
         "schema": "auditor-stale-list/1",
         "as_of": report.as_of.isoformat(),
@@ -265,19 +388,39 @@ def report_files(
         "fixed": [f.to_dict() for f in report.fixed],
     }
     summary = report.summary_dict()
+    summary["changes"] = None if page.changes is None else page.changes.summary_dict()
     summary["history"] = [n.to_dict() for n in report.history]
-    extra = extra or {}
-    local = frozenset(name.removeprefix("history/").removesuffix(".html") for name in extra)
-    files = {
-        "index.html": render_html(report, table_limit=table_limit, local_history=local),
-        "report.md": render_markdown(report),
+    files: dict[str, str | bytes] = {
+        "report.md": render_markdown(
+            report, changes=[] if page.changes is None else changes_markdown(page.changes)
+        ),
         "findings.json": _text(REPORTERS["json"](list(report.findings))),
         "findings.csv": _text(REPORTERS["csv"](list(report.findings))),
         "summary.json": _dumps(summary),
         "stale.json": _dumps(stale_doc),
-        **extra,
     }
-    return {name: text.encode("utf-8") for name, text in files.items()}
+    if page.changes is not None:
+        files[CHANGES_JSON] = changes_json(page.changes)
+        files[CHANGES_CSV] = changes_csv(page.changes)
+    if explained is not None:
+        files[RULES_FILE] = explained
+    page = replace(page, files=tuple(files))
+    html = render_night(report, page, table_limit=table_limit)
+    out = {"index.html": html, **files, **(extra or {})}
+    return {name: text.encode("utf-8") if isinstance(text, str) else text for name, text in out.items()}
+
+
+def rules_shown(rules: RuleSet, pair_rules: RuleSet | None, changes: NightChanges | None) -> list[RuleSpec]:
+    """The rules the page shows: the staleness rules, then the pair rules with a finding tonight."""
+    shown = list(rules)
+    if pair_rules is not None and changes is not None:
+        fired = {f.rule_id for f in changes.pair_findings}
+        shown += [rule for rule in pair_rules if rule.id in fired]
+    return shown
+
+
+def legend_of(shown: Iterable[RuleSpec]) -> tuple[LegendEntry, ...]:
+    return tuple(LegendEntry(r.id, r.title, r.rationale, str(r.severity), r.scope) for r in shown)
 
 
 def _text(value: str | bytes) -> str:
@@ -295,8 +438,12 @@ __all__ = [
     "collect",
     "effective_params",
     "history_pages",
+    "history_wanted",
+    "legend_of",
+    "night_files",
+    "night_page",
     "path_units",
-    "report_files",
+    "rules_shown",
     "run_staleness",
     "staleness_job",
 ]

@@ -33,6 +33,15 @@ Ordering — a record's timeline is sorted by ``(modified, tiebreak, sha256)``:
   as unknown. They never conflict with each other (no dates to share), and the study's
   *latest* snapshot (``Store.summary``/``latest``) is its last dated one when it has one.
 
+As of a day — the store as it stood that night: each record's latest snapshot *captured* on or
+before the day (``Store.summary(as_of=…)``, ``Store.snapshots_of(nct, as_of=…)``), so that a past night's
+report can be made again, byte for byte, after later nights were added. The capture day
+(:func:`~.layout.captured_day`) is the Ignite Modification Date for an Ignite page, API v2
+``versionHolder`` or the XML ``download_date`` for registry files, else the registry's
+last-update date, and for an undated snapshot the day (UTC) it was added; a date of month or
+year precision counts from its last day. ``Store.changed_between(day1, day2)`` lists the records
+whose content differs between two such nights, comparing hashes in the index (one query).
+
 Content identity: the *content* of a snapshot is its fields (key and raw text), excluding the
 capture dates (``version_holder``, ``download_date``) and the Ignite timestamps, which are
 not fields. Adding a snapshot is a no-op when the record already has one with the same bytes,
@@ -61,8 +70,10 @@ from auditor.store.layout import (
     CAPTURE_KEYS,
     SNAPSHOT_NAME,
     SnapshotEntry,
+    captured_day,
     content_sha,
     iso_minutes,
+    last_day,
     order_dates,
     read_snapshot,
     read_stored,
@@ -100,8 +111,10 @@ __all__ = [
     "Unchanged",
     "VerifyProblem",
     "VerifyResult",
+    "captured_day",
     "content_sha",
     "iso_minutes",
+    "last_day",
     "order_dates",
     "read_snapshot",
     "read_stored",

@@ -43,6 +43,25 @@ _TIMELINE_ORDER = (
 _LATEST_FIRST = (
     f"{_UNDATED}, order_date DESC, order_tiebreak DESC, CASE WHEN {_UNDATED} THEN added END DESC, sha256 DESC"
 )
+
+
+def _last_day_sql(column: str) -> str:
+    """SQL for :func:`auditor.store.layout.last_day` of an ISO date column of any precision."""
+    return (
+        f"CASE length({column}) WHEN 4 THEN {column} || '-12-31' "
+        f"WHEN 7 THEN date({column} || '-01', '+1 month', '-1 day') ELSE substr({column}, 1, 10) END"
+    )
+
+
+#: The capture day of a row, as :func:`auditor.store.layout.captured_day` defines it (the two
+#: are held equal by ``tests/test_store_as_of.py``).
+CAPTURED = (
+    "CASE WHEN ignite_modified IS NOT NULL THEN substr(ignite_modified, 1, 10) "
+    "WHEN ignite_created IS NOT NULL THEN substr(ignite_created, 1, 10) "
+    f"WHEN order_tiebreak != '' THEN {_last_day_sql('order_tiebreak')} "
+    f"WHEN order_date != '' THEN {_last_day_sql('order_date')} "
+    "ELSE substr(added, 1, 10) END"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -80,6 +99,11 @@ def _damaged(exc: sqlite3.Error) -> bool:
 
 def _reason(exc: OSError | sqlite3.Error) -> str:
     return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
+def _captured_by(as_of: str | None) -> str:
+    """The ``AND`` clause keeping the rows captured on or before ``:as_of`` (none without it)."""
+    return "" if as_of is None else f"AND ({CAPTURED}) <= :as_of"
 
 
 def entry_from_row(row: Sequence[object]) -> SnapshotEntry:
@@ -273,14 +297,15 @@ class Index:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def timeline(self, nct_id: str) -> list[SnapshotEntry]:
-        """The confirmed snapshots of one record, oldest first."""
+    def timeline(self, nct_id: str, as_of: str | None = None) -> list[SnapshotEntry]:
+        """The confirmed snapshots of one record, oldest first (with ``as_of``: those captured
+        on or before that day)."""
         rows = (
             self.connect(create=False)
             .execute(
-                f"SELECT {_COLUMNS} FROM snapshots WHERE nct_id = ? AND pending = 0 "
-                f"ORDER BY {_TIMELINE_ORDER}",
-                (nct_id,),
+                f"SELECT {_COLUMNS} FROM snapshots WHERE nct_id = :nct_id AND pending = 0 "
+                f"{_captured_by(as_of)} ORDER BY {_TIMELINE_ORDER}",
+                {"nct_id": nct_id} if as_of is None else {"nct_id": nct_id, "as_of": as_of},
             )
             .fetchall()
         )
@@ -292,21 +317,52 @@ class Index:
         )
         return [str(r[0]) for r in rows]
 
-    def summary(self) -> list[tuple[str, int, SnapshotEntry]]:
+    def summary(self, as_of: str | None = None) -> list[tuple[str, int, SnapshotEntry]]:
         """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID;
         the latest is the last *dated* snapshot when there is one (an undated one's place is
-        unknown, so it is not taken for the newest)."""
+        unknown, so it is not taken for the newest). With ``as_of`` (``YYYY-MM-DD``), only the
+        snapshots captured on or before that day count (:data:`CAPTURED`), in one query."""
         rows = (
             self.connect(create=False)
             .execute(
                 f"SELECT n, {_COLUMNS} FROM (SELECT {_COLUMNS}, COUNT(*) OVER w AS n, "
                 f"ROW_NUMBER() OVER (w ORDER BY {_LATEST_FIRST}) AS k "
-                "FROM snapshots WHERE pending = 0 WINDOW w AS (PARTITION BY nct_id)) "
-                "WHERE k = 1 ORDER BY nct_id"
+                f"FROM snapshots WHERE pending = 0 {_captured_by(as_of)} "
+                "WINDOW w AS (PARTITION BY nct_id)) WHERE k = 1 ORDER BY nct_id",
+                {} if as_of is None else {"as_of": as_of},
             )
             .fetchall()
         )
         return [(str(r[2]), int(r[0]), entry_from_row(r[1:])) for r in rows]
+
+    def changed_between(self, before: str, after: str) -> list[tuple[SnapshotEntry | None, SnapshotEntry]]:
+        """``(latest as of before, latest as of after)`` of every record whose latest snapshot
+        captured on or before ``after`` differs in content (:func:`~auditor.store.layout.content_sha`)
+        from its latest captured on or before ``before`` — ``None`` for a record with no snapshot
+        then — by NCT ID. One query: the hashes are compared in SQLite, no file is read."""
+        latest = (
+            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, ROW_NUMBER() OVER "
+            f"(PARTITION BY nct_id ORDER BY {_LATEST_FIRST}) AS k FROM snapshots "
+            "WHERE pending = 0 AND ({captured}) <= :{side}) WHERE k = 1"
+        )
+        names = [c.strip() for c in _COLUMNS.split(",")]
+        rows = (
+            self.connect(create=False)
+            .execute(
+                f"WITH b AS ({latest.format(captured=CAPTURED, side='before')}), "
+                f"a AS ({latest.format(captured=CAPTURED, side='after')}) "
+                f"SELECT {', '.join('b.' + n for n in names)}, {', '.join('a.' + n for n in names)} "
+                "FROM a LEFT JOIN b ON b.nct_id = a.nct_id WHERE b.nct_id IS NULL OR "
+                "(b.sha256 != a.sha256 AND (b.content_sha != a.content_sha OR a.content_sha = '')) "
+                "ORDER BY a.nct_id",
+                {"before": before, "after": after},
+            )
+            .fetchall()
+        )
+        width = len(names)
+        return [
+            (None if r[1] is None else entry_from_row(r[:width]), entry_from_row(r[width:])) for r in rows
+        ]
 
     def known(self, nct_id: str) -> list[SnapshotEntry]:
         """Every row of one record, pending ones included (what a writer must not add twice)."""

@@ -79,6 +79,12 @@ class SnapshotEntry:
         return self.order_key[1]
 
     @property
+    def captured(self) -> str:
+        """The day the snapshot was captured (ISO ``YYYY-MM-DD``), what ``--as-of`` compares
+        with: see :func:`captured_day`."""
+        return captured_day(self)
+
+    @property
     def dated(self) -> bool:
         """Whether the snapshot has any ordering date; an undated one's place in the timeline
         is unknown (it is put last, by when it was added)."""
@@ -102,6 +108,38 @@ class SnapshotEntry:
 
 
 # --------------------------------------------------------------------------- record → entry
+
+
+def last_day(text: str) -> str:
+    """The last day an ISO date of any precision can mean (``2020-09`` → ``2020-09-30``,
+    ``2020`` → ``2020-12-31``); text that is not such a date is returned as it is."""
+    parsed = parse_date(text)
+    return text if parsed is None else parsed.latest().isoformat()
+
+
+def captured_day(entry: SnapshotEntry) -> str:
+    """The day ``entry`` was captured, as ``--as-of`` reads it (``YYYY-MM-DD``):
+
+    * an Ignite page: its Ignite Modification Date (else its Creation Date) — the export
+      carries the record as it stood then;
+    * API v2 JSON: ``versionHolder``, the registry's data-version date of the download; legacy
+      XML: ``download_date`` ("ClinicalTrials.gov processed this data on …");
+    * else the registry's own last-update date (Last Update Submitted, else Posted): the
+      record cannot have been captured before it was last updated;
+    * an undated snapshot (none of these): the day (UTC) it was added to the store.
+
+    A date of month or year precision counts from the last day it can mean (``2026-11`` is
+    2026-11-30), so a past night never takes a snapshot that may have been captured after it.
+    The index computes the same in SQL (:data:`auditor.store.index.CAPTURED`)."""
+    if entry.ignite_modified is not None:
+        return entry.ignite_modified.date().isoformat()
+    if entry.ignite_created is not None:
+        return entry.ignite_created.date().isoformat()
+    if entry.tiebreak:
+        return last_day(entry.tiebreak)
+    if entry.modified:
+        return last_day(entry.modified)
+    return entry.added[:10]
 
 
 def iso_minutes(value: datetime | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from auditor.errors import InputError, OutputError, StoreError
@@ -24,6 +24,10 @@ from auditor.store.writer import (
     store_batch,
     write_lock,
 )
+
+
+def _day(as_of: date | None) -> str | None:
+    return None if as_of is None else as_of.isoformat()
 
 
 class Store:
@@ -49,19 +53,27 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def snapshots_of(self, nct_id: str) -> list[SnapshotEntry]:
-        """The snapshots of one record, oldest first (an unknown record has none)."""
+    def snapshots_of(self, nct_id: str, as_of: date | None = None) -> list[SnapshotEntry]:
+        """The snapshots of one record, oldest first (an unknown record has none); with
+        ``as_of``, those captured on or before that day (:func:`~auditor.store.layout.captured_day`)."""
         if not is_valid_nct_id(nct_id):
             raise InputError(f"invalid NCT ID {nct_id!r}")
-        return self.index.timeline(nct_id)
+        return self.index.timeline(nct_id, _day(as_of))
 
     def nct_ids(self) -> list[str]:
         """Every record in the store, sorted."""
         return self.index.nct_ids()
 
-    def summary(self) -> list[tuple[str, int, SnapshotEntry]]:
-        """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID."""
-        return self.index.summary()
+    def summary(self, as_of: date | None = None) -> list[tuple[str, int, SnapshotEntry]]:
+        """``(nct_id, number of snapshots, latest entry)`` for every record, sorted by NCT ID;
+        with ``as_of``, of the snapshots captured on or before that day: the store as it stood
+        that night (:func:`~auditor.store.layout.captured_day` says what "captured" means)."""
+        return self.index.summary(_day(as_of))
+
+    def changed_between(self, before: date, after: date) -> list[tuple[SnapshotEntry | None, SnapshotEntry]]:
+        """Every record whose content as of ``after`` differs from its content as of ``before``:
+        ``(snapshot as of before or None, snapshot as of after)``, by NCT ID, from the index alone."""
+        return self.index.changed_between(before.isoformat(), after.isoformat())
 
     def load(self, entry: SnapshotEntry) -> Record:
         """Read one stored snapshot back into a record, checking its hash first."""
