@@ -47,7 +47,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from auditor.history import history_findings  # noqa: E402
+from auditor.history_checks import history_findings  # noqa: E402
 from auditor.store import Store, snapshot_name  # noqa: E402
 from auditor.values import format_timestamp  # noqa: E402
 

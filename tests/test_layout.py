@@ -54,7 +54,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "auditor.waivers",
         ),
     ),
-    ("judgement", ("auditor.check", "auditor.history", "auditor.fetch", "auditor.nightly")),
+    (
+        "judgement",
+        ("auditor.check", "auditor.history", "auditor.history_checks", "auditor.fetch", "auditor.nightly"),
+    ),
     ("reports", ("auditor.reports",)),
     ("pipeline", ("auditor.run",)),
     ("command line", ("auditor.cli",)),

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.errors import InputError, StoreError
-from auditor.history import history_findings
+from auditor.history_checks import history_findings
 from auditor.records import Record
 from auditor.store import INDEX_NAME, Store
 from auditor.values import parse_date

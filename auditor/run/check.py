@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.check import check_pairs, check_table, with_lines
 from auditor.errors import InputError
 from auditor.findings import Finding
-from auditor.history import history_findings
+from auditor.history_checks import history_findings
 from auditor.rules import RuleSet
 from auditor.rules.compile import table_columns
 from auditor.run.cache import RecordCache
