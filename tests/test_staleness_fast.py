@@ -74,6 +74,13 @@ def test_projection_equals_the_full_reader_on_the_corpus(corpus_dir: Path) -> No
         b"\xef\xbb\xbf{}",
         b"Viewing Study NCT00000001\n",
         b"{not json",
+        # what orjson reads otherwise than json.loads (refused, or an integer read as a float)
+        b'{"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}}, "x": NaN}',
+        b'{"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}}, "x": 1e999}',
+        b'{"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}, "designModule":'
+        b' {"enrollmentInfo": {"count": 123456789012345678901234567890}}}}',
+        b'{"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "\\ud800"}}}',
+        b'{"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}}, "x": "\xff"}',
     ],
 )
 def test_anything_unusual_goes_to_the_full_reader(data: bytes) -> None:
@@ -132,3 +139,20 @@ def test_the_report_reads_xml_without_the_full_reader(
     assert fast.summaries == expected.summaries
     assert fast.findings == expected.findings
     assert len(fast.findings) > 0
+
+
+def test_a_huge_integer_is_read_as_the_full_reader_reads_it() -> None:
+    """orjson reads an integer past 64 bits as a float; such a document is read in full, so the
+    raw text stays the digits as written."""
+    digits = "123456789012345678901234567890"
+    data = (
+        '{"protocolSection": {"identificationModule": {"nctId": "NCT00000001"}, "designModule":'
+        f' {{"enrollmentInfo": {{"count": {digits}}}}}}}}}'
+    ).encode()
+    assert project(data, "x.json", frozenset({"enrollment_count"})) is None
+    (full,) = read_bytes(data, "x.json")
+    assert isinstance(full, Record) and full.get("enrollment_count") is not None
+    assert full.get("enrollment_count").raw == digits  # type: ignore[union-attr]
+    nineteen = data.replace(digits.encode(), b"9999999999999999999")  # under 2**64: projected
+    (projected,) = project(nineteen, "x.json", frozenset({"enrollment_count"})) or []
+    assert projected.get("enrollment_count").raw == "9999999999999999999"  # type: ignore[union-attr]
