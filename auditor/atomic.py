@@ -16,6 +16,7 @@ import contextlib
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from auditor.errors import OutputError
@@ -26,17 +27,21 @@ NEW_FOLDER_MODE = 0o777
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def atomic_write(path: str | Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` atomically; raise :class:`OutputError` naming the file on failure."""
+def atomic_write(path: str | Path, data: bytes | str | Iterable[str]) -> None:
+    """Write ``data`` to ``path`` atomically; raise :class:`OutputError` naming the file on failure.
+
+    ``data`` may be text made a piece at a time (a registry-sized JSON report): each piece is
+    encoded and written as it comes, so the whole text is never held twice (text and bytes)."""
     target = Path(path)
     check_target(target)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    pieces: Iterable[bytes | str] = [data] if isinstance(data, bytes | str) else data
     tmp_name: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = create_beside(target, mode=existing_mode(target))
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for piece in pieces:
+                handle.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)

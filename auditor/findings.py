@@ -20,7 +20,11 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Higher is worse; ``--fail-on warning`` fails on rank >= warning's."""
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
+        return _RANKS[self.value]
+
+
+#: A constant, not a dict made per call: the summary ranks every finding of a registry-sized run.
+_RANKS = {"info": 0, "warning": 1, "error": 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from auditor.store import IGNITE_FORMATS, SnapshotEntry, Store, iso_minutes
 #: kept so that reports and baselines stay comparable).
 RULE_SOURCE = "auditor/store.py"
 
+
 def history_findings(
     store: Store, nct_ids: Iterable[str] | None = None, *, as_of: date | None = None
 ) -> list[Finding]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.findings import Finding, Severity
+from auditor.reports import findings_json
 from auditor.reports.findings_json import SCHEMA, _indented, render_json
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
@@ -78,3 +80,16 @@ FINDINGS = st.builds(
 def test_any_findings_give_the_indented_document(findings: list[Finding]) -> None:
     document = {"schema": SCHEMA, "count": len(findings), "findings": [f.to_dict() for f in findings]}
     assert render_json(findings) == json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(FINDINGS, max_size=9), st.integers(min_value=1, max_value=4))
+def test_the_pieces_written_one_by_one_are_the_document(findings: list[Finding], per_piece: int) -> None:
+    """``audit check --format json -o FILE`` writes the report a piece at a time: the pieces, cut
+    anywhere, join to the whole document."""
+    document = {"schema": SCHEMA, "count": len(findings), "findings": [f.to_dict() for f in findings]}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(findings_json, "PIECE_FINDINGS", per_piece)
+        pieces = list(findings_json.json_pieces(findings))
+    assert "".join(pieces) == json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    assert len(pieces) == (2 + -(-len(findings) // per_piece) if findings else 1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -54,7 +55,7 @@ from auditor.cli.settings import detail, invocation, note, plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.findings import Finding, Severity
 from auditor.inputs import STDIN_NAME
-from auditor.reports.findings import REPORTERS
+from auditor.reports.findings import REPORTERS, report_pieces
 from auditor.reports.run_info import RuleInfo, RunInfo, Waived
 from auditor.rules import RuleSet
 from auditor.rules.compile import compile_rules
@@ -197,7 +198,7 @@ def command(
             base_dir=_working_folder(),
             color=output in (None, STDOUT) and _colour(),
         )
-        emit(REPORTERS[output_format](findings, run), output, machine=output_format != "text")
+        emit(report_pieces(output_format, findings, run), output, machine=output_format != "text")
     note(_summary(outcome, ruleset, day, findings, run))
     if skipped:  # after the summary: a refused or failed run says only what went wrong
         note(
@@ -288,7 +289,8 @@ def _summary(
     if run.fail_on is None:
         text += " (report only: --fail-on none)"
     else:
-        failing = sum(1 for f in findings if run.fails(f))
+        by_severity = Counter(f.severity for f in findings)  # not a call per finding
+        failing = sum(n for severity, n in by_severity.items() if severity.rank >= run.fail_on.rank)
         text += f", {failing} at or above {run.fail_on}"
     if run.waived:
         text += f"; {plural(len(run.waived), 'finding')} waived"

@@ -117,7 +117,7 @@ def emit(text: str | Iterable[str], output: str | None, *, machine: bool) -> Non
     with its own encoding rules (JSON, CSV, XML, HTML, Markdown), written as UTF-8."""
     pieces = [text] if isinstance(text, str) else text
     if output is not None and output != STDOUT:
-        atomic_write(output, "".join(pieces))
+        atomic_write(output, pieces)
         return
     stream = sys.stdout
     encoding = getattr(stream, "encoding", None)

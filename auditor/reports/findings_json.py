@@ -15,12 +15,15 @@ report. Strings go through the C string encoder; the layout is rebuilt here
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from auditor.findings import Finding
 from auditor.reports.run_info import DEFAULT_RUN, RunInfo
 
 SCHEMA = 1
+#: Findings per piece of :func:`json_pieces` (a few MB of text).
+PIECE_FINDINGS = 10_000
 
 try:
     from json.encoder import c_encode_basestring as _encode_string  # type: ignore[attr-defined]
@@ -49,8 +52,21 @@ def render_json(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
     # dict per finding, a call per value) was half of a warm ``audit check``. The parts every
     # finding of a rule shares are encoded once (``tests/test_findings_json.py`` holds the
     # text equal to ``json.dumps``).
-    head = f'{{\n "schema": {json.dumps(SCHEMA)},\n "count": {len(findings)},\n "findings": [\n  '
-    return head + ",\n  ".join(_finding_texts(findings)) + "\n ]\n}\n"
+    return "".join(json_pieces(findings, run))
+
+
+def json_pieces(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> Iterator[str]:
+    """:func:`render_json`'s text in pieces of :data:`PIECE_FINDINGS` findings, for writing as
+    they are made: a registry-sized report (hundreds of MB) is then never held whole, nor once as
+    text and once as bytes."""
+    if not findings or run.waived is not None:
+        yield render_json(findings, run)
+        return
+    yield f'{{\n "schema": {json.dumps(SCHEMA)},\n "count": {len(findings)},\n "findings": [\n  '
+    for start in range(0, len(findings), PIECE_FINDINGS):
+        separator = "" if start == 0 else ",\n  "
+        yield separator + ",\n  ".join(_finding_texts(findings[start : start + PIECE_FINDINGS]))
+    yield "\n ]\n}\n"
 
 
 def _finding_texts(findings: list[Finding]) -> list[str]:
