@@ -1,5 +1,5 @@
 """The shipped catalogue's patterns compile in RE2: checked here once rather than at every start
-(``auditor.rules.patterns.shipped_patterns``), read straight from the YAML files."""
+(``auditor.rules.nodes.shipped_catalogue``), read straight from the YAML files."""
 
 from __future__ import annotations
 

@@ -78,3 +78,18 @@ def test_every_shipped_rule_has_a_passing_and_a_failing_case() -> None:
 
 def test_cases_folder_exists() -> None:
     assert Path(RULE_CASES).is_dir()
+
+
+def test_the_shipped_catalogue_reads_the_same_through_libyaml() -> None:
+    """The shipped catalogue is composed by libyaml at start-up (``auditor.rules.nodes``); every
+    rule, line numbers included, is what the pure-Python parser that reads ``--rules`` files gives."""
+    from auditor.rules import default_rules_dir, rule_files
+    from auditor.rules.nodes import shipped_catalogue
+    from auditor.rules.spec import load_rule_file
+
+    files = rule_files([default_rules_dir()])
+    with shipped_catalogue():
+        fast = [load_rule_file(f) for f in files]
+    pure = [load_rule_file(f) for f in files]
+    assert fast == pure and sum(map(len, pure)) > 30
+    assert [s.line for specs in fast for s in specs] == [s.line for specs in pure for s in specs]

@@ -27,8 +27,8 @@ from typing import Any
 
 from auditor.errors import RuleError, UsageError
 from auditor.findings import HISTORY_FINDING_TYPES, FindingType
+from auditor.rules.nodes import shipped_catalogue
 from auditor.rules.params import check_overrides
-from auditor.rules.patterns import shipped_patterns
 from auditor.rules.spec import RuleErrors, RuleSpec, load_rule_file
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -163,7 +163,7 @@ def load_rules(paths: Sequence[Path | str] | None = None) -> RuleSet:
     shipped = default_rules_dir().resolve()
     for file in files:
         try:
-            with shipped_patterns() if file.resolve().parent == shipped else nullcontext():
+            with shipped_catalogue() if file.resolve().parent == shipped else nullcontext():
                 loaded = load_rule_file(file, display_name(file))
         except RuleErrors as exc:
             errors.extend(exc.errors)

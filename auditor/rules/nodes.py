@@ -9,6 +9,9 @@ loader cannot build (``!!python/object/apply:os.system``): nothing in a rule fil
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import yaml
@@ -28,6 +31,29 @@ class RuleErrors(RuleError):
         first = errors[0]
         more = f" (and {len(errors) - 1} more rule-file errors)" if len(errors) > 1 else ""
         super().__init__(first.message + more, path=first.path, line=first.line)
+
+
+#: True while the shipped catalogue (package data) loads. It is trusted and tested: its YAML is
+#: composed by libyaml (a fifth of the pure-Python parser's time, which was most of a one-file
+#: check's rule loading) and its patterns are compiled in RE2 by the test suite
+#: (``tests/test_rule_patterns.py``), not at every start (importing pyarrow for that was 0.14 s
+#: of every ``audit rules list``). Files given with ``--rules`` always take the pure-Python
+#: parser, whose errors and limits the hostile rule files are tested against, and RE2.
+_SHIPPED: ContextVar[bool] = ContextVar("loading_shipped", default=False)
+
+
+@contextmanager
+def shipped_catalogue() -> Iterator[None]:
+    """Load the shipped catalogue (see :data:`_SHIPPED`)."""
+    token = _SHIPPED.set(True)
+    try:
+        yield
+    finally:
+        _SHIPPED.reset(token)
+
+
+def loading_shipped() -> bool:
+    return _SHIPPED.get()
 
 
 class Checker:
@@ -83,7 +109,7 @@ def compose(text: str, file: str) -> tuple[yaml.Node, Checker]:
     """The document's root node and a checker for it; :class:`RuleErrors` for text that is not
     safe YAML (a syntax error, a cycle, an alias bomb, an unsupported tag) or empty."""
     try:
-        loader = yaml.SafeLoader(text)  # reads the text at once: refuses control characters here
+        loader = _loader_class()(text)  # reads the text at once: refuses control characters here
     except yaml.YAMLError as exc:
         reason = f"{getattr(exc, 'reason', exc)} (character {getattr(exc, 'position', '?')})"
         raise RuleErrors([RuleError(f"not valid YAML: {reason}", path=file)]) from exc
@@ -113,6 +139,12 @@ def compose(text: str, file: str) -> tuple[yaml.Node, Checker]:
             ]
         )
     return root, Checker(file, loader)
+
+
+def _loader_class() -> type[yaml.SafeLoader]:
+    """libyaml's safe loader for the shipped catalogue when PyYAML was built with it."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    return fast if fast is not None and loading_shipped() else yaml.SafeLoader  # type: ignore[no-any-return]
 
 
 def _alias_problem(root: yaml.Node) -> tuple[yaml.Node, str] | None:

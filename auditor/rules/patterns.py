@@ -22,10 +22,9 @@ which the rule loader reports as ``file:line: path: message``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
+
+from auditor.rules.nodes import loading_shipped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,22 +37,6 @@ MAX_NESTING = 50
 MAX_REPEAT = 1000
 
 
-#: True while the shipped catalogue loads. Its patterns are compiled in RE2 by the test suite
-#: (``tests/test_rule_patterns.py``), not again at every start: importing pyarrow for that was
-#: 0.14 s of every ``audit rules list``. Files given with ``--rules`` are always compiled.
-_SHIPPED: ContextVar[bool] = ContextVar("shipped_patterns", default=False)
-
-
-@contextmanager
-def shipped_patterns() -> Iterator[None]:
-    """Load the shipped catalogue: its patterns get the limits checked here, not RE2's compile."""
-    token = _SHIPPED.set(True)
-    try:
-        yield
-    finally:
-        _SHIPPED.reset(token)
-
-
 class PatternError(ValueError):
     """A rule pattern that is refused: too long, too deep, too repetitive, or not RE2 syntax."""
 
@@ -64,7 +47,7 @@ def check_pattern(pattern: str) -> str:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PatternError(f"pattern longer than {MAX_PATTERN_LENGTH} characters ({len(pattern)})")
     _check_structure(pattern)
-    if not _SHIPPED.get():
+    if not loading_shipped():
         _compiled(pattern, False)
     return pattern
 
