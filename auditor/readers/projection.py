@@ -10,8 +10,8 @@ value as the full reader gives — and, for the list fields asked for (``primary
 (:mod:`auditor.readers.projected_lists`). ``tests/test_staleness_fast.py`` and
 ``tests/test_projection.py`` hold this over the corpus.
 
-JSON is parsed with orjson (a fifth of ``json.loads``' time on a registry export, where the parse
-was most of a cold check's cost). It differs from the standard library in what it refuses —
+JSON is parsed with orjson (0.6× the time of ``json.loads`` on corpus studies; the parse is most
+of a cold registry-scale check). It differs from the standard library in what it refuses —
 ``NaN``, ``Infinity``, ``1e999``, lone surrogates, nesting past 1,024 — and in reading an integer
 beyond 64 bits as a float: the first are parse errors, and the full reader then reads the file
 (and notes the value); an integer of 20 or more digits sends the document there before parsing,
