@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -57,13 +57,7 @@ class LineNote:
     flagged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "grade": self.grade,
-            "module": self.module,
-            "label": self.label,
-            "summary": self.summary,
-            "flagged": self.flagged,
-        }
+        return asdict(self)  # the fields, in this order, are the JSON shape
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from datetime import date
 
 import click
 
-from auditor.cli.output import path_option
+from auditor.cli.output import number_option, path_option
 from auditor.cli.snapshot import store_option
 from auditor.errors import (
     EXIT_FINDINGS,
@@ -64,46 +64,17 @@ PASS_THROUGH_PREFIXES = ("query.", "filter.", "postFilter.")
     show_default=True,
     help="Base URL of the API.",
 )
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=0.01),
-    metavar="N",
-    default=0.5,
-    show_default=True,
-    help="Requests per second at most.",
-)
-@click.option(
+@number_option("--rate", click.FloatRange(min=0.01), 0.5, "Requests per second at most.")
+@number_option(
     "--backoff",
-    type=click.FloatRange(min=0),
+    click.FloatRange(min=0),
+    1.0,
+    "Seconds: the first retry waits up to this (jittered), each next one up to twice as long.",
     metavar="SECONDS",
-    default=1.0,
-    show_default=True,
-    help="Seconds: the first retry waits up to this (jittered), each next one up to twice as long.",
 )
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    metavar="N",
-    default=5,
-    show_default=True,
-    help="Retries per request.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    metavar="SECONDS",
-    default=30.0,
-    show_default=True,
-    help="Seconds per request.",
-)
-@click.option(
-    "--page-size",
-    type=click.IntRange(1, 1000),
-    metavar="N",
-    default=100,
-    show_default=True,
-    help="Studies per search page.",
-)
+@number_option("--retries", click.IntRange(min=0), 5, "Retries per request.")
+@number_option("--timeout", click.FloatRange(min=0.1), 30.0, "Seconds per request.", metavar="SECONDS")
+@number_option("--page-size", click.IntRange(1, 1000), 100, "Studies per search page.")
 @click.option("--restart", is_flag=True, help="Ignore what an interrupted run of the same command had done.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the requests the run would send; send none, write nothing."

@@ -47,11 +47,24 @@ output_option = click.option(
 )
 
 
-def path_option(name: str, dest: str | None, help_text: str, *, folder: bool = False) -> Decorator:
+def path_option(
+    name: str, dest: str | None, help_text: str, *, folder: bool = False, default: str | None = None
+) -> Decorator:
     """An option naming a file (``FILE``) or a folder (``DIR``); click refuses the other kind."""
     names = (name,) if dest is None else (name, dest)
     kind = click.Path(file_okay=False) if folder else click.Path(dir_okay=False)
-    return click.option(*names, type=kind, metavar="DIR" if folder else "FILE", help=help_text)
+    metavar = "DIR" if folder else "FILE"
+    shown = default is not None
+    return click.option(
+        *names, type=kind, metavar=metavar, default=default, show_default=shown, help=help_text
+    )
+
+
+def number_option(
+    name: str, kind: click.ParamType[Any], default: float, help_text: str, *, metavar: str = "N"
+) -> Decorator:
+    """A number in a range (``click.IntRange``/``FloatRange``) with its default shown."""
+    return click.option(name, type=kind, metavar=metavar, default=default, show_default=True, help=help_text)
 
 
 def format_option(

@@ -39,6 +39,7 @@ from auditor.cli.options import (
     threshold,
     with_config_params,
 )
+from auditor.cli.output import number_option, path_option
 from auditor.cli.settings import invocation
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, UsageError
 from auditor.progress import Progress
@@ -57,25 +58,21 @@ def command() -> None:
 
 @command.command("staleness")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True), metavar="[PATH|-]...")
-@click.option(
+@path_option(
     "--store",
     "store_path",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
+    "Snapshot store to read the latest snapshot of every study from (when no PATHS are given).",
+    folder=True,
     default="snapshots",
-    show_default=True,
-    help="Snapshot store to read the latest snapshot of every study from (when no PATHS are given).",
 )
 @as_of_option
 @param_option
-@click.option(
+@path_option(
     "--out",
     "out_path",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
+    "Folder of dated reports; tonight's goes in OUT/<as-of>/.",
+    folder=True,
     default="reports",
-    show_default=True,
-    help="Folder of dated reports; tonight's goes in OUT/<as-of>/.",
 )
 @rules_option
 @click.option(
@@ -87,22 +84,13 @@ def command() -> None:
 )
 @fail_on_option
 @ignore_rules_option
-@click.option(
+@number_option(
     "--table-limit",
-    type=click.IntRange(min=0),
-    metavar="N",
-    default=5000,
-    show_default=True,
-    help="Rows of the stale list on the page (longest unverified first; 0: all).",
+    click.IntRange(min=0),
+    5000,
+    "Rows of the stale list on the page (longest unverified first; 0: all).",
 )
-@click.option(
-    "--nights",
-    type=click.IntRange(min=1),
-    metavar="N",
-    default=14,
-    show_default=True,
-    help="Nights in the trend chart.",
-)
+@number_option("--nights", click.IntRange(min=1), 14, "Nights in the trend chart.")
 @click.option(
     "--history-pages",
     is_flag=True,

@@ -15,7 +15,7 @@ import json
 import click
 
 from auditor.cli.options import allow_empty_option
-from auditor.cli.output import format_option
+from auditor.cli.output import format_option, number_option
 from auditor.cli.settings import plural
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
 from auditor.records import is_valid_nct_id
@@ -45,13 +45,11 @@ def command() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="PATH|-...")
 @store_option
 @text_or_json
-@click.option(
+@number_option(
     "--batch-size",
-    type=click.IntRange(min=1),
-    metavar="N",
-    default=500,
-    show_default=True,
-    help="Snapshots per index transaction; an interrupted add rolls back at most one batch.",
+    click.IntRange(min=1),
+    500,
+    "Snapshots per index transaction; an interrupted add rolls back at most one batch.",
 )
 @allow_empty_option
 def add(

@@ -268,14 +268,17 @@ _COUNT_GROUP = (COMPARISONS,)
 _ITEMS = EVERYWHERE - {ITEM}
 
 
-def _ordered(how: str, summary: str) -> Operator:
+def _compared(how: str, summary: str, kinds: frozenset[str] | None = None) -> Operator:
+    """``eq`` … ``ge``: the field against a value or another field (``kinds``: the field kinds
+    that have an order, for ``lt`` … ``ge``; any kind for ``eq``/``ne``)."""
+    extra: dict[str, Any] = {} if kinds is None else {"kinds": kinds}
     signature = Signature(
         summary,
         {"field": FIELD},
         {"value": VALUE, "other": OTHER},
         one_of=(("value", "other"),),
-        kinds=_ORDERED,
         scopes=EVERYWHERE,
+        **extra,
     )
     return Operator(comparison(how), signature)
 
@@ -298,6 +301,11 @@ def _pair(
     return Signature(summary, required, optional or {}, scopes=TWO_SNAPSHOTS, **kw)
 
 
+def _dated(summary: str, required: dict[str, str], optional: dict[str, str] | None = None) -> Signature:
+    """An operator over dates, in every scope a record rule has."""
+    return Signature(summary, required, optional or {}, kinds=_DATES)
+
+
 OPERATORS: dict[str, Operator] = {
     "missing": Operator(
         op_missing,
@@ -315,30 +323,12 @@ OPERATORS: dict[str, Operator] = {
             "field",
         ),
     ),
-    "eq": Operator(
-        comparison("eq"),
-        Signature(
-            "field equals the value / other field",
-            {"field": FIELD},
-            {"value": VALUE, "other": OTHER},
-            scopes=EVERYWHERE,
-            one_of=(("value", "other"),),
-        ),
-    ),
-    "ne": Operator(
-        comparison("ne"),
-        Signature(
-            "field differs from the value / other field (both present)",
-            {"field": FIELD},
-            {"value": VALUE, "other": OTHER},
-            scopes=EVERYWHERE,
-            one_of=(("value", "other"),),
-        ),
-    ),
-    "lt": _ordered("lt", "field is certainly less than / before the value or other field"),
-    "le": _ordered("le", "field is certainly at most the value or other field"),
-    "gt": _ordered("gt", "field is certainly greater than / after the value or other field"),
-    "ge": _ordered("ge", "field is certainly at least the value or other field"),
+    "eq": _compared("eq", "field equals the value / other field"),
+    "ne": _compared("ne", "field differs from the value / other field (both present)"),
+    "lt": _compared("lt", "field is certainly less than / before the value or other field", _ORDERED),
+    "le": _compared("le", "field is certainly at most the value or other field", _ORDERED),
+    "gt": _compared("gt", "field is certainly greater than / after the value or other field", _ORDERED),
+    "ge": _compared("ge", "field is certainly at least the value or other field", _ORDERED),
     "isin": Operator(
         op_isin,
         Signature(
@@ -369,46 +359,42 @@ OPERATORS: dict[str, Operator] = {
     ),
     "older_than": Operator(
         op_older_than,
-        Signature(
+        _dated(
             "the date's latest possible day is more than the period before --as-of",
             {"field": FIELD},
             _PERIOD_ARGS,
-            kinds=_DATES,
         ),
     ),
     "newer_than": Operator(
         op_newer_than,
-        Signature(
+        _dated(
             "the date's earliest possible day is after --as-of minus the period (days: 0 = in the future)",
             {"field": FIELD},
             _PERIOD_ARGS,
-            kinds=_DATES,
         ),
     ),
     "before": Operator(
         op_before,
-        Signature("field is certainly before other", {"field": FIELD, "other": OTHER}, {}, kinds=_DATES),
+        _dated("field is certainly before other", {"field": FIELD, "other": OTHER}),
     ),
     "after": Operator(
         op_after,
-        Signature("field is certainly after other", {"field": FIELD, "other": OTHER}, {}, kinds=_DATES),
+        _dated("field is certainly after other", {"field": FIELD, "other": OTHER}),
     ),
     "later_than": Operator(
         op_later_than,
-        Signature(
+        _dated(
             "field is certainly later than `than` (a field, as_of or a date) plus the period `by`",
             {"field": FIELD, "than": THAN},
             {"by": PERIOD},
-            kinds=_DATES,
         ),
     ),
     "earlier_than": Operator(
         op_earlier_than,
-        Signature(
+        _dated(
             "field plus the period `by` is certainly earlier than `than` (a field, as_of or a date)",
             {"field": FIELD, "than": THAN},
             {"by": PERIOD},
-            kinds=_DATES,
         ),
     ),
     "count": Operator(
