@@ -126,8 +126,8 @@ def summarize(record: Any) -> RecordSummary:
     modified = record.ignite_modified.isoformat() if record.ignite_modified is not None else ""
     return RecordSummary(
         nct_id=record.nct_id,
-        overall_status=_intern(text("overall_status")),
-        last_known_status=_intern(text("last_known_status")),
+        overall_status=intern_text(text("overall_status")),
+        last_known_status=intern_text(text("last_known_status")),
         status_verified=verified,
         lead_sponsor=text("lead_sponsor"),
         brief_title=text("brief_title"),
@@ -139,7 +139,7 @@ def summarize(record: Any) -> RecordSummary:
 _INTERNED: dict[str, str] = {}
 
 
-def _intern(text: str) -> str:
+def intern_text(text: str) -> str:
     """Statuses repeat across 500k records; keep one copy of each."""
     return _INTERNED.setdefault(text, text)
 

@@ -4,6 +4,7 @@ CPU, peak memory.
     python bench/report_scale.py                     # 500,000 records (about 6 GB of XML and a store)
     python bench/report_scale.py --records 50000 --jobs 2
     python bench/report_scale.py --data /tmp/bench500k --keep    # generate once, run again later
+    python bench/report_scale.py --data /tmp/bench500k --keep --cache    # both nights with --cache
 
 The records are synthetic, made from the corpus's 6,786 legacy-XML records (the
 ClinicalTrials.gov bulk download, ``reesewang25__enrollment_and_studylength``): record *i* is
@@ -203,7 +204,7 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def run_report(store: Path, out: Path, jobs: int, as_of: str) -> dict[str, float]:
+def run_report(store: Path, out: Path, jobs: int, as_of: str, cache: Path | None = None) -> dict[str, float]:
     command = [
         sys.executable,
         "-c",
@@ -218,6 +219,7 @@ def run_report(store: Path, out: Path, jobs: int, as_of: str) -> dict[str, float
         str(out),
         "--jobs",
         str(jobs),
+        *([] if cache is None else ["--cache", str(cache)]),
     ]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -264,6 +266,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="folder for the generated records (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated records")
     parser.add_argument("--generate-only", action="store_true", help="make the files and the store, stop")
+    parser.add_argument(
+        "--cache", action="store_true", help="both nights with --cache (the first fills it, as cron would)"
+    )
     args = parser.parse_args()
     if not TEMPLATES.is_file():
         raise SystemExit(f"corpus not found at {TEMPLATES}")
@@ -276,10 +281,11 @@ def main() -> None:
             print(f"generated {args.records:,} records and their store in {generated:.1f} s")
         if args.generate_only:
             return
-        first = run_report(data / "store", out, args.jobs, FIRST_NIGHT)
+        cache = out.parent / f"{out.name}-cache" if args.cache else None
+        first = run_report(data / "store", out, args.jobs, FIRST_NIGHT, cache)
         print(f"first night ({FIRST_NIGHT}, no changes section): {first['wall']:.1f} s wall")
         load = os.getloadavg()
-        result = run_report(data / "store", out, args.jobs, AS_OF)
+        result = run_report(data / "store", out, args.jobs, AS_OF, cache)
         folder = out / AS_OF
         sizes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
         diff_pages = sum(p.stat().st_size for p in (folder / "changes").iterdir())
@@ -295,6 +301,7 @@ def main() -> None:
             ),
             ("pair-rule findings of the night", f"{changes['pair_findings']:,}"),
             ("jobs (worker processes)", str(args.jobs)),
+            ("--cache (filled by the first night)", "yes" if args.cache else "no"),
             (
                 "cpus / load average 1, 5, 15 min before",
                 f"{os.cpu_count()} / " + ", ".join(f"{x:.2f}" for x in load),
@@ -319,6 +326,7 @@ def main() -> None:
             print(f"{name:<{width}}  {value}")
     finally:
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out.parent / f"{out.name}-cache", ignore_errors=True)
         if not args.keep and args.data is None:
             shutil.rmtree(data, ignore_errors=True)
 

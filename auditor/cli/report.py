@@ -109,6 +109,13 @@ def command() -> None:
     "With --engine dask: a dask.distributed scheduler (tcp://host:8786); default a local cluster"
     " of --jobs workers. The workers must be able to read the inputs.",
 )
+@path_option(
+    "--cache",
+    "cache_dir",
+    "Parquet cache of parsed snapshots (as audit check --cache): a night parses only the snapshots"
+    " new since the last (pandas engine).",
+    folder=True,
+)
 @allow_empty_option
 def staleness(
     paths: tuple[str, ...],
@@ -128,6 +135,7 @@ def staleness(
     engine: str = "pandas",
     scheduler: str | None = None,
     allow_empty: bool = False,
+    cache_dir: str | None = None,
 ) -> int:
     """The nightly page: which records are stale, newly stale or fixed, and what changed tonight.
 
@@ -139,6 +147,8 @@ def staleness(
     """
     validate_engine(engine, scheduler)
     require_engine(engine)
+    if cache_dir is not None and engine != "pandas":
+        raise UsageError("--cache works with the pandas engine (the cache is a local folder)")
     as_of = parse_as_of(as_of_text)
     catalogue = load_rule_set(rule_paths)
     if catalogue is None:
@@ -181,6 +191,7 @@ def staleness(
             allow_empty=allow_empty,
             pair_rules=pair_rules,
             pair_params=pair_params,
+            cache_dir=None if cache_dir is None else Path(cache_dir),
         )
     for line in outcome.report.input_errors:
         click.echo(f"audit: error: {line}", err=True)

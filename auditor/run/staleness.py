@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.atomic import atomic_write
 from auditor.errors import InputError
@@ -53,6 +53,7 @@ from auditor.rules import RuleSet
 from auditor.rules.compile import keys_read
 from auditor.rules.explain import explain_text
 from auditor.rules.spec import RuleSpec
+from auditor.run.cache import RecordCache
 from auditor.run.changes import Tonight, tonight_changes
 from auditor.run.check import TableCheck
 from auditor.run.empty import refuse_empty
@@ -64,11 +65,17 @@ from auditor.staleness import (
     RecordSummary,
     StalenessReport,
     build_report,
+    intern_text,
     stale_entries,
     summarize,
 )
 from auditor.store import Store
+from auditor.table import records_table, with_derived
 from auditor.text import plural
+from auditor.values import PartialDate, parse_date
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Files per task: big enough that the rule engine's per-call cost is noise.
 DEFAULT_CHUNK_SIZE = 1000
@@ -170,6 +177,125 @@ def collect(
     )
 
 
+def collect_cached(
+    cache: RecordCache,
+    paths: Sequence[str | Path],
+    units: Sequence[InputUnit],
+    rules: RuleSet,
+    *,
+    as_of: date,
+    params: Mapping[str, str],
+    jobs: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Collected:
+    """:func:`collect` through the Parquet cache of ``audit check --cache``: only inputs whose
+    content changed since the cache last saw them are parsed (a night re-reads what the registry
+    updated, not all of it); every row is checked again, since staleness depends on the night.
+    The summaries and findings are :func:`collect`'s, value for value (``tests/test_staleness_cache.py``)."""
+    record_rules = rules.scope("record")
+    check = TableCheck(record_rules, as_of, dict(params))
+    available = list(records_table([]).columns)
+    wanted = set(check.columns(available)) | set(with_derived(SUMMARY_KEYS | {"ignite_modified"}, available))
+    columns = [c for c in available if c in wanted]
+    run = cache.table(paths, jobs=jobs, chunk_size=chunk_size, columns=columns, project=True, units=units)
+    latest = _Latest()
+    latest.keep(summaries_from_table(run.table), check(run.table) if len(run.table) else [])
+    ordered = sorted(latest.summaries)
+    return Collected(
+        summaries=[latest.summaries[n] for n in ordered],
+        findings=[f for n in ordered for f in latest.findings[n]],
+        errors=[e.one_line() for e in run.errors],
+        files=run.stats.inputs,
+    )
+
+
+def summaries_from_table(table: pd.DataFrame) -> list[RecordSummary]:
+    """:func:`auditor.staleness.summarize` of each row's record, from its table columns: a
+    value as its text, an explicitly empty one as ``""``, one that did not fit its type as the
+    text written (a verified date that is not a date: parsed as the reader would, else none)."""
+    count = len(table)
+
+    def cells(column: str) -> list[Any]:
+        if column not in table.columns:
+            return [None] * count
+        series = table[column]
+        if series.dtype.kind == "M":
+            return [
+                None if v is None else v.to_pydatetime()
+                for v in series.astype(object).where(series.notna(), None)
+            ]
+        return list(series.to_numpy(dtype=object, na_value=None))
+
+    def texts(key: str) -> list[str]:
+        out = []
+        for value, missing, raw, precision in zip(
+            cells(key),
+            cells(key + "__missing"),
+            cells(key + "__raw"),
+            cells(key + "__precision"),
+            strict=True,
+        ):
+            if value is not None:
+                out.append(
+                    _date_text(value, precision) if precision is not None else " ".join(str(value).split())
+                )
+            elif missing is None and raw is not None:
+                out.append(" ".join(raw.split()))
+            else:
+                out.append("")
+        return out
+
+    verified = [
+        _partial(value, precision)
+        if value is not None
+        else (None if raw is None or missing is not None else parse_date(raw))
+        for value, precision, raw, missing in zip(
+            cells("status_verified_date"),
+            cells("status_verified_date__precision"),
+            cells("status_verified_date__raw"),
+            cells("status_verified_date__missing"),
+            strict=True,
+        )
+    ]
+    modified = [None if v is None else v.isoformat() for v in cells("ignite_modified")]
+    return [
+        RecordSummary(
+            nct_id=nct_id,
+            overall_status=intern_text(status),
+            last_known_status=intern_text(last_known),
+            status_verified=day,
+            lead_sponsor=sponsor,
+            brief_title=title,
+            snapshot=snapshot,
+            rank=(changed or "", updated, snapshot),
+        )
+        for nct_id, snapshot, status, last_known, day, sponsor, title, changed, updated in zip(
+            cells("nct_id"),
+            cells("snapshot"),
+            texts("overall_status"),
+            texts("last_known_status"),
+            verified,
+            texts("lead_sponsor"),
+            texts("brief_title"),
+            modified,
+            texts("last_update_submit_date"),
+            strict=True,
+        )
+    ]
+
+
+def _partial(value: datetime, precision: str | None) -> PartialDate:
+    if precision == "year":
+        return PartialDate(value.year)
+    if precision == "month":
+        return PartialDate(value.year, value.month)
+    return PartialDate(value.year, value.month, value.day)
+
+
+def _date_text(value: datetime, precision: str) -> str:
+    return _partial(value, precision).isoformat()
+
+
 def path_units(paths: Iterable[str | Path]) -> tuple[list[InputUnit], list[str]]:
     """Every input under ``paths`` (:func:`auditor.inputs.list_inputs`) and the listing errors."""
     units: list[InputUnit] = []
@@ -201,6 +327,7 @@ def run_staleness(
     allow_empty: bool = False,
     pair_rules: RuleSet | None = None,
     pair_params: Mapping[str, str] | None = None,
+    cache_dir: Path | None = None,
 ) -> Outcome:
     """Read, check, compare with the previous report, and write ``out/<as_of>/`` and the index
     of nights ``out/index.html``.
@@ -216,26 +343,42 @@ def run_staleness(
     unless ``allow_empty``: a report of nothing would show every stale study "fixed".
 
     ``progress``: an :class:`auditor.progress.Progress` (or anything with ``set_total`` and
-    ``update``); ``engine`` / ``scheduler``: where the chunks are parsed and checked."""
+    ``update``); ``engine`` / ``scheduler``: where the chunks are parsed and checked.
+    ``cache_dir``: parse through that Parquet cache (:func:`collect_cached`; the pandas engine,
+    no progress bar), so that a night parses only the snapshots that are new since the last."""
     store_path = store or Path("snapshots")
-    if paths:
-        units, errors = path_units(paths)
-    else:
-        units, errors = store_units(store_path, as_of), []
-    if progress is not None:
-        progress.set_total(len(units))
     chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
-    parallel = len(units) > chunk_size or engine == "dask"
-    workers = (jobs or default_jobs()) if parallel else 1
-    collected = collect(
-        units,
-        staleness_job(rules, as_of=as_of, params=params),
-        jobs=workers,
-        chunk_size=chunk_size,
-        on_progress=None if progress is None else progress.update,
-        engine=engine,
-        scheduler=scheduler,
-    )
+    errors: list[str] = []
+    if cache_dir is not None:  # the pandas engine on local processes: the cache's own pipeline
+        stored = [] if paths else store_units(store_path, as_of)
+        collected = collect_cached(
+            RecordCache(cache_dir),
+            paths,
+            stored,
+            rules,
+            as_of=as_of,
+            params=params,
+            jobs=jobs,
+            chunk_size=chunk_size,
+        )
+    else:
+        if paths:
+            units, errors = path_units(paths)
+        else:
+            units = store_units(store_path, as_of)
+        if progress is not None:
+            progress.set_total(len(units))
+        parallel = len(units) > chunk_size or engine == "dask"
+        workers = (jobs or default_jobs()) if parallel else 1
+        collected = collect(
+            units,
+            staleness_job(rules, as_of=as_of, params=params),
+            jobs=workers,
+            chunk_size=chunk_size,
+            on_progress=None if progress is None else progress.update,
+            engine=engine,
+            scheduler=scheduler,
+        )
     refuse_empty(
         len(collected.summaries),
         [*errors, *collected.errors],
