@@ -337,6 +337,14 @@ def _date_text(value: Any, precision: str) -> str:
     return day.isoformat()
 
 
+def python_values(series: pd.Series) -> list[Any]:
+    """A column's cells as Python values: ``None`` for a missing one, ``datetime.datetime`` for a
+    datetime64 cell (an ``int`` beyond datetime's years), the value itself otherwise."""
+    if series.dtype.kind == "M":
+        return list(series.to_numpy().astype("datetime64[us]").astype(object))
+    return list(series.to_numpy(dtype=object, na_value=None))
+
+
 def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
     """``[display(row, name) for each row of frame at positions rows]``, a column at a time.
 
@@ -365,9 +373,7 @@ def display_column(frame: pd.DataFrame, name: str, rows: Any) -> list[str]:
         series = frame[column]
         if not series.notna().any():  # all missing (most __missing columns): nothing to take
             return None
-        if series.dtype.kind == "M":  # datetime64 -> datetime.datetime (None for NaT)
-            return list(series.to_numpy()[positions].astype("datetime64[us]").astype(object))
-        return list(series.take(positions).to_numpy(dtype=object, na_value=None))
+        return python_values(series.take(positions))
 
     none: list[Any] = [None] * len(positions)
     if listed is not None and name in frame.columns:  # a list's cells: shown as list_text does

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -289,9 +288,7 @@ def _summary(
     if run.fail_on is None:
         text += " (report only: --fail-on none)"
     else:
-        by_severity = Counter(f.severity for f in findings)  # not a call per finding
-        failing = sum(n for severity, n in by_severity.items() if severity.rank >= run.fail_on.rank)
-        text += f", {failing} at or above {run.fail_on}"
+        text += f", {run.failing(findings)} at or above {run.fail_on}"
     if run.waived:
         text += f"; {plural(len(run.waived), 'finding')} waived"
     if run.baselined:

@@ -32,26 +32,6 @@ except ImportError:  # pragma: no cover - CPython always has the C accelerator
 
 
 def render_json(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> str:
-    if not findings or run.waived is not None:
-        document: dict[str, Any] = {"schema": SCHEMA, "count": len(findings), "findings": []}
-        out: list[str] = []
-        _indented(document, 0, out)
-        text = "".join(out)
-        if findings:
-            text = text.replace(
-                '"findings": []', '"findings": [\n  ' + ",\n  ".join(_finding_texts(findings)) + "\n ]"
-            )
-        if run.waived is not None:
-            waived = [{**w.finding.to_dict(), "waiver": w.waiver_dict()} for w in run.waived]
-            rest: list[str] = []
-            _indented(waived, 1, rest)
-            text = text[:-2] + ',\n "waived": ' + "".join(rest) + "\n}"
-        return text + "\n"
-    # The layout of ``_indented`` for this one document shape, written a finding at a time: a
-    # registry-sized report has hundreds of thousands of findings, and the generic walk (a
-    # dict per finding, a call per value) was half of a warm ``audit check``. The parts every
-    # finding of a rule shares are encoded once (``tests/test_findings_json.py`` holds the
-    # text equal to ``json.dumps``).
     return "".join(json_pieces(findings, run))
 
 
@@ -60,13 +40,37 @@ def json_pieces(findings: list[Finding], run: RunInfo = DEFAULT_RUN) -> Iterator
     they are made: a registry-sized report (hundreds of MB) is then never held whole, nor once as
     text and once as bytes."""
     if not findings or run.waived is not None:
-        yield render_json(findings, run)
+        yield _small_or_waived(findings, run)
         return
+    # The layout of ``_indented`` for this one document shape, written a finding at a time: a
+    # registry-sized report has hundreds of thousands of findings, and the generic walk (a
+    # dict per finding, a call per value) was half of a warm ``audit check``. The parts every
+    # finding of a rule shares are encoded once (``tests/test_findings_json.py`` holds the
+    # text equal to ``json.dumps``).
     yield f'{{\n "schema": {json.dumps(SCHEMA)},\n "count": {len(findings)},\n "findings": [\n  '
     for start in range(0, len(findings), PIECE_FINDINGS):
         separator = "" if start == 0 else ",\n  "
         yield separator + ",\n  ".join(_finding_texts(findings[start : start + PIECE_FINDINGS]))
     yield "\n ]\n}\n"
+
+
+def _small_or_waived(findings: list[Finding], run: RunInfo) -> str:
+    """The whole document when there are no findings or a waiver file was used (its
+    ``"waived"`` list follows the findings)."""
+    document: dict[str, Any] = {"schema": SCHEMA, "count": len(findings), "findings": []}
+    out: list[str] = []
+    _indented(document, 0, out)
+    text = "".join(out)
+    if findings:
+        text = text.replace(
+            '"findings": []', '"findings": [\n  ' + ",\n  ".join(_finding_texts(findings)) + "\n ]"
+        )
+    if run.waived is not None:
+        waived = [{**w.finding.to_dict(), "waiver": w.waiver_dict()} for w in run.waived]
+        rest: list[str] = []
+        _indented(waived, 1, rest)
+        text = text[:-2] + ',\n "waived": ' + "".join(rest) + "\n}"
+    return text + "\n"
 
 
 def _finding_texts(findings: list[Finding]) -> list[str]:

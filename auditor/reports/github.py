@@ -64,7 +64,7 @@ def summary_line(findings: list[Finding], run: RunInfo) -> str:
     if run.fail_on is None:
         text += ", none failing (--fail-on none)"
     else:
-        text += f", {sum(1 for f in findings if run.fails(f))} failing at --fail-on {run.fail_on}"
+        text += f", {run.failing(findings)} failing at --fail-on {run.fail_on}"
     if run.waived is not None:
         text += f", {len(run.waived)} waived"
     if run.baselined:

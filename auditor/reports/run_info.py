@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -69,7 +71,16 @@ class RunInfo:
 
     def fails(self, finding: Finding) -> bool:
         """Whether ``finding`` is at or above ``--fail-on``."""
-        return self.fail_on is not None and finding.severity.rank >= self.fail_on.rank
+        return self.fails_at(finding.severity)
+
+    def fails_at(self, severity: Severity) -> bool:
+        return self.fail_on is not None and severity.rank >= self.fail_on.rank
+
+    def failing(self, findings: Iterable[Finding]) -> int:
+        """How many of ``findings`` are at or above ``--fail-on``, counted by severity (a call
+        per finding was 0.4 s of a 560,000-study run's summary)."""
+        by_severity = Counter(f.severity for f in findings)
+        return sum(n for severity, n in by_severity.items() if self.fails_at(severity))
 
     def waived_findings(self) -> tuple[Waived, ...]:
         return self.waived or ()

@@ -70,7 +70,7 @@ from auditor.staleness import (
     summarize,
 )
 from auditor.store import Store
-from auditor.table import records_table, with_derived
+from auditor.table import python_values, records_table, with_derived
 from auditor.text import plural
 from auditor.values import PartialDate, parse_date
 
@@ -192,14 +192,13 @@ def collect_cached(
     content changed since the cache last saw them are parsed (a night re-reads what the registry
     updated, not all of it); every row is checked again, since staleness depends on the night.
     The summaries and findings are :func:`collect`'s, value for value (``tests/test_staleness_cache.py``)."""
-    record_rules = rules.scope("record")
-    check = TableCheck(record_rules, as_of, dict(params))
-    available = list(records_table([]).columns)
-    wanted = set(check.columns(available)) | set(with_derived(SUMMARY_KEYS | {"ignite_modified"}, available))
-    columns = [c for c in available if c in wanted]
+    job = staleness_job(rules, as_of=as_of, params=params)  # what the workers would read and check
+    assert job.keys is not None and job.check is not None
+    identity = {"nct_id", "snapshot", "source_format", "ignite_modified"}  # ignite_modified: rank
+    columns = with_derived(job.keys | identity, records_table([]).columns)
     run = cache.table(paths, jobs=jobs, chunk_size=chunk_size, columns=columns, project=True, units=units)
     latest = _Latest()
-    latest.keep(summaries_from_table(run.table), check(run.table) if len(run.table) else [])
+    latest.keep(summaries_from_table(run.table), job.check(run.table) if len(run.table) else [])
     ordered = sorted(latest.summaries)
     return Collected(
         summaries=[latest.summaries[n] for n in ordered],
@@ -216,15 +215,7 @@ def summaries_from_table(table: pd.DataFrame) -> list[RecordSummary]:
     count = len(table)
 
     def cells(column: str) -> list[Any]:
-        if column not in table.columns:
-            return [None] * count
-        series = table[column]
-        if series.dtype.kind == "M":
-            return [
-                None if v is None else v.to_pydatetime()
-                for v in series.astype(object).where(series.notna(), None)
-            ]
-        return list(series.to_numpy(dtype=object, na_value=None))
+        return python_values(table[column]) if column in table.columns else [None] * count
 
     def texts(key: str) -> list[str]:
         out = []
@@ -235,10 +226,10 @@ def summaries_from_table(table: pd.DataFrame) -> list[RecordSummary]:
             cells(key + "__precision"),
             strict=True,
         ):
-            if value is not None:
-                out.append(
-                    _date_text(value, precision) if precision is not None else " ".join(str(value).split())
-                )
+            if value is not None and precision is not None:
+                out.append(_partial(value, precision).isoformat())
+            elif value is not None:
+                out.append(" ".join(str(value).split()))
             elif missing is None and raw is not None:
                 out.append(" ".join(raw.split()))
             else:
@@ -290,10 +281,6 @@ def _partial(value: datetime, precision: str | None) -> PartialDate:
     if precision == "month":
         return PartialDate(value.year, value.month)
     return PartialDate(value.year, value.month, value.day)
-
-
-def _date_text(value: datetime, precision: str) -> str:
-    return _partial(value, precision).isoformat()
 
 
 def path_units(paths: Iterable[str | Path]) -> tuple[list[InputUnit], list[str]]:
