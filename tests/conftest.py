@@ -13,6 +13,21 @@ SEED = SHARED / "seed" / "NCT03765957.txt"
 CORPUS = SHARED / "corpus" / "raw"
 
 
+def report_night(store: Path, out: Path, night: str, *extra: str) -> int:
+    """``audit report staleness`` of the store as of ``night`` into ``out``, in process."""
+    from auditor.cli import main
+
+    return main(["report", "staleness", "--store", str(store), "--as-of", night, "--out", str(out), *extra])
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by its relative name: two report folders compare equal when
+    they hold the same files, byte for byte."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
     if not SEED.is_file():

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import folder_bytes, report_night
 
 from auditor.cli import main
 
@@ -35,24 +36,14 @@ def _add(store: Path, *nights: str) -> None:
     assert main(["snapshot", "add", "--store", str(store), *(f"examples/{n}" for n in nights)]) == 0
 
 
-def _report(store: Path, out: Path, night: str, *extra: str) -> int:
-    return main(["report", "staleness", "--store", str(store), "--as-of", night, "--out", str(out), *extra])
-
-
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
-
 @pytest.fixture()
 def two_nights(in_repo: Path, tmp_path: Path) -> Path:
     """The README's cron, night by night: add, report, add, report (with history pages)."""
     store, out = tmp_path / "snapshots", tmp_path / "reports"
     _add(store, NIGHT1)
-    assert _report(store, out, NIGHT1, "--history-pages") == 0
+    assert report_night(store, out, NIGHT1, "--history-pages") == 0
     _add(store, NIGHT2)
-    assert _report(store, out, NIGHT2, "--history-pages") == 0
+    assert report_night(store, out, NIGHT2, "--history-pages") == 0
     return out
 
 
@@ -66,11 +57,11 @@ def test_a_past_night_made_again_is_the_same_bytes(
     # that night, as the cron job made it: only the first night in the store
     store, out = tmp_path / "snapshots", tmp_path / "reports"
     _add(store, NIGHT1)
-    assert _report(store, out, NIGHT1) == 0
-    expected_first = _tree(out / NIGHT1)
+    assert report_night(store, out, NIGHT1) == 0
+    expected_first = folder_bytes(out / NIGHT1)
     _add(store, NIGHT2)
-    assert _report(store, out, NIGHT2) == 0
-    expected_second = _tree(out / NIGHT2)
+    assert report_night(store, out, NIGHT2) == 0
+    expected_second = folder_bytes(out / NIGHT2)
     summary = json.loads(expected_first["summary.json"])
     assert summary["records"] == 5  # NCT09900006 was first captured on the 25th
 
@@ -80,11 +71,11 @@ def test_a_past_night_made_again_is_the_same_bytes(
     shutil.rmtree(out)
     for night in add_order:
         _add(store, night)
-    assert _report(store, out, NIGHT2) == 0
-    assert _report(store, out, NIGHT1) == 0
-    assert _tree(out / NIGHT1) == expected_first
-    assert _report(store, out, NIGHT2) == 0
-    assert _tree(out / NIGHT2) == expected_second
+    assert report_night(store, out, NIGHT2) == 0
+    assert report_night(store, out, NIGHT1) == 0
+    assert folder_bytes(out / NIGHT1) == expected_first
+    assert report_night(store, out, NIGHT2) == 0
+    assert folder_bytes(out / NIGHT2) == expected_second
     second = json.loads(expected_second["summary.json"])
     assert (second["newly_stale"], sum(second["fixed"].values())) == (1, 1)  # never "0 new, 0 fixed"
 
@@ -95,7 +86,7 @@ def test_a_night_with_no_record_captured_yet_exits_2_and_writes_nothing(
     store, out = tmp_path / "snapshots", tmp_path / "reports"
     _add(store, NIGHT2)
     capsys.readouterr()
-    assert _report(store, out, "2026-11-20") == 2
+    assert report_night(store, out, "2026-11-20") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no study records read" in err[0], err
     assert not out.exists() or list(out.iterdir()) == []
@@ -343,13 +334,13 @@ def test_pair_rules_take_qualified_parameters_and_obey_ignore(
 ) -> None:
     store, out = tmp_path / "snapshots", tmp_path / "reports"
     _add(store, NIGHT1)
-    assert _report(store, out, NIGHT1) == 0
+    assert report_night(store, out, NIGHT1) == 0
     _add(store, NIGHT2)
     # a bare name is the staleness rules' (years=2 for both): the pair rules' defaults stay
-    assert _report(store, out, NIGHT2, "--param", "years=3", "--param", "date-pushed-later.years=5") == 0
-    assert _report(store, out, NIGHT2, "--param", "date-pushed-later.nonsense=5") == 2
+    assert report_night(store, out, NIGHT2, "--param", "years=3", "--param", "date-pushed-later.years=5") == 0
+    assert report_night(store, out, NIGHT2, "--param", "date-pushed-later.nonsense=5") == 2
     assert "nonsense" in capsys.readouterr().err
-    assert _report(store, out, NIGHT2, "--ignore", "status-changed-to-unknown") == 0
+    assert report_night(store, out, NIGHT2, "--ignore", "status-changed-to-unknown") == 0
     changes = json.loads((out / NIGHT2 / "changes.json").read_text())
     assert changes["pair_findings"] == []
     assert "status-changed-to-unknown" not in (out / NIGHT2 / "rules.txt").read_text()
