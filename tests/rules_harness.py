@@ -20,10 +20,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from conftest import CORPUS, SEED
 
 from auditor.fields import registry
 from auditor.list_fields import list_registry
+from auditor.readers import read_one
 from auditor.readers.typing import type_field
 from auditor.records import Field, Record, Source, SourceFormat
 from auditor.rules.cells import parse_period
@@ -94,6 +97,21 @@ def corpus_records(path: str) -> dict[str, Record]:
     from auditor.readers import read_path
 
     return {record.nct_id: record for record in read_path(path)}
+
+
+def case_record(spec: dict[str, Any]) -> Record:
+    """The record a rule case names: the seed, a corpus study, or one built from the case's
+    fields; skips with the reason when ../shared is missing."""
+    if spec.get("seed"):
+        if not SEED.is_file():
+            pytest.skip(f"seed record not found at {SEED}")
+        return read_one(SEED)
+    if "corpus" in spec:
+        path = CORPUS / spec["corpus"]["path"]
+        if not path.exists():
+            pytest.skip(f"corpus file not found at {path} (../shared/corpus is missing)")
+        return corpus_records(str(path))[spec["corpus"]["nct_id"]]
+    return build_record(spec)
 
 
 def load_cases() -> dict[str, dict[str, Any]]:

@@ -11,12 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CORPUS, SEED
-from rules_harness import RULE_CASES, build_record, corpus_records
+from rules_harness import RULE_CASES, case_record
 
 from auditor.check import check_pairs, check_records
-from auditor.readers import read_one
-from auditor.records import Record
 from auditor.rules import load_rules
 
 RULES = load_rules()
@@ -31,33 +28,20 @@ def _cases() -> list[Any]:
     return out
 
 
-def _record(spec: dict[str, Any]) -> Record:
-    if spec.get("seed"):
-        if not SEED.is_file():
-            pytest.skip(f"seed record not found at {SEED}")
-        return read_one(SEED)
-    if "corpus" in spec:
-        path = CORPUS / spec["corpus"]["path"]
-        if not path.exists():
-            pytest.skip(f"corpus file not found at {path} (../shared/corpus is missing)")
-        return corpus_records(str(path))[spec["corpus"]["nct_id"]]
-    return build_record(spec)
-
-
 @pytest.mark.parametrize(("document", "case"), _cases())
 def test_rule_case(document: dict[str, Any], case: dict[str, Any]) -> None:
     rules = RULES.select([document["rule"]])
     as_of = date.fromisoformat(str(case.get("as_of", document.get("as_of", "2026-01-05"))))
     params = case.get("params")
     if "history" in case:
-        snapshots = [_record(spec) for spec in case["history"]]
+        snapshots = [case_record(spec) for spec in case["history"]]
         findings = check_pairs(list(itertools.pairwise(snapshots)), rules, params=params, as_of=as_of)
     elif "old" in case:
         findings = check_pairs(
-            [(_record(case["old"]), _record(case["new"]))], rules, params=params, as_of=as_of
+            [(case_record(case["old"]), case_record(case["new"]))], rules, params=params, as_of=as_of
         )
     else:
-        findings = check_records([_record(case["record"])], rules, params=params, as_of=as_of)
+        findings = check_records([case_record(case["record"])], rules, params=params, as_of=as_of)
     expected = case["expect"]
     assert [f.rule_id for f in findings] == ([document["rule"]] if expected == "fail" else []), [
         f.message for f in findings

@@ -10,38 +10,20 @@ masks over one table per group of cases, so the whole catalogue takes seconds.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from conftest import CORPUS, SEED
-from rules_harness import build_record, case_rows, case_tables, corpus_records, load_cases, mutants, outcomes
+from rules_harness import case_record, case_rows, case_tables, load_cases, mutants, outcomes
 
-from auditor.readers import read_one
-from auditor.records import Record
 from auditor.rules import load_rules
 
 RULES = load_rules()
 CASES = load_cases()
 
 
-def _load(spec: dict[str, Any]) -> Record:
-    if spec.get("seed"):
-        if not SEED.is_file():
-            pytest.skip(f"seed record not found at {SEED}")
-        return read_one(SEED)
-    if "corpus" in spec:
-        path = CORPUS / spec["corpus"]["path"]
-        if not path.exists():
-            pytest.skip(f"corpus file not found at {path} (../shared/corpus is missing)")
-        return corpus_records(str(path))[spec["corpus"]["nct_id"]]
-    return build_record(spec)
-
-
 @pytest.mark.parametrize("rule_id", [rule.id for rule in RULES])
 def test_every_clause_of_the_rule_is_needed_by_a_case(rule_id: str) -> None:
     spec = RULES.get(rule_id)
     document = CASES[rule_id]
-    rows = case_rows(document, _load)
+    rows = case_rows(document, case_record)
     tables = case_tables(document, rows)
     expected = [case["expect"] == "fail" for case, _ in rows]
     assert outcomes(spec, tables) == expected, "the rule itself disagrees with its cases"
@@ -54,7 +36,7 @@ def test_the_check_notices_cases_that_do_not_test_every_clause() -> None:
     unnoticed: the check must say so, naming them."""
     spec = RULES.get("results-overdue")
     document = {**CASES["results-overdue"], "cases": CASES["results-overdue"]["cases"][:1]}
-    tables = case_tables(document, case_rows(document, _load))
+    tables = case_tables(document, case_rows(document, case_record))
     survivors = [m.what for m in mutants(spec) if outcomes(m.spec, tables) == [True]]
     assert "when.all[1].missing: always true" not in survivors  # only real mutants are named
     assert "when.all: drop [1] missing" in survivors and "when.all: drop [2] not" in survivors
